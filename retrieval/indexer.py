@@ -1,0 +1,137 @@
+"""Incremental, crash-safe indexing: unchanged articles cost nothing, changed ones are swapped atomically.
+
+See `retrieval/records.py` for the journal that makes a killed ingest recoverable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from chromadb.api.models.Collection import Collection
+
+from retrieval.chunker import chunk_article
+from retrieval.dates import date_ordinal
+from retrieval.embeddings import Embedder
+from retrieval.records import PendingChange, RecordManager, StagedArticle
+from retrieval.types import Article, Chunk, IngestReport
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (articles done, articles total)
+_CHROMA_BATCH = 1000
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {"article_id": article.id, "title": article.title, "ordinal": chunk.ordinal}
+    optional = {
+        "outlet": article.outlet,
+        "url": article.url,
+        "published": article.published,
+        "published_day": date_ordinal(article.published),
+    }
+    meta.update({k: v for k, v in optional.items() if v is not None})  # Chroma metadata cannot hold None
+    return meta
+
+
+class Indexer:
+    """Writes articles of one knowledge base into its collection and the record manager, in that order."""
+
+    def __init__(
+        self, kb: str, records: RecordManager, collection: Collection, embedder: Embedder, chunk_tokens: int,
+        group_size: int = 64,
+    ) -> None:
+        self._kb = kb
+        self._records = records
+        self._collection = collection
+        self._embedder = embedder
+        self._chunk_tokens = chunk_tokens
+        self._group_size = group_size
+
+    def recover(self) -> int:
+        """Finish or undo the changes a killed process left in the journal; returns how many were replayed."""
+        pending = self._records.pending(self._kb)
+        if not pending:
+            return 0
+        hashes = self._records.content_hashes(self._kb)
+        stale: list[str] = []
+        for change in pending:
+            committed = hashes.get(change.article_id, "") == change.new_hash
+            stale += change.old_chunk_ids if committed else change.new_chunk_ids
+        current = {c for change in pending for c in self._records.chunk_ids(self._kb, change.article_id)}
+        self._delete([c for c in stale if c not in current])
+        self._records.clear_pending(self._kb, [c.article_id for c in pending])
+        log.warning("recovered %d interrupted article changes in knowledge base %s", len(pending), self._kb)
+        return len(pending)
+
+    def index(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
+        unique = {a.id: a for a in articles}  # the last copy of a story in one run wins
+        known = self._records.content_hashes(self._kb)
+        report = IngestReport()
+        changed = []
+        for article in unique.values():
+            if known.get(article.id) == article.content_hash:
+                report.unchanged += 1
+            else:
+                changed.append(article)
+                if article.id in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+        done = report.unchanged
+        if progress:
+            progress(done, len(unique))
+        for start in range(0, len(changed), self._group_size):
+            group = changed[start : start + self._group_size]
+            report.chunks_embedded += self._swap(group)
+            done += len(group)
+            if progress:
+                progress(done, len(unique))
+        return report
+
+    def _swap(self, group: list[Article]) -> int:
+        staged = [
+            StagedArticle(
+                a, chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
+                self._records.chunk_ids(self._kb, a.id),
+            )
+            for a in group
+        ]
+        chunks = [(s.article, c) for s in staged for c in s.chunks]
+        vectors = self._embedder.embed([c.indexed_text for _, c in chunks])
+        self._records.journal(
+            self._kb,
+            [PendingChange(s.article.id, s.article.content_hash, [c.chunk_id for c in s.chunks], s.old_chunk_ids)
+             for s in staged],
+        )
+        self._upsert(chunks, vectors)
+        self._records.commit_articles(self._kb, staged)
+        new_ids = {c.chunk_id for _, c in chunks}
+        self._delete([cid for s in staged for cid in s.old_chunk_ids if cid not in new_ids])
+        self._records.clear_pending(self._kb, [s.article.id for s in staged])
+        return len(chunks)
+
+    def remove(self, article_ids: list[str]) -> int:
+        """Delete articles and all their chunks; returns the number of chunks removed."""
+        changes = [PendingChange(a, "", [], self._records.chunk_ids(self._kb, a)) for a in article_ids]
+        self._records.journal(self._kb, changes)
+        self._records.commit_removal(self._kb, article_ids)
+        old = [cid for c in changes for cid in c.old_chunk_ids]
+        self._delete(old)
+        self._records.clear_pending(self._kb, article_ids)
+        return len(old)
+
+    def _upsert(self, chunks: list[tuple[Article, Chunk]], vectors: np.ndarray) -> None:
+        for start in range(0, len(chunks), _CHROMA_BATCH):
+            part = chunks[start : start + _CHROMA_BATCH]
+            self._collection.upsert(
+                ids=[c.chunk_id for _, c in part],
+                embeddings=vectors[start : start + _CHROMA_BATCH],
+                documents=[c.text for _, c in part],
+                metadatas=[_chunk_metadata(a, c) for a, c in part],
+            )
+
+    def _delete(self, chunk_ids: list[str]) -> None:
+        for start in range(0, len(chunk_ids), _CHROMA_BATCH):
+            self._collection.delete(ids=chunk_ids[start : start + _CHROMA_BATCH])

@@ -1,0 +1,119 @@
+"""A knowledge base: the one object the CLI and the bot use to ingest, search, inspect and remove articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chromadb.api import ClientAPI
+
+from retrieval.embeddings import Embedder, get_embedder
+from retrieval.errors import NotFoundError
+from retrieval.indexer import Indexer, Progress
+from retrieval.loaders import Loaded, load_source
+from retrieval.loaders.url import SafeFetcher
+from retrieval.records import RecordManager
+from retrieval.search import Filters, HybridSearcher
+from retrieval.settings import Settings
+from retrieval.store import connect, open_collection, validate_kb_name
+from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
+
+
+@dataclass(frozen=True)
+class Stats:
+    kb: str
+    articles: int
+    chunks: int
+    outlets: dict[str, int]
+    oldest: str | None
+    newest: str | None
+    last_ingest: str | None
+    embedding_model: str
+
+    def to_dict(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+class Services:
+    """The long-lived parts shared by every knowledge base of a process: store client, records, model, fetcher."""
+
+    def __init__(self, settings: Settings, *, fetcher: SafeFetcher | None = None) -> None:
+        self.settings = settings
+        self.client: ClientAPI = connect(settings)
+        self.records = RecordManager(settings.records_path)
+        self.embedder: Embedder = get_embedder(settings.model_cache_dir)
+        self.fetcher = fetcher or SafeFetcher(settings)
+        self._open: dict[str, KnowledgeBase] = {}
+
+    def kb(self, name: str) -> KnowledgeBase:
+        """The knowledge base called `name`, kept open so its BM25 index is built once per change."""
+        if name not in self._open:
+            self._open[name] = KnowledgeBase(self, validate_kb_name(name))
+        return self._open[name]
+
+    def close(self) -> None:
+        self.records.close()
+        self.fetcher.close()
+
+
+class KnowledgeBase:
+    def __init__(self, services: Services, name: str) -> None:
+        self.name = name
+        self._services = services
+        self._records = services.records
+        collection = open_collection(services.client, name, services.embedder.name, create=True)
+        self._indexer = Indexer(
+            name, services.records, collection, services.embedder, services.settings.chunk_tokens
+        )
+        self._indexer.recover()
+        self._searcher = HybridSearcher(name, services.records, collection, services.embedder)
+
+    def load(self, sources: Iterable[str]) -> Loaded:
+        loaded = Loaded()
+        for source in sources:
+            part = load_source(source, self._services.settings, self._services.fetcher)
+            loaded.articles += part.articles
+            loaded.failures += part.failures
+        return loaded
+
+    def ingest(self, sources: Iterable[str], progress: Progress | None = None) -> IngestReport:
+        loaded = self.load(sources)
+        report = self.ingest_articles(loaded.articles, progress)
+        report.failed += loaded.failures
+        return report
+
+    def ingest_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
+        return self._indexer.index(articles, progress)
+
+    def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
+        return self._searcher.search(query, k, filters)
+
+    def articles(self) -> list[ArticleRecord]:
+        return self._records.articles(self.name)
+
+    def article(self, id_or_prefix: str) -> tuple[ArticleRecord, list[Chunk]]:
+        record = self._records.find_article(self.name, id_or_prefix)
+        if record is None:
+            raise NotFoundError(f"No article {id_or_prefix!r} in knowledge base '{self.name}'; see `newsdesk kb list`.")
+        return record, self._records.chunks(self.name, record.id)
+
+    def remove(self, id_or_prefix: str) -> tuple[ArticleRecord, int]:
+        record, _ = self.article(id_or_prefix)
+        return record, self._indexer.remove([record.id])
+
+    def stats(self) -> Stats:
+        articles = self.articles()
+        outlets: dict[str, int] = {}
+        for a in articles:
+            outlets[a.outlet or "unknown"] = outlets.get(a.outlet or "unknown", 0) + 1
+        dates = sorted(a.published for a in articles if a.published)
+        return Stats(
+            kb=self.name,
+            articles=len(articles),
+            chunks=sum(a.chunks for a in articles),
+            outlets=dict(sorted(outlets.items(), key=lambda kv: -kv[1])),
+            oldest=dates[0] if dates else None,
+            newest=dates[-1] if dates else None,
+            last_ingest=self._records.last_ingest(self.name),
+            embedding_model=self._services.embedder.name,
+        )

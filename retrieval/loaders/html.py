@@ -1,0 +1,39 @@
+"""HTML pages through trafilatura: main text, title, site name and date, with navigation and ads dropped."""
+
+from __future__ import annotations
+
+import json
+
+import trafilatura
+
+from retrieval.dates import iso_date
+from retrieval.errors import BadInputError
+from retrieval.loaders.aggregator import split_aggregator_page
+from retrieval.types import Article
+
+
+def articles_from_html(html: str, source: str, *, url: str | None = None) -> list[Article]:
+    extracted = trafilatura.extract(
+        html, url=url, output_format="json", with_metadata=True, include_comments=False, favor_precision=True
+    )
+    if not extracted:
+        raise BadInputError(f"{source} has no readable article text.")
+    meta = json.loads(extracted)
+    text = (meta.get("text") or "").strip()
+    title = (meta.get("title") or "").strip()
+    if not text:
+        raise BadInputError(f"{source} has no readable article text.")
+    outlet = meta.get("sitename") or meta.get("hostname")
+    published = iso_date(meta.get("date"))
+    canonical = url or meta.get("source") or None
+    stories = split_aggregator_page(text)
+    if stories:  # an aggregator page: the lead keeps the page's URL and metadata
+        lead, *teasers = stories
+        return [
+            Article(title=title or lead.title, text=lead.text, outlet=lead.outlet or outlet, url=canonical,
+                    published=published, source=source),
+            *(Article(title=s.title, text=s.text, outlet=s.outlet, source=source) for s in teasers),
+        ]
+    if not title:
+        title, _, text = text.partition("\n")
+    return [Article(title=title, text=text, outlet=outlet, url=canonical, published=published, source=source)]

@@ -1,0 +1,68 @@
+"""One settings object, built once from the environment and `.env`, then passed to whatever needs it.
+
+Nothing in newsdesk reads the environment anywhere else; tests build `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob newsdesk has. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # Storage
+    data_dir: Path = Field(Path("data"), alias="NEWSDESK_DATA_DIR")
+    chroma_host: str | None = Field(None, alias="CHROMA_HOST")
+    chroma_port: int = Field(8000, alias="CHROMA_PORT")
+    default_kb: str = Field("default", alias="NEWSDESK_KB")
+
+    # Ingestion
+    allow_private_urls: bool = Field(False, alias="NEWSDESK_ALLOW_PRIVATE_URLS")
+    private_url_hosts: list[str] = Field(default_factory=list, alias="NEWSDESK_PRIVATE_URL_HOSTS")
+    fetch_timeout_s: float = Field(10.0, alias="NEWSDESK_FETCH_TIMEOUT")
+    max_fetch_bytes: int = Field(5_000_000, alias="NEWSDESK_MAX_FETCH_BYTES")
+    max_file_bytes: int = Field(20_000_000, alias="NEWSDESK_MAX_FILE_BYTES")
+    max_redirects: int = Field(5, alias="NEWSDESK_MAX_REDIRECTS")
+    chunk_tokens: int = Field(128, alias="NEWSDESK_CHUNK_TOKENS")
+
+    # Answering
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    model: str = Field("gpt-4o-mini", alias="NEWSDESK_MODEL")
+    llm_timeout_s: float = Field(30.0, alias="NEWSDESK_LLM_TIMEOUT")
+    llm_max_retries: int = Field(2, alias="NEWSDESK_LLM_RETRIES")
+    max_question_chars: int = Field(500, alias="NEWSDESK_MAX_QUESTION_CHARS")
+    top_k: int = Field(6, alias="NEWSDESK_TOP_K")
+
+    # Discord
+    discord_token: SecretStr | None = Field(None, alias="DISCORD_TOKEN")
+    moderator_role: str | None = Field(None, alias="NEWSDESK_MODERATOR_ROLE")
+    audit_channel_id: int | None = Field(None, alias="NEWSDESK_AUDIT_CHANNEL_ID")
+    allow_dms: bool = Field(False, alias="NEWSDESK_ALLOW_DMS")
+    dm_kb: str = Field("default", alias="NEWSDESK_DM_KB")
+    user_cooldown_s: float = Field(10.0, alias="NEWSDESK_USER_COOLDOWN")
+    guild_concurrency: int = Field(3, alias="NEWSDESK_GUILD_CONCURRENCY")
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def records_path(self) -> Path:
+        return self.data_dir / "records.sqlite3"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None or self.openai_base_url is not None

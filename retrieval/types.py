@@ -1,0 +1,155 @@
+"""Typed values that cross module boundaries: what the CLI prints and the bot renders."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+
+def _normalise_key(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def stable_article_id(*, url: str | None, outlet: str | None, title: str) -> str:
+    """The canonical URL when known, else outlet + title: the same story always gets the same id."""
+    key = url.strip() if url else f"{_normalise_key(outlet or '')}|{_normalise_key(title)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news story, as loaded from a file, page, URL or feed."""
+
+    title: str
+    text: str
+    outlet: str | None = None
+    url: str | None = None
+    published: str | None = None  # ISO 8601 date (YYYY-MM-DD) when known
+    source: str = ""  # where it came from (path or URL), for error reports and `kb list`
+
+    @property
+    def id(self) -> str:
+        return stable_article_id(url=self.url, outlet=self.outlet, title=self.title)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything we index or show changes."""
+        parts = (self.title, self.text, self.outlet or "", self.url or "", self.published or "")
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article: the unit we embed, search and cite."""
+
+    chunk_id: str
+    article_id: str
+    ordinal: int
+    text: str  # the passage itself, shown and quoted
+    title: str
+
+    @property
+    def indexed_text(self) -> str:
+        """The title gives every passage its context, for the embedding and for BM25 alike."""
+        return f"{self.title}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An indexed article as the knowledge base remembers it."""
+
+    id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+    ingested_at: str
+    source: str
+    content_hash: str
+    chunks: int
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    rank: int
+    score: float
+    chunk: Chunk
+    article: ArticleRecord
+    similarity: float = 0.0  # cosine between question and passage, used to judge relevance
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "article_id": self.article.id,
+            "title": self.article.title,
+            "outlet": self.article.outlet,
+            "url": self.article.url,
+            "published": self.article.published,
+            "chunk_id": self.chunk.chunk_id,
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class IngestFailure:
+    source: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    failed: list[IngestFailure] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+    chunk_id: str
+    quote: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What `ask`, `summarize` and `digest` return; the bot renders it as an embed."""
+
+    question: str
+    answer: str
+    grounded: bool
+    mode: Literal["extractive", "llm"]
+    citations: list[Citation] = field(default_factory=list)
+    nearest: list[ArticleRecord] = field(default_factory=list)  # shown when the answer is a refusal
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    dropped_sentences: int = 0
+    total_sentences: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "grounded": self.grounded,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "nearest": [{"id": a.id, "title": a.title, "outlet": a.outlet, "url": a.url} for a in self.nearest],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
