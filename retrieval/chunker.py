@@ -18,7 +18,7 @@ TokenCounter = Callable[[list[str]], list[int]]
 # capitalised word ("security.In a statement") as scraped pages often are. Single capitals ("U.S.", "X.Hikvision")
 # are not treated as sentence ends.
 _SENTENCE_END = re.compile(
-    r"(?<=[a-z0-9%\)][.!?])['\"’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])"
+    r"(?<=[a-z0-9%)'\"’”][.!?])['\"’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])"
     r"|(?<=[a-z]{2}[.!?])(?=['‘“]?[A-Z][a-z])"
     r"|(?<=[.!?]['\"’”])(?=[A-Z])"
 )

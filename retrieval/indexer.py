@@ -39,7 +39,12 @@ class Indexer:
     """Writes articles of one knowledge base into its collection and the record manager, in that order."""
 
     def __init__(
-        self, kb: str, records: RecordManager, collection: Collection, embedder: Embedder, chunk_tokens: int,
+        self,
+        kb: str,
+        records: RecordManager,
+        collection: Collection,
+        embedder: Embedder,
+        chunk_tokens: int,
         group_size: int = 64,
     ) -> None:
         self._kb = kb
@@ -93,7 +98,8 @@ class Indexer:
     def _swap(self, group: list[Article]) -> int:
         staged = [
             StagedArticle(
-                a, chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
+                a,
+                chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
                 self._records.chunk_ids(self._kb, a.id),
             )
             for a in group
@@ -102,8 +108,10 @@ class Indexer:
         vectors = self._embedder.embed([c.indexed_text for _, c in chunks])
         self._records.journal(
             self._kb,
-            [PendingChange(s.article.id, s.article.content_hash, [c.chunk_id for c in s.chunks], s.old_chunk_ids)
-             for s in staged],
+            [
+                PendingChange(s.article.id, s.article.content_hash, [c.chunk_id for c in s.chunks], s.old_chunk_ids)
+                for s in staged
+            ],
         )
         self._upsert(chunks, vectors)
         self._records.commit_articles(self._kb, staged)

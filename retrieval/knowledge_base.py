@@ -62,9 +62,7 @@ class KnowledgeBase:
         self._services = services
         self._records = services.records
         collection = open_collection(services.client, name, services.embedder.name, create=True)
-        self._indexer = Indexer(
-            name, services.records, collection, services.embedder, services.settings.chunk_tokens
-        )
+        self._indexer = Indexer(name, services.records, collection, services.embedder, services.settings.chunk_tokens)
         self._indexer.recover()
         self._searcher = HybridSearcher(name, services.records, collection, services.embedder)
 

@@ -147,8 +147,10 @@ class RecordManager:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?)",
-                [(kb, c.article_id, c.new_hash, json.dumps(c.new_chunk_ids), json.dumps(c.old_chunk_ids))
-                 for c in changes],
+                [
+                    (kb, c.article_id, c.new_hash, json.dumps(c.new_chunk_ids), json.dumps(c.old_chunk_ids))
+                    for c in changes
+                ],
             )
 
     def commit_articles(self, kb: str, staged: list[StagedArticle]) -> None:
@@ -160,8 +162,18 @@ class RecordManager:
                 db.execute("DELETE FROM chunks WHERE kb = ? AND article_id = ?", (kb, a.id))
                 db.execute(
                     "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (kb, a.id, a.title, a.outlet, a.url, a.published, date_ordinal(a.published), stamp, a.source,
-                     a.content_hash),
+                    (
+                        kb,
+                        a.id,
+                        a.title,
+                        a.outlet,
+                        a.url,
+                        a.published,
+                        date_ordinal(a.published),
+                        stamp,
+                        a.source,
+                        a.content_hash,
+                    ),
                 )
                 db.executemany(
                     "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",

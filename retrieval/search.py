@@ -104,7 +104,9 @@ class HybridSearcher:
             return []
         vector = self._embedder.embed_query(query)
         dense = self._collection.query(
-            query_embeddings=[vector], n_results=min(depth, len(index.chunks)), where=filters.chroma_where(),
+            query_embeddings=[vector],
+            n_results=min(depth, len(index.chunks)),
+            where=filters.chroma_where(),
             include=["distances"],
         )
         dense_ids = [cid for cid in dense["ids"][0] if cid in index.position]
@@ -120,8 +122,11 @@ class HybridSearcher:
         self._fill_similarity(chosen, similarity, vector)
         return [
             SearchHit(
-                rank=r + 1, score=fused[cid], chunk=index.chunks[index.position[cid]],
-                article=index.articles[index.chunks[index.position[cid]].article_id], similarity=similarity[cid],
+                rank=r + 1,
+                score=fused[cid],
+                chunk=index.chunks[index.position[cid]],
+                article=index.articles[index.chunks[index.position[cid]].article_id],
+                similarity=similarity[cid],
             )
             for r, cid in enumerate(chosen)
         ]

@@ -14,12 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Every knob newsdesk has. `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     # Storage
     data_dir: Path = Field(Path("data"), alias="NEWSDESK_DATA_DIR")
+    model_dir: Path | None = Field(None, alias="NEWSDESK_MODEL_DIR")
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
     chroma_port: int = Field(8000, alias="CHROMA_PORT")
     default_kb: str = Field("default", alias="NEWSDESK_KB")
@@ -53,7 +52,7 @@ class Settings(BaseSettings):
 
     @property
     def model_cache_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_dir or self.data_dir / "models"
 
     @property
     def chroma_dir(self) -> Path:

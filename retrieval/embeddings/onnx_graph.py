@@ -94,7 +94,10 @@ def build_minilm_onnx(model_dir: Path) -> onnx.ModelProto:
     word = g.op("Gather", g.const("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids")
     seq_len = g.op("Gather", g.op("Shape", "input_ids"), g.const("one_idx", np.array(1, dtype=np.int64)))
     positions = g.op(
-        "Range", g.const("zero", np.array(0, dtype=np.int64)), seq_len, g.const("step", np.array(1, dtype=np.int64))
+        "Range",
+        g.const("zero", np.array(0, dtype=np.int64)),
+        seq_len,
+        g.const("step", np.array(1, dtype=np.int64)),
     )
     position = g.op("Gather", g.const("pos_emb", w["embeddings.position_embeddings.weight"]), positions)
     type0 = g.const("type0_emb", w["embeddings.token_type_embeddings.weight"][0])

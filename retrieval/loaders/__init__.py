@@ -55,8 +55,11 @@ def _load_url(url: str, fetcher: SafeFetcher) -> Loaded:
 
 def _files_under(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in KNOWN_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in KNOWN_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 

@@ -18,6 +18,7 @@ after it confirms the outlet. Furniture lines and image-URL debris are dropped w
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -54,11 +55,7 @@ def _clean_lines(lines: list[str]) -> list[str]:
 
 def _header_starts(lines: list[str]) -> list[int]:
     """Indexes of outlet lines that open a teaser block."""
-    return [
-        i
-        for i in range(len(lines) - 1)
-        if _is_outlet_line(lines[i]) and _RELATIVE_TIME.match(lines[i + 1])
-    ]
+    return [i for i in range(len(lines) - 1) if _is_outlet_line(lines[i]) and _RELATIVE_TIME.match(lines[i + 1])]
 
 
 def _lead_story(lines: list[str], known_outlets: set[str]) -> Story | None:
@@ -98,5 +95,5 @@ def split_aggregator_page(text: str) -> list[Story] | None:
     known_outlets = {lines[i] for i in starts}
     stories = [_lead_story(lines[: starts[0]], known_outlets)]
     bounds = [*starts, len(lines)]
-    stories += [_teaser_story(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    stories += [_teaser_story(lines[a:b]) for a, b in itertools.pairwise(bounds)]
     return [s for s in stories if s is not None]

@@ -30,8 +30,14 @@ def articles_from_html(html: str, source: str, *, url: str | None = None) -> lis
     if stories:  # an aggregator page: the lead keeps the page's URL and metadata
         lead, *teasers = stories
         return [
-            Article(title=title or lead.title, text=lead.text, outlet=lead.outlet or outlet, url=canonical,
-                    published=published, source=source),
+            Article(
+                title=title or lead.title,
+                text=lead.text,
+                outlet=lead.outlet or outlet,
+                url=canonical,
+                published=published,
+                source=source,
+            ),
             *(Article(title=s.title, text=s.text, outlet=s.outlet, source=source) for s in teasers),
         ]
     if not title:

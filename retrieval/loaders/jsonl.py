@@ -22,7 +22,7 @@ def articles_from_jsonl(text: str, source: str) -> tuple[list[Article], list[Ing
             failures.append(IngestFailure(where, "This line is not valid JSON; fix or remove it."))
             continue
         if not isinstance(row, dict) or not str(row.get("title", "")).strip() or not str(row.get("text", "")).strip():
-            failures.append(IngestFailure(where, "Each line needs a non-empty \"title\" and \"text\"."))
+            failures.append(IngestFailure(where, 'Each line needs a non-empty "title" and "text".'))
             continue
         articles.append(
             Article(

@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "newsdesk/0.1 (news question-answering bot; respects robots and size limits)"
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/rdf+xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/xml",
+    "text/xml",
+    "application/rdf+xml",
+)
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -95,8 +101,9 @@ class SafeFetcher:
                     "unless NEWSDESK_ALLOW_PRIVATE_URLS is set."
                 )
 
-    def fetch(self, url: str, *, accept: tuple[str, ...] = _TEXT_TYPES, headers: dict[str, str] | None = None
-              ) -> FetchedPage:
+    def fetch(
+        self, url: str, *, accept: tuple[str, ...] = _TEXT_TYPES, headers: dict[str, str] | None = None
+    ) -> FetchedPage:
         """GET `url` with the guard applied on every hop. 304 responses are returned with an empty body."""
         current = url
         for _ in range(self._settings.max_redirects + 1):
@@ -126,12 +133,12 @@ class SafeFetcher:
         limit = self._settings.max_fetch_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"{url} is larger than the {limit // 1_000_000} MB limit.")
+            raise FetchError(f"{url} is larger than the {limit / 1e6:g} MB limit.")
         body = bytearray()
         for piece in response.iter_bytes():
             body.extend(piece)
             if len(body) > limit:
-                raise FetchError(f"{url} is larger than the {limit // 1_000_000} MB limit.")
+                raise FetchError(f"{url} is larger than the {limit / 1e6:g} MB limit.")
         return FetchedPage(url, content_type, bytes(body), dict(response.headers), response.status_code)
 
     def close(self) -> None:

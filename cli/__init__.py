@@ -1,0 +1,1 @@
+"""The `newsdesk` command line: one entry point for ingest, search, answers, the bot and measurements."""

@@ -1,0 +1,47 @@
+"""Entry point: builds the settings once and hands them to every subcommand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli import knowledge
+from cli.output import JSON_OPTION, AppState, console, emit, friendly_errors
+from retrieval.logs import configure_logging
+from retrieval.settings import Settings
+
+app = typer.Typer(
+    name="newsdesk",
+    help="Answer news questions from your own knowledge base, with checked citations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(knowledge.ingest)
+app.command()(knowledge.search)
+app.add_typer(knowledge.kb_app, name="kb")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+) -> None:
+    configure_logging(verbose)
+    ctx.obj = AppState(settings=Settings())
+
+
+@app.command()
+def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Build the offline embedding model into the data directory (make install runs this)."""
+    from retrieval.embeddings.model import prepare_model
+
+    settings: Settings = ctx.obj.settings
+    with friendly_errors(as_json):
+        path = prepare_model(settings.model_cache_dir)
+    emit({"model": str(path)}, as_json, lambda: console.print(f"Embedding model ready: {path}"))
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,86 @@
+"""Shared output helpers: JSON for scripts, readable text for people, one-sentence errors for both."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from retrieval.errors import BadInputError, FetchError, NewsdeskError, NotFoundError
+from retrieval.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead of text.")
+KB_OPTION = typer.Option("--kb", help="Knowledge base name (default: NEWSDESK_KB or 'default').")
+
+_USER_ERRORS = (BadInputError, NotFoundError, FetchError)
+
+
+@dataclass
+class AppState:
+    """What every command receives through typer's context: the settings, built once."""
+
+    settings: Settings
+
+    def services(self):
+        from retrieval.knowledge_base import Services
+
+        return Services(self.settings)
+
+
+def state(ctx: typer.Context) -> AppState:
+    return ctx.ensure_object(AppState)
+
+
+def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        render()
+
+
+def fail(message: str, as_json: bool, code: int = 2) -> typer.Exit:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message}) + "\n")
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors(as_json: bool) -> Iterator[None]:
+    """Domain errors become one sentence and an exit code (2 for bad input, 1 otherwise), never a traceback."""
+    try:
+        yield
+    except NewsdeskError as exc:
+        raise fail(str(exc), as_json, 2 if isinstance(exc, _USER_ERRORS) else 1) from None
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when piped or in JSON mode."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

@@ -1,0 +1,49 @@
+"""Shared fixtures: isolated settings, one embedding model per test session, real Chroma."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retrieval.embeddings.model import prepare_model
+from retrieval.knowledge_base import Services
+from retrieval.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_CORPUS = ROOT / "examples" / "corpus"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+_ENV_PREFIXES = ("NEWSDESK_", "OPENAI_", "CHROMA_", "DISCORD_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit a developer's keys or data dir."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model")
+    prepare_model(path)
+    return path
+
+
+def make_settings(data_dir: Path, model_dir: Path, **overrides: object) -> Settings:
+    return Settings(_env_file=None, data_dir=data_dir, model_dir=model_dir, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_dir: Path) -> Settings:
+    return make_settings(tmp_path / "data", model_dir)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services(settings)
+    yield svc
+    svc.close()

@@ -1,0 +1,64 @@
+"""A scriptable HTTP server on 127.0.0.1 for tests: routes map a path to (status, headers, body, delay)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
+    delay_s: float = 0.0
+
+
+@dataclass
+class LoopbackSite:
+    port: int
+    routes: dict[str, Route]
+    requests: list[tuple[str, dict[str, str]]]
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.requests]
+
+
+@contextmanager
+def serve(routes: dict[str, Route]) -> Iterator[LoopbackSite]:
+    requests: list[tuple[str, dict[str, str]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append((self.path, dict(self.headers)))
+            route = routes.get(self.path, Route(404, b"not found", {"Content-Type": "text/plain"}))
+            if route.delay_s:
+                time.sleep(route.delay_s)
+            self.send_response(route.status)
+            headers = {"Content-Length": str(len(route.body)), **route.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(route.body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LoopbackSite(server.server_address[1], routes, requests)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,32 @@
+"""Server mode: the same knowledge base code against a real `chroma run` on loopback, and Chroma being down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import StoreUnavailableError
+from retrieval.knowledge_base import Services
+from tests.chroma_server import chroma_server, free_port
+from tests.conftest import SAMPLE_CORPUS, make_settings
+
+
+@pytest.mark.slow
+def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, model_dir: Path) -> None:
+    with chroma_server(tmp_path / "server") as port:
+        settings = make_settings(tmp_path / "data", model_dir, chroma_host="127.0.0.1", chroma_port=port)
+        services = Services(settings)
+        kb = services.kb("default")
+        assert kb.ingest([str(SAMPLE_CORPUS)]).added == 4
+        assert kb.ingest([str(SAMPLE_CORPUS)]).chunks_embedded == 0
+        assert kb.search("why did Canada ban Hikvision?")[0].article.outlet == "Reuters"
+        assert "newsdesk-default" in {c.name for c in services.client.list_collections()}
+        assert not (tmp_path / "data" / "chroma").exists(), "server mode must not write an embedded store"
+        services.close()
+
+
+def test_chroma_down_is_one_clear_sentence(tmp_path: Path, model_dir: Path) -> None:
+    settings = make_settings(tmp_path, model_dir, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(StoreUnavailableError, match=r"unavailable; start it or check CHROMA_HOST"):
+        Services(settings).kb("default")

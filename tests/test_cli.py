@@ -1,0 +1,81 @@
+"""The `newsdesk` CLI contract: JSON shapes, exit codes, one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from tests.conftest import SAMPLE_CORPUS
+
+
+@pytest.fixture
+def run(tmp_path: Path, model_dir: Path):
+    runner = CliRunner()
+    env = {"NEWSDESK_DATA_DIR": str(tmp_path / "data"), "NEWSDESK_MODEL_DIR": str(model_dir)}
+
+    def invoke(*args: str, code: int = 0) -> dict:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == code, (result.output, result.exception)
+        assert "Traceback" not in result.output
+        return json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {"text": result.output}
+
+    return invoke
+
+
+def test_ingest_search_and_kb_commands(run) -> None:
+    report = run("ingest", str(SAMPLE_CORPUS), "--json")
+    assert report == {
+        "added": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "chunks_embedded": report["chunks_embedded"],
+        "failed": [],
+    }
+    assert run("ingest", str(SAMPLE_CORPUS), "--json")["chunks_embedded"] == 0
+
+    results = run("search", "why did Canada ban Hikvision?", "-k", "3", "--json")["results"]
+    assert len(results) == 3 and results[0]["outlet"] == "Reuters"
+    assert set(results[0]) == {
+        "rank",
+        "score",
+        "article_id",
+        "title",
+        "outlet",
+        "url",
+        "published",
+        "chunk_id",
+        "text",
+    }
+
+    articles = run("kb", "list", "--json")["articles"]
+    assert len(articles) == 4 and set(articles[0]) == {"id", "title", "outlet", "url", "published", "chunks"}
+    reuters = next(a for a in articles if a["outlet"] == "Reuters")
+    shown = run("kb", "show", reuters["id"], "--json")
+    assert shown["article"]["title"].startswith("Canada kicks out") and len(shown["chunks"]) == reuters["chunks"]
+    assert run("kb", "stats", "--json")["articles"] == 4
+    assert run("kb", "remove", reuters["id"], "--json")["chunks"] == reuters["chunks"]
+    assert run("kb", "stats", "--json")["articles"] == 3
+
+
+def test_bad_input_exits_2_with_one_sentence(run, tmp_path: Path) -> None:
+    (tmp_path / "blob.bin").write_bytes(b"\x00" * 64)
+    out = run("ingest", str(tmp_path / "blob.bin"), "--json", code=2)
+    assert out["failed"][0]["error"].endswith("HTML and JSONL.")
+    assert "does not exist" in run("ingest", "no/such/file.txt", code=2)["text"]
+    assert "not a valid knowledge base name" in run("kb", "list", "--kb", "../etc", code=2)["text"]
+    assert "No article" in run("kb", "show", "deadbeef", "--json", code=2)["error"]
+    assert "not a date" in run("search", "x", "--since", "last week", code=2)["text"]
+
+
+def test_empty_states_are_helpful(run) -> None:
+    assert "knowledge base is empty" in run("kb", "list")["text"]
+    assert "No matching passages" in run("search", "anything")["text"]
+
+
+def test_help_everywhere(run) -> None:
+    for command in ([], ["ingest"], ["search"], ["kb"], ["kb", "list"]):
+        assert "Usage" in run(*command, "--help")["text"]

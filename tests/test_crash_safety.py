@@ -1,0 +1,90 @@
+"""Kill an ingest mid-way, re-run it, and check the index is exactly what a clean build gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.knowledge_base import Services
+from retrieval.store import open_collection
+from tests.conftest import ROOT, make_settings
+
+ARTICLES = 320
+
+
+def write_corpus(path: Path, version: str) -> None:
+    with path.open("w") as f:
+        for i in range(ARTICLES):
+            text = f"Report {i} ({version}): the council voted on budget item {i * 7} and the {version} figures."
+            f.write(json.dumps({"title": f"Council report {i}", "text": text, "outlet": "Gazette"}) + "\n")
+
+
+def snapshot(data_dir: Path, model_dir: Path) -> tuple[dict, dict]:
+    """(chunk id -> text) in Chroma and (article id -> content hash) in the records, after recovery."""
+    services = Services(make_settings(data_dir, model_dir))
+    kb = services.kb("default")  # opening replays the journal
+    collection = open_collection(services.client, "default", services.embedder.name, create=False)
+    got = collection.get(include=["documents"])
+    vectors = dict(zip(got["ids"], got["documents"], strict=True))
+    records = {a.id: a.content_hash for a in kb.articles()}
+    services.close()
+    # Chunk ids are "<article id>-<content hash>-<n>": each vector must belong to its article's recorded version,
+    # so no article is half old and half new and no vector is orphaned.
+    assert all(records.get(cid.split("-")[0], "")[:8] == cid.split("-")[1] for cid in vectors)
+    return vectors, records
+
+
+def run_ingest(data_dir: Path, model_dir: Path, corpus: Path) -> subprocess.Popen:
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_MODEL_DIR": str(model_dir)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "ingest", str(corpus), "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def updated_articles(data_dir: Path, version: str) -> int:
+    try:
+        db = sqlite3.connect(f"file:{data_dir / 'records.sqlite3'}?mode=ro", uri=True, timeout=5)
+        with db:
+            return db.execute("SELECT COUNT(*) FROM chunks WHERE text LIKE ?", (f"%({version})%",)).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_ingest_recovers_to_the_clean_build(tmp_path: Path, model_dir: Path) -> None:
+    v1, v2 = tmp_path / "v1.jsonl", tmp_path / "v2.jsonl"
+    write_corpus(v1, "v1")
+    write_corpus(v2, "v2")
+    crashed, clean = tmp_path / "crashed", tmp_path / "clean"
+
+    assert run_ingest(crashed, model_dir, v1).wait(timeout=300) == 0
+    proc = run_ingest(crashed, model_dir, v2)
+    deadline = time.monotonic() + 300
+    while updated_articles(crashed, "v2") == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be interrupted; make the corpus larger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    _, records = snapshot(crashed, model_dir)  # mid-way: a mix of whole v1 and whole v2 articles
+    assert len(records) == ARTICLES
+
+    rerun = run_ingest(crashed, model_dir, v2)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert json.loads(out)["unchanged"] > 0  # the work done before the kill was kept
+
+    assert run_ingest(clean, model_dir, v2).wait(timeout=300) == 0
+    assert snapshot(crashed, model_dir) == snapshot(clean, model_dir)

@@ -1,0 +1,114 @@
+"""The knowledge base on a real embedded Chroma: incremental ingest, removal, search, isolation, model guard."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import EmbeddingMismatchError, NotFoundError
+from retrieval.knowledge_base import KnowledgeBase, Services
+from retrieval.search import Filters
+from retrieval.store import open_collection
+from retrieval.types import Article
+from tests.conftest import SAMPLE_CORPUS
+
+
+def chroma_ids(kb: KnowledgeBase, services: Services) -> set[str]:
+    collection = open_collection(services.client, kb.name, services.embedder.name, create=False)
+    return set(collection.get(include=[])["ids"])
+
+
+def record_ids(kb: KnowledgeBase) -> set[str]:
+    return {c.chunk_id for a in kb.articles() for c in kb.article(a.id)[1]}
+
+
+def test_sample_ingest_then_reingest_embeds_nothing(services: Services) -> None:
+    kb = services.kb("default")
+    first = kb.ingest([str(SAMPLE_CORPUS)])
+    assert (first.added, first.updated, first.unchanged, first.failed) == (4, 0, 0, [])
+    assert first.chunks_embedded == len(chroma_ids(kb, services)) > 4
+    again = kb.ingest([str(SAMPLE_CORPUS)])
+    assert (again.added, again.updated, again.unchanged, again.chunks_embedded) == (0, 0, 4, 0)
+    assert sorted(a.outlet for a in kb.articles()) == [
+        "Business Standard",
+        "Economic Times",
+        "India.com",
+        "Reuters",
+    ]
+
+
+def test_hikvision_question_finds_reuters_first(services: Services) -> None:
+    kb = services.kb("default")
+    kb.ingest([str(SAMPLE_CORPUS)])
+    hits = kb.search("why did Canada ban Hikvision?", k=4)
+    assert hits[0].article.outlet == "Reuters"
+    assert hits[0].similarity > 0.5 and hits[0].rank == 1
+    assert len({h.article.id for h in hits}) >= 2, "results should not all come from one article"
+
+
+def test_changed_article_replaces_all_its_chunks_and_removal_deletes_them(services: Services) -> None:
+    kb = services.kb("default")
+    story = Article(title="Bridge reopens", text="The bridge reopened on Monday. " * 40, outlet="City Paper")
+    kb.ingest_articles([story])
+    old_ids = chroma_ids(kb, services)
+    report = kb.ingest_articles([replace(story, text="The bridge stays closed until June. " * 40)])
+    assert (report.added, report.updated) == (0, 1)
+    new_ids = chroma_ids(kb, services)
+    assert new_ids and not (old_ids & new_ids) and new_ids == record_ids(kb)
+    assert "closed until June" in kb.search("bridge", k=1)[0].chunk.text
+    record, removed = kb.remove(story.id[:8])
+    assert record.title == "Bridge reopens" and removed == len(new_ids)
+    assert chroma_ids(kb, services) == set() and kb.articles() == []
+    with pytest.raises(NotFoundError):
+        kb.remove(story.id)
+
+
+def test_a_bad_file_among_good_ones_is_reported_and_changes_nothing(services: Services, tmp_path: Path) -> None:
+    kb = services.kb("default")
+    kb.ingest([str(SAMPLE_CORPUS)])
+    before = chroma_ids(kb, services)
+    (tmp_path / "photo.txt").write_bytes(b"\x00\x01\x02binary\x00" * 100)
+    (tmp_path / "good.md").write_text("# Mill closes\n\nThe paper mill closed after 90 years.")
+    report = kb.ingest([str(tmp_path / "photo.txt"), str(tmp_path / "good.md")])
+    assert report.added == 1 and len(report.failed) == 1 and "binary" in report.failed[0].error
+    only_bad = kb.ingest([str(tmp_path / "photo.txt")])
+    assert only_bad.added == only_bad.chunks_embedded == 0
+    assert len(chroma_ids(kb, services)) == len(before) + 1 == len(record_ids(kb))
+
+
+def test_filters_by_outlet_and_date(services: Services) -> None:
+    kb = services.kb("default")
+    kb.ingest_articles(
+        [
+            Article(
+                title="Rates held",
+                text="The central bank held rates.",
+                outlet="Wire A",
+                published="2026-01-10",
+            ),
+            Article(title="Rates cut", text="The central bank cut rates.", outlet="Wire B", published="2026-03-10"),
+        ]
+    )
+    assert {h.article.outlet for h in kb.search("central bank rates", filters=Filters(outlet="Wire B"))} == {"Wire B"}
+    recent = kb.search("central bank rates", filters=Filters(since="2026-02-01"))
+    assert [h.article.title for h in recent] == ["Rates cut"]
+    assert kb.search("central bank rates", filters=Filters(until="2026-02-01"))[0].article.title == "Rates held"
+
+
+def test_knowledge_bases_are_isolated(services: Services) -> None:
+    services.kb("guild-1").ingest_articles([Article(title="Secret plan", text="Only guild one knows the plan.")])
+    assert services.kb("guild-2").search("secret plan") == []
+    assert services.kb("guild-1").search("secret plan")[0].article.title == "Secret plan"
+
+
+def test_empty_knowledge_base_searches_cleanly(services: Services) -> None:
+    assert services.kb("empty").search("anything") == []
+    assert services.kb("empty").stats().articles == 0
+
+
+def test_a_collection_built_with_another_model_is_refused(services: Services) -> None:
+    services.client.create_collection("newsdesk-legacy", metadata={"embedding_model": "text-embedding-3-small"})
+    with pytest.raises(EmbeddingMismatchError, match="text-embedding-3-small"):
+        services.kb("legacy")
