@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import knowledge
+from cli import answers, knowledge
 from cli.output import JSON_OPTION, AppState, console, emit, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
@@ -20,6 +20,9 @@ app = typer.Typer(
 )
 app.command()(knowledge.ingest)
 app.command()(knowledge.search)
+app.command()(answers.ask)
+app.command()(answers.summarize)
+app.command()(answers.digest)
 app.add_typer(knowledge.kb_app, name="kb")
 
 

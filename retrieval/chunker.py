@@ -8,7 +8,7 @@ content always gives the same chunk ids, and changed content gives new ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from retrieval.types import Article, Chunk
 
@@ -18,8 +18,9 @@ TokenCounter = Callable[[list[str]], list[int]]
 # capitalised word ("security.In a statement") as scraped pages often are. Single capitals ("U.S.", "X.Hikvision")
 # are not treated as sentence ends.
 _SENTENCE_END = re.compile(
-    r"(?<=[a-z0-9%)'\"’”][.!?])['\"’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])"
+    r"(?<=[a-z0-9%)\]'\"’”][.!?])['\"’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])"
     r"|(?<=[a-z]{2}[.!?])(?=['‘“]?[A-Z][a-z])"
+    r"|(?<=\b[A-Z][.!?])(?=[A-Z][a-z]{3,})"
     r"|(?<=[.!?]['\"’”])(?=[A-Z])"
 )
 
@@ -37,6 +38,14 @@ def split_sentences(text: str) -> list[str]:
             elif piece:
                 sentences.append(piece)
     return sentences
+
+
+def _join(sentences: Iterable[str]) -> str:
+    """Sentences joined by spaces, except after a headline-like line with no final stop, which keeps its break."""
+    out = ""
+    for sentence in sentences:
+        out += (("\n" if out[-1] not in ".!?\"'’”)" else " ") if out else "") + sentence
+    return out
 
 
 def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
@@ -79,7 +88,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
             chunk_id=f"{prefix}-{i:04d}",
             article_id=article.id,
             ordinal=i,
-            text=" ".join(s for s, _ in group),
+            text=_join(s for s, _ in group),
             title=article.title,
         )
         for i, group in enumerate(groups)

@@ -66,6 +66,10 @@ class KnowledgeBase:
         self._indexer.recover()
         self._searcher = HybridSearcher(name, services.records, collection, services.embedder)
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._services.embedder
+
     def load(self, sources: Iterable[str]) -> Loaded:
         loaded = Loaded()
         for source in sources:

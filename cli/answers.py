@@ -1,0 +1,88 @@
+"""`newsdesk ask`, `newsdesk summarize` and `newsdesk digest`: cited answers for people and scripts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.output import JSON_OPTION, KB_OPTION, AppState, console, emit, friendly_errors, state
+from retrieval.errors import BadInputError
+from retrieval.types import Answer
+
+
+def _render(answer: Answer) -> None:
+    console.print(answer.answer, highlight=False)
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.outlet, c.published) if x)
+            console.print(
+                f"  [{c.n}] {c.title}" + (f" — {meta}" if meta else "") + (f" <{c.url}>" if c.url else ""),
+                highlight=False,
+                markup=False,
+            )
+    elif answer.nearest:
+        console.print("\nNearest articles in the knowledge base:")
+        for a in answer.nearest:
+            console.print(f"  - {a.title}" + (f" ({a.outlet})" if a.outlet else ""), highlight=False, markup=False)
+
+
+def _services(app: AppState, kb: str | None):
+    from retrieval.answer import chat_model_for
+
+    services = app.services()
+    return services.kb(kb or app.settings.default_kb), chat_model_for(app.settings)
+
+
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Your question, e.g. 'why did Canada ban Hikvision?'.")],
+    kb: Annotated[str | None, KB_OPTION] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="Passages to retrieve (default 6).")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Answer QUESTION from the knowledge base, citing every sentence."""
+    from retrieval.answer.chain import AnswerService
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        base, model = _services(app, kb)
+        answer = AnswerService(app.settings, base, model).ask(question, k=k)
+    emit(answer.to_dict(), as_json, lambda: _render(answer))
+
+
+def summarize(
+    ctx: typer.Context,
+    topic: Annotated[str | None, typer.Option("--topic", help="Summarise what the articles say about this.")] = None,
+    article: Annotated[str | None, typer.Option("--article", help="Summarise this one article (id).")] = None,
+    kb: Annotated[str | None, KB_OPTION] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """A cited summary of a topic across articles, or of one article."""
+    from retrieval.answer.summaries import SummaryService
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        if (topic is None) == (article is None):
+            raise BadInputError("Give either --topic TEXT or --article ID.")
+        base, model = _services(app, kb)
+        service = SummaryService(app.settings, base, model)
+        answer = service.topic(topic) if topic is not None else service.article(article or "")
+    emit(answer.to_dict(), as_json, lambda: _render(answer))
+
+
+def digest(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="Period (12h, 7d, 2w) or a date (YYYY-MM-DD).")] = "7d",
+    kb: Annotated[str | None, KB_OPTION] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """What is new in the knowledge base: one cited line per story, newest first."""
+    from retrieval.answer.summaries import SummaryService
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        base, model = _services(app, kb)
+        answer = SummaryService(app.settings, base, model).digest(since)
+    emit(answer.to_dict(), as_json, lambda: _render(answer))

@@ -1,0 +1,187 @@
+"""The answer chain (LCEL): question -> standalone query -> hybrid retrieval -> numbered sources -> answerer ->
+citation check -> `Answer`.
+
+Both answerers are Runnables in the same chain: the extractive one (offline default) and ChatOpenAI (when an API key
+or base URL is configured). Refusals are decided before the answerer runs, from how relevant retrieval was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
+
+import prompts
+from retrieval.answer.citations import CitationChecker
+from retrieval.answer.compose import checked_answer, refusal, relevant_sources
+from retrieval.answer.extractive import ExtractiveAnswerer
+from retrieval.answer.llm import MALFORMED, as_llm_error, with_malformed_retry
+from retrieval.answer.sources import format_sources
+from retrieval.errors import BadInputError, LLMError
+from retrieval.knowledge_base import KnowledgeBase
+from retrieval.settings import Settings
+from retrieval.types import Answer, SearchHit
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 10
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" or "assistant"
+    text: str
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A streamed, not yet checked draft: shown while the LLM writes, replaced by the final `Answer`."""
+
+    text: str
+
+
+def _timed(name: str, step: Callable[[dict], Any]) -> Runnable:
+    def run(x: dict) -> Any:
+        start = time.perf_counter()
+        try:
+            return step(x)
+        finally:
+            x["timings"][name] = (time.perf_counter() - start) * 1000
+
+    return RunnableLambda(run, name=name)
+
+
+class AnswerService:
+    """Answers questions from one knowledge base. Build one per knowledge base and reuse it."""
+
+    def __init__(self, settings: Settings, kb: KnowledgeBase, chat_model: BaseChatModel | None = None) -> None:
+        self._settings = settings
+        self._kb = kb
+        self._embedder = kb.embedder
+        self._llm = chat_model
+        self.mode = "llm" if chat_model is not None else "extractive"
+        self._checker = CitationChecker(self._embedder)
+        self._extractive = ExtractiveAnswerer(self._embedder)
+        self._chain = self._build_chain()
+
+    # --- chain -------------------------------------------------------------------------------------------------
+
+    def _draft_runnable(self) -> Runnable:
+        if self._llm is None:
+            return RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")
+        return (
+            RunnableLambda(lambda x: {"question": x["question"], "sources": format_sources(x["sources"])})
+            | prompts.load(prompts.ANSWER)
+            | with_malformed_retry(self._llm, self._settings)
+            | StrOutputParser()
+        )
+
+    def _build_chain(self) -> Runnable:
+        draft = self._draft_runnable()
+        answer = RunnableBranch(
+            (lambda x: not x["sources"], RunnableLambda(self._refusal)),
+            RunnablePassthrough.assign(draft=_timed("answer", draft.invoke)) | RunnableLambda(self._finish),
+        )
+        return self._prepare_chain() | answer
+
+    def _prepare_chain(self) -> Runnable:
+        """The steps before the answerer; streaming runs them, then streams the answerer on its own."""
+        return (
+            RunnablePassthrough.assign(query=RunnableLambda(self._standalone_query))
+            | RunnablePassthrough.assign(hits=_timed("retrieve", self._retrieve))
+            | RunnablePassthrough.assign(sources=RunnableLambda(lambda x: relevant_sources(x["hits"])))
+        )
+
+    def _standalone_query(self, x: dict) -> str:
+        history: list[Turn] = x["history"]
+        if not history:
+            return x["question"]
+        if self._llm is None:
+            # Offline, a follow-up borrows the words of the previous question ("what did the company say?").
+            previous = next((t.text for t in reversed(history) if t.role == "user"), "")
+            return f"{previous} {x['question']}".strip()
+        conversation = "\n".join(f"{t.role}: {t.text}" for t in history)
+        chain = prompts.load(prompts.CONDENSE) | self._llm | StrOutputParser()
+        return chain.invoke({"history": conversation, "question": x["question"]}).strip() or x["question"]
+
+    def _retrieve(self, x: dict) -> list[SearchHit]:
+        return self._kb.search(x["query"], x["k"])
+
+    def _refusal(self, x: dict) -> Answer:
+        return refusal(x["question"], self.mode, x["hits"], x["timings"])
+
+    def _finish(self, x: dict) -> Answer:
+        return checked_answer(self._checker, x["question"], x["draft"], x["sources"], self.mode, x["timings"])
+
+    # --- public API --------------------------------------------------------------------------------------------
+
+    def _inputs(self, question: str, history: list[Turn] | None, k: int | None) -> dict:
+        question = " ".join(question.split())
+        if not question:
+            raise BadInputError("Ask a question, for example: why did Canada ban Hikvision?")
+        if len(question) > self._settings.max_question_chars:
+            raise BadInputError(
+                f"Questions are limited to {self._settings.max_question_chars} characters; please shorten it."
+            )
+        return {
+            "question": question,
+            "history": (history or [])[-HISTORY_TURNS:],
+            "k": k or self._settings.top_k,
+            "timings": {},
+        }
+
+    def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None) -> Answer:
+        inputs = self._inputs(question, history, k)
+        start = time.perf_counter()
+        try:
+            answer: Answer = self._chain.invoke(inputs)
+        except LLMError:
+            raise
+        except Exception as exc:
+            if self._llm is None or not _is_llm_failure(exc):
+                raise
+            log.warning("LLM call failed: %r", exc)
+            raise as_llm_error(exc, self._settings) from exc
+        answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
+        return answer
+
+    async def astream(
+        self, question: str, history: list[Turn] | None = None, k: int | None = None
+    ) -> AsyncIterator[Partial | Answer]:
+        """Yield growing `Partial` drafts while the LLM writes, then the checked `Answer` (offline: just the answer)."""
+        if self._llm is None:
+            yield await asyncio.to_thread(self.ask, question, history, k)
+            return
+        inputs = self._inputs(question, history, k)
+        start = time.perf_counter()
+        try:
+            x = await self._prepare_chain().ainvoke(inputs)
+            if not x["sources"]:
+                yield self._refusal(x)
+                return
+            draft = ""
+            answer_start = time.perf_counter()
+            async for piece in self._draft_runnable().astream(x):
+                draft += piece
+                yield Partial(draft)
+            x["timings"]["answer"] = (time.perf_counter() - answer_start) * 1000
+        except Exception as exc:
+            if not _is_llm_failure(exc):
+                raise
+            log.warning("LLM stream failed: %r", exc)
+            raise as_llm_error(exc, self._settings) from exc
+        answer = self._finish({**x, "draft": draft})
+        answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
+        yield answer
+
+
+def _is_llm_failure(exc: Exception) -> bool:
+    return isinstance(exc, openai.OpenAIError | MALFORMED)

@@ -1,0 +1,63 @@
+"""Turning a checked draft into the `Answer` users see, or into an honest refusal."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import prompts
+from retrieval.answer.citations import CitationChecker
+from retrieval.answer.sources import Source, number_sources
+from retrieval.types import Answer, ArticleRecord, SearchHit
+
+REFUSAL = "I couldn't find that in the knowledge base."
+MIN_RELEVANCE = 0.32  # top passage cosine below which we refuse; calibrated in docs/CITATIONS.md
+SUPPORTING_RELEVANCE = 0.2  # passages below this are not shown to the answerer at all
+
+
+def relevant_sources(hits: list[SearchHit]) -> list[Source]:
+    """Numbered sources for the answerer, or none at all when retrieval found nothing relevant enough."""
+    if not hits or max(h.similarity for h in hits) < MIN_RELEVANCE:
+        return []
+    return number_sources([h for h in hits if h.similarity >= SUPPORTING_RELEVANCE])
+
+
+def nearest_articles(hits: list[SearchHit], limit: int = 3) -> list[ArticleRecord]:
+    unique: dict[str, ArticleRecord] = {}
+    for hit in hits:
+        unique.setdefault(hit.article.id, hit.article)
+    return list(unique.values())[:limit]
+
+
+def refusal(question: str, mode: Literal["extractive", "llm"], hits: list[SearchHit], timings: dict) -> Answer:
+    return Answer(
+        question=question, answer=REFUSAL, grounded=False, mode=mode, nearest=nearest_articles(hits), timings_ms=timings
+    )
+
+
+def checked_answer(
+    checker: CitationChecker,
+    question: str,
+    draft: str,
+    sources: list[Source],
+    mode: Literal["extractive", "llm"],
+    timings: dict,
+) -> Answer:
+    """Check `draft` against `sources`; a draft with nothing supported left becomes a refusal."""
+    hits = [h for s in sources for h in s.hits]
+    draft = draft.strip()
+    if not draft or draft.startswith(prompts.NOT_IN_SOURCES):
+        return refusal(question, mode, hits, timings)
+    checked = checker.check(draft, sources)
+    if checked.citations:
+        answer = Answer(
+            question=question,
+            answer=checked.text,
+            grounded=True,
+            mode=mode,
+            citations=checked.citations,
+            timings_ms=timings,
+        )
+    else:
+        answer = refusal(question, mode, hits, timings)
+    answer.total_sentences, answer.dropped_sentences = checked.total_sentences, checked.dropped_sentences
+    return answer

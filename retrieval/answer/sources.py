@@ -1,0 +1,71 @@
+"""Numbered sources: how retrieved passages are shown to the answerer and mapped back to citations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from retrieval.answer.guard import is_instruction
+from retrieval.chunker import split_sentences
+from retrieval.types import ArticleRecord, Citation, SearchHit
+
+
+@dataclass(frozen=True)
+class Source:
+    """Source [n]: one article, with the passages of it that retrieval found (so each article is cited once)."""
+
+    n: int
+    hits: tuple[SearchHit, ...]
+
+    @property
+    def article(self) -> ArticleRecord:
+        return self.hits[0].article
+
+    @property
+    def text(self) -> str:
+        return "\n…\n".join(h.chunk.text for h in self.hits)
+
+    @cached_property
+    def _sentence_chunks(self) -> dict[str, str]:
+        """Evidence sentence -> the chunk it came from. Instruction-like sentences never count as evidence."""
+        found: dict[str, str] = {}
+        for hit in self.hits:
+            for sentence in split_sentences(hit.chunk.text):
+                if not is_instruction(sentence):
+                    found.setdefault(sentence, hit.chunk.chunk_id)
+        return found
+
+    @property
+    def sentences(self) -> list[str]:
+        return list(self._sentence_chunks)
+
+    def citation(self, n: int, quote: str) -> Citation:
+        a = self.article
+        chunk_id = self._sentence_chunks.get(quote, self.hits[0].chunk.chunk_id)
+        return Citation(n, a.id, a.title, a.outlet, a.url, a.published, chunk_id, quote)
+
+    def as_prompt_block(self) -> str:
+        a = self.article
+        # Angle brackets in article text could close the fence early; swap them for look-alikes.
+        text = self.text.replace("<", "‹").replace(">", "›")
+        attrs = f'n="{self.n}" title="{_attr(a.title)}" outlet="{_attr(a.outlet or "unknown")}"'
+        attrs += f' published="{a.published or "unknown"}"'
+        if a.url:
+            attrs += f' url="{_attr(a.url)}"'
+        return f"<source {attrs}>\n{text}\n</source>"
+
+
+def _attr(value: str) -> str:
+    return value.replace('"', "'").replace("<", "‹").replace(">", "›")
+
+
+def number_sources(hits: list[SearchHit]) -> list[Source]:
+    """One source per article, numbered in order of each article's best hit."""
+    grouped: dict[str, list[SearchHit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.article.id, []).append(hit)
+    return [Source(i + 1, tuple(group)) for i, group in enumerate(grouped.values())]
+
+
+def format_sources(sources: list[Source]) -> str:
+    return "\n".join(s.as_prompt_block() for s in sources)

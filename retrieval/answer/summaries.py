@@ -1,0 +1,130 @@
+"""Summaries of a topic or one article, and digests of what is new, in the same `Answer` shape as answers.
+
+Offline, summaries are extractive: an article's lead sentence plus its most central sentences (closest to the
+article's mean vector); a topic takes the sentences most related to the topic across the retrieved articles. With an
+LLM, sources are summarised in one call, or map-reduced (each source summarised first) when they are long. Every
+summary goes through the same citation check as answers.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+import prompts
+from retrieval.answer.citations import CitationChecker
+from retrieval.answer.compose import checked_answer, refusal, relevant_sources
+from retrieval.answer.extractive import ExtractiveAnswerer
+from retrieval.answer.llm import with_malformed_retry
+from retrieval.answer.sources import Source, format_sources, number_sources
+from retrieval.answer.text import with_markers
+from retrieval.chunker import split_sentences
+from retrieval.errors import BadInputError
+from retrieval.knowledge_base import KnowledgeBase
+from retrieval.search import Filters
+from retrieval.settings import Settings
+from retrieval.types import Answer, Citation, SearchHit
+
+TOPIC_PASSAGES = 8
+MAP_REDUCE_CHARS = 8000  # above this much source text, each source is summarised on its own first
+ARTICLE_SENTENCES = 4
+_PERIOD = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str, today: date | None = None) -> date:
+    """'7d', '12h', '2w' or an ISO date -> the first day to include."""
+    value = value.strip().lower()
+    today = today or datetime.now(UTC).date()
+    if value[:-1].isdigit() and value[-1:] in _PERIOD:
+        return (datetime.now(UTC) - timedelta(**{_PERIOD[value[-1]]: int(value[:-1])})).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInputError(f"{value!r} is not a period; use e.g. 12h, 7d, 2w or a date like 2026-06-01.") from None
+
+
+class SummaryService:
+    def __init__(self, settings: Settings, kb: KnowledgeBase, chat_model: BaseChatModel | None = None) -> None:
+        self._settings = settings
+        self._kb = kb
+        self._llm = chat_model
+        self.mode: Literal["extractive", "llm"] = "llm" if chat_model is not None else "extractive"
+        self._checker = CitationChecker(kb.embedder)
+        self._extractive = ExtractiveAnswerer(kb.embedder, max_sentences=5)
+
+    def topic(self, topic: str) -> Answer:
+        topic = " ".join(topic.split())
+        if not topic:
+            raise BadInputError("Name a topic to summarise, for example: Hikvision.")
+        start = time.perf_counter()
+        hits = self._kb.search(topic, TOPIC_PASSAGES, Filters())
+        timings = {"retrieve": (time.perf_counter() - start) * 1000}
+        sources = relevant_sources(hits)
+        if not sources:
+            return refusal(f"summary: {topic}", self.mode, hits, timings)
+        draft = self._extractive.draft(topic, sources) if self._llm is None else self._llm_summary(topic, sources)
+        timings["answer"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
+        return checked_answer(self._checker, f"summary: {topic}", draft, sources, self.mode, timings)
+
+    def article(self, article_id: str) -> Answer:
+        record, chunks = self._kb.article(article_id)
+        hits = [SearchHit(rank=i + 1, score=1.0, chunk=c, article=record, similarity=1.0) for i, c in enumerate(chunks)]
+        sources = number_sources(hits)
+        start = time.perf_counter()
+        draft = self._lead_and_central(sources) if self._llm is None else self._llm_summary(record.title, sources)
+        timings = {"answer": (time.perf_counter() - start) * 1000}
+        return checked_answer(self._checker, f"summary: {record.title}", draft, sources, self.mode, timings)
+
+    def _lead_and_central(self, sources: list[Source]) -> str:
+        sentences = [(s.n, i, text) for s in sources for i, text in enumerate(s.sentences) if len(text.split()) >= 5]
+        if not sentences:
+            return ""
+        vectors = self._kb.embedder.embed([text for _, _, text in sentences])
+        centre = vectors.mean(axis=0)
+        ranked = [int(i) for i in np.argsort(-(vectors @ centre)) if int(i) != 0]
+        chosen = sorted([0, *ranked[: ARTICLE_SENTENCES - 1]])  # the lead, then the most central, in article order
+        return " ".join(with_markers(sentences[i][2], [sentences[i][0]]) for i in chosen)
+
+    def _llm_summary(self, topic: str, sources: list[Source]) -> str:
+        assert self._llm is not None
+        model = with_malformed_retry(self._llm, self._settings)
+        blocks = format_sources(sources)
+        if len(blocks) > MAP_REDUCE_CHARS:
+            mapper = prompts.load(prompts.MAP) | model | StrOutputParser()
+            partials = mapper.batch([{"topic": topic, "title": s.article.title, "text": s.text} for s in sources])
+            kept = [(s, text) for s, text in zip(sources, partials, strict=True) if prompts.NOT_IN_SOURCES not in text]
+            blocks = "\n".join(
+                f'<source n="{s.n}" title="{s.article.title}">\n{text.strip()}\n</source>' for s, text in kept
+            )
+        reducer = prompts.load(prompts.SUMMARY) | model | StrOutputParser()
+        return reducer.invoke({"topic": topic, "sources": blocks})
+
+    def digest(self, since: str = "7d") -> Answer:
+        """One cited line per story new since `since`, grouped by publication day, newest first."""
+        first_day = parse_since(since).isoformat()
+        fresh = [a for a in self._kb.articles() if (a.published or a.ingested_at[:10]) >= first_day]
+        label = f"digest since {first_day}"
+        if not fresh:
+            answer = refusal(label, self.mode, [], {})
+            answer.answer = f"Nothing new in the knowledge base since {first_day}."
+            return answer
+        lines: list[str] = []
+        citations: list[Citation] = []
+        day = None
+        for n, record in enumerate(fresh, start=1):
+            when = record.published or f"added {record.ingested_at[:10]}"
+            if when != day:
+                lines.append(f"**{when}**")
+                day = when
+            _, chunks = self._kb.article(record.id)
+            lead = split_sentences(chunks[0].text)[0] if chunks else record.title
+            outlet = f" ({record.outlet})" if record.outlet else ""
+            lines.append(f"- {record.title}{outlet}: {lead} [{n}]")
+            hit = SearchHit(rank=n, score=1.0, chunk=chunks[0], article=record, similarity=1.0)
+            citations.append(Source(n, (hit,)).citation(n, lead))
+        return Answer(question=label, answer="\n".join(lines), grounded=True, mode=self.mode, citations=citations)
