@@ -184,4 +184,4 @@ class AnswerService:
 
 
 def _is_llm_failure(exc: Exception) -> bool:
-    return isinstance(exc, openai.OpenAIError | MALFORMED)
+    return isinstance(exc, (openai.OpenAIError, *MALFORMED))
