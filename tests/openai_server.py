@@ -79,7 +79,7 @@ def fake_llm(*script: Step) -> Iterator[FakeLLM]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             llm.requests.append(body)
             step = llm.script[min(len(llm.requests) - 1, len(llm.script) - 1)]

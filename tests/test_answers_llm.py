@@ -11,7 +11,7 @@ from retrieval.answer.chain import AnswerService, Partial, Turn
 from retrieval.answer.summaries import SummaryService
 from retrieval.errors import LLMError
 from retrieval.knowledge_base import Services
-from retrieval.types import Article, Answer
+from retrieval.types import Answer, Article
 from tests.conftest import SAMPLE_CORPUS, make_settings
 from tests.openai_server import FakeLLM, Step, fake_llm
 
