@@ -47,14 +47,11 @@ def service(tmp_path: Path, model_dir: Path, llm: FakeLLM, *, extra: list[Articl
 
 
 def test_valid_citations_reach_the_user_with_metadata(tmp_path, model_dir) -> None:
-    reply = "Canada ordered Hikvision to shut down its Canadian operations, citing national security concerns [{Hikvision}]."
-    with fake_llm(Step(reply)) as llm:
+    claim = "Canada ordered Hikvision to shut down its Canadian operations, citing national security concerns"
+    with fake_llm(Step(claim + " [{Hikvision}].")) as llm:
         answer = service(tmp_path, model_dir, llm).ask("why did Canada ban Hikvision?")
     assert answer.mode == "llm" and answer.grounded
-    assert (
-        answer.answer
-        == "Canada ordered Hikvision to shut down its Canadian operations, citing national security concerns [1]."
-    )
+    assert answer.answer == claim + " [1]."
     (citation,) = answer.citations
     assert citation.outlet == "Reuters" and citation.chunk_id.startswith(citation.article_id)
     assert "national security" in citation.quote
