@@ -1,0 +1,1 @@
+"""The Discord layer: thin handlers over `retrieval`, one cog per user-facing feature."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import answers, knowledge
+from cli import answers, discord_bot, knowledge
 from cli.output import JSON_OPTION, AppState, console, emit, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
@@ -24,6 +24,7 @@ app.command()(answers.ask)
 app.command()(answers.summarize)
 app.command()(answers.digest)
 app.add_typer(knowledge.kb_app, name="kb")
+app.add_typer(discord_bot.bot_app, name="bot")
 
 
 @app.callback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,12 +45,14 @@ class Services:
         self.embedder: Embedder = get_embedder(settings.model_cache_dir)
         self.fetcher = fetcher or SafeFetcher(settings)
         self._open: dict[str, KnowledgeBase] = {}
+        self._lock = threading.Lock()
 
     def kb(self, name: str) -> KnowledgeBase:
         """The knowledge base called `name`, kept open so its BM25 index is built once per change."""
-        if name not in self._open:
-            self._open[name] = KnowledgeBase(self, validate_kb_name(name))
-        return self._open[name]
+        with self._lock:
+            if name not in self._open:
+                self._open[name] = KnowledgeBase(self, validate_kb_name(name))
+            return self._open[name]
 
     def close(self) -> None:
         self.records.close()
@@ -65,6 +68,7 @@ class KnowledgeBase:
         self._indexer = Indexer(name, services.records, collection, services.embedder, services.settings.chunk_tokens)
         self._indexer.recover()
         self._searcher = HybridSearcher(name, services.records, collection, services.embedder)
+        self._write_lock = threading.Lock()  # one writer per knowledge base; searches never wait for it
 
     @property
     def embedder(self) -> Embedder:
@@ -85,7 +89,8 @@ class KnowledgeBase:
         return report
 
     def ingest_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
-        return self._indexer.index(articles, progress)
+        with self._write_lock:
+            return self._indexer.index(articles, progress)
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
         return self._searcher.search(query, k, filters)
@@ -101,7 +106,8 @@ class KnowledgeBase:
 
     def remove(self, id_or_prefix: str) -> tuple[ArticleRecord, int]:
         record, _ = self.article(id_or_prefix)
-        return record, self._indexer.remove([record.id])
+        with self._write_lock:
+            return record, self._indexer.remove([record.id])
 
     def stats(self) -> Stats:
         articles = self.articles()

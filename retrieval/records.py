@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class RecordManager:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by the bot's worker threads; the lock keeps their transactions from interleaving.
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -77,28 +80,32 @@ class RecordManager:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     # --- reading -------------------------------------------------------------------------------------------------
 
     def content_hashes(self, kb: str) -> dict[str, str]:
-        rows = self._db.execute("SELECT id, content_hash FROM articles WHERE kb = ?", (kb,))
-        return dict(rows.fetchall())
+        return dict(self._query("SELECT id, content_hash FROM articles WHERE kb = ?", (kb,)))
 
     def chunk_ids(self, kb: str, article_id: str) -> list[str]:
-        rows = self._db.execute(
+        rows = self._query(
             "SELECT chunk_id FROM chunks WHERE kb = ? AND article_id = ? ORDER BY ordinal", (kb, article_id)
         )
         return [r[0] for r in rows]
 
     def articles(self, kb: str) -> list[ArticleRecord]:
-        rows = self._db.execute(
+        rows = self._query(
             f"SELECT {_ARTICLE_COLUMNS}, (SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id) "
             "FROM articles a WHERE kb = ? ORDER BY published IS NULL, published DESC, ingested_at DESC, title",
             (kb,),
@@ -121,24 +128,22 @@ class RecordManager:
         if article_id:
             query += " AND c.article_id = ?"
             params += (article_id,)
-        rows = self._db.execute(query + " ORDER BY c.article_id, c.ordinal", params)
+        rows = self._query(query + " ORDER BY c.article_id, c.ordinal", params)
         return [Chunk(*row) for row in rows]
 
     def version(self, kb: str) -> int:
-        row = self._db.execute("SELECT version FROM kb_state WHERE kb = ?", (kb,)).fetchone()
-        return row[0] if row else 0
+        rows = self._query("SELECT version FROM kb_state WHERE kb = ?", (kb,))
+        return rows[0][0] if rows else 0
 
     def last_ingest(self, kb: str) -> str | None:
-        row = self._db.execute("SELECT last_ingest FROM kb_state WHERE kb = ?", (kb,)).fetchone()
-        return row[0] if row else None
+        rows = self._query("SELECT last_ingest FROM kb_state WHERE kb = ?", (kb,))
+        return rows[0][0] if rows else None
 
     def knowledge_bases(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT kb FROM articles ORDER BY kb")]
+        return [r[0] for r in self._query("SELECT DISTINCT kb FROM articles ORDER BY kb")]
 
     def pending(self, kb: str) -> list[PendingChange]:
-        rows = self._db.execute(
-            "SELECT article_id, new_hash, new_chunk_ids, old_chunk_ids FROM pending WHERE kb = ?", (kb,)
-        )
+        rows = self._query("SELECT article_id, new_hash, new_chunk_ids, old_chunk_ids FROM pending WHERE kb = ?", (kb,))
         return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in rows]
 
     # --- writing -------------------------------------------------------------------------------------------------

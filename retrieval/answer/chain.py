@@ -178,7 +178,7 @@ class AnswerService:
                 raise
             log.warning("LLM stream failed: %r", exc)
             raise as_llm_error(exc, self._settings) from exc
-        answer = self._finish({**x, "draft": draft})
+        answer = await asyncio.to_thread(self._finish, {**x, "draft": draft})  # embeddings: keep the loop free
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         yield answer
 

@@ -1,0 +1,101 @@
+"""The bot: settings and retrieval services are injected; extensions load in `setup_hook`; mentions are off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.checks import GuildSlots
+from bot.errors import NewsdeskTree
+from bot.store import BotStore
+from bot.sync import sync_commands
+from retrieval.answer import chat_model_for
+from retrieval.answer.chain import AnswerService
+from retrieval.answer.summaries import SummaryService
+from retrieval.errors import BadInputError
+from retrieval.knowledge_base import KnowledgeBase, Services
+from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin")
+
+
+def bot_intents() -> discord.Intents:
+    """Guilds and messages; message content so thread follow-ups can be read. No presences or member lists."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+class NewsdeskBot(commands.AutoShardedBot):
+    def __init__(self, settings: Settings, services: Services, **options: Any) -> None:
+        # newsdesk never joins voice channels; skip discord.py's warnings about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=NewsdeskTree,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.services = services
+        self.store = BotStore(settings.data_dir / "bot.sqlite3")
+        self.slots = GuildSlots(settings.guild_concurrency)
+        self._chat_model = chat_model_for(settings)
+        self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
+
+    async def load_features(self) -> None:
+        """Load every feature cog; one broken cog is logged and the others still load."""
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except commands.ExtensionError:
+                log.exception("could not load %s", extension)
+
+    async def setup_hook(self) -> None:
+        await self.load_features()
+        await sync_commands(self.tree, self.settings.data_dir)
+
+    # --- per-server knowledge bases -----------------------------------------------------------------------------
+
+    def kb_name(self, guild_id: int | None) -> str:
+        """Each server has its own knowledge base; DMs use NEWSDESK_DM_KB when enabled."""
+        if guild_id is not None:
+            return f"guild-{guild_id}"
+        if not self.settings.allow_dms:
+            raise BadInputError("newsdesk answers inside servers; direct messages are turned off.")
+        return self.settings.dm_kb
+
+    async def knowledge_base(self, guild_id: int | None) -> KnowledgeBase:
+        return await asyncio.to_thread(self.services.kb, self.kb_name(guild_id))
+
+    async def answerers(self, guild_id: int | None) -> tuple[AnswerService, SummaryService]:
+        name = self.kb_name(guild_id)
+        if name not in self._answerers:
+            kb = await self.knowledge_base(guild_id)
+            self._answerers[name] = (
+                AnswerService(self.settings, kb, self._chat_model),
+                SummaryService(self.settings, kb, self._chat_model),
+            )
+        return self._answerers[name]
+
+    async def audit(self, guild: discord.Guild | None, text: str) -> None:
+        """Post a knowledge-base change to the audit channel, when one is configured."""
+        channel_id = self.settings.audit_channel_id
+        channel = self.get_channel(channel_id) if channel_id else None
+        if guild is None or not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("could not write to the audit channel %s", channel_id)

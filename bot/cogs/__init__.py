@@ -1,0 +1,1 @@
+"""One cog per user-facing feature, each loaded as an extension by `NewsdeskBot.setup_hook`."""

@@ -1,0 +1,195 @@
+"""Moderators keep the server's knowledge base fresh: `/kb add|remove|refresh|list|status`.
+
+The group is guild-only with `default_permissions(manage_guild=True)`; every command also checks locally (Manage
+Server or the configured moderator role), because server admins can change Discord-side defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import NotModerator, is_moderator
+from bot.client import NewsdeskBot
+from bot.cogs.summaries import article_choices
+from bot.formatting import BRAND, clip
+from retrieval.errors import BadInputError
+from retrieval.indexer import Progress
+from retrieval.knowledge_base import KnowledgeBase
+from retrieval.types import Article, IngestReport
+
+log = logging.getLogger(__name__)
+NO_PINGS = discord.AllowedMentions.none()
+PROGRESS_INTERVAL_S = 1.0
+PAGE_SIZE = 10
+IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]
+
+
+def report_line(report: IngestReport) -> str:
+    line = f"Added {report.added} · updated {report.updated} · unchanged {report.unchanged}"
+    line += f" · failed {len(report.failed)}"
+    for failure in report.failed[:5]:
+        line += f"\n• {clip(failure.source, 80)}: {failure.error}"
+    return clip(line, 2000)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="Moderators: manage the knowledge base"):
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage
+        if not is_moderator(interaction.user, interaction.permissions, self.bot.settings):
+            raise NotModerator
+        return True
+
+    async def _ingest(self, interaction: discord.Interaction, work: IngestWork, label: str) -> IngestReport:
+        """Run `work(kb, progress)` in a thread, editing the private reply with progress about once a second."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            if time.monotonic() - last >= PROGRESS_INTERVAL_S and done < total:
+                last = time.monotonic()
+                edit = interaction.edit_original_response(content=f"{label}: {done}/{total} articles indexed…")
+                asyncio.run_coroutine_threadsafe(edit, loop)
+
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        await interaction.edit_original_response(content=f"{label}…")
+        report: IngestReport = await asyncio.to_thread(work, kb, progress)
+        self.bot.store.record_failures(interaction.guild_id or 0, report.failed)
+        await interaction.edit_original_response(content=f"{label} done. {report_line(report)}")
+        await self.bot.audit(
+            interaction.guild, f"{interaction.user} ({interaction.user.id}) — {label}: {report_line(report)}"
+        )
+        return report
+
+    @app_commands.command(name="add", description="Add articles from a link, an uploaded file or pasted text.")
+    @app_commands.describe(
+        url="A public http(s) link",
+        attachment="A .txt, .md, .html or .jsonl file",
+        text="Article text to paste",
+        title="Title for pasted text",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: str | None = None,
+        attachment: discord.Attachment | None = None,
+        text: app_commands.Range[str, 1, 4000] | None = None,
+        title: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        if sum(x is not None for x in (url, attachment, text)) != 1:
+            raise BadInputError("Give exactly one of url, attachment or text.")
+        if text is not None and title is None:
+            raise BadInputError("Pasted text needs a title.")
+        if attachment is not None and attachment.size > self.bot.settings.max_file_bytes:
+            limit = self.bot.settings.max_file_bytes / 1e6
+            raise BadInputError(f"{attachment.filename} is over the {limit:g} MB limit.")
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if url is not None:
+            await self._ingest(interaction, lambda kb, p: kb.ingest([url], p), f"Adding {clip(url, 100)}")
+        elif attachment is not None:
+            data = await attachment.read()
+            work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p)  # noqa: E731
+            await self._ingest(interaction, work, f"Adding {clip(attachment.filename, 100)}")
+        else:
+            article = Article(title=title or "", text=text or "", source=f"discord:{interaction.user.id}")
+            work = lambda kb, p: kb.ingest_articles([article], p)  # noqa: E731
+            await self._ingest(interaction, work, f"Adding {clip(title or '', 100)}")
+
+    @app_commands.command(name="remove", description="Remove an article and all its passages.")
+    @app_commands.autocomplete(article=article_choices)
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        record, chunks = await asyncio.to_thread(kb.remove, article)
+        await interaction.followup.send(
+            f"Removed “{clip(record.title, 200)}” ({chunks} passages).", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) removed {record.title}")
+
+    @app_commands.command(name="refresh", description="Fetch every linked article again and index what changed.")
+    async def refresh(self, interaction: discord.Interaction) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        urls = sorted({a.url for a in await asyncio.to_thread(kb.articles) if a.url})
+        if not urls:
+            await interaction.followup.send(
+                "No linked articles to refresh; add some with `/kb add url:`.", ephemeral=True
+            )
+            return
+        await self._ingest(interaction, lambda kb, p: kb.ingest(urls, p), f"Refreshing {len(urls)} links")
+
+    @app_commands.command(name="list", description="List the articles in this server's knowledge base.")
+    async def list_articles(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        articles = await asyncio.to_thread(kb.articles)
+        if not articles:
+            await interaction.followup.send("The knowledge base is empty; add articles with `/kb add`.", ephemeral=True)
+            return
+        pages = -(-len(articles) // PAGE_SIZE)
+        shown = articles[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        lines = [
+            f"`{a.id[:8]}` {discord.utils.escape_markdown(clip(a.title, 80))} — "
+            f"{discord.utils.escape_markdown(a.outlet or 'unknown')}, {a.published or 'undated'}"
+            for a in shown
+        ]
+        embed = discord.Embed(
+            title=f"Articles (page {min(page, pages)}/{pages})",
+            description="\n".join(lines) or "No articles on this page.",
+            colour=BRAND,
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="status", description="Counts, last refresh and recent failures.")
+    async def status(self, interaction: discord.Interaction) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        stats = await asyncio.to_thread(kb.stats)
+        embed = discord.Embed(title="Knowledge base status", colour=BRAND)
+        embed.add_field(name="Articles", value=str(stats.articles))
+        embed.add_field(name="Passages", value=str(stats.chunks))
+        embed.add_field(name="Last refresh", value=stats.last_ingest or "never")
+        failures = self.bot.store.recent_failures(interaction.guild_id or 0)
+        if failures:
+            value = "\n".join(f"• {clip(src, 60)}: {clip(err, 120)}" for src, err, _ in failures)
+            embed.add_field(name="Recent failures", value=clip(value, 1024), inline=False)
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def _ingest_upload(kb: KnowledgeBase, filename: str, data: bytes, progress: Progress | None) -> IngestReport:
+    """Ingest an uploaded file through the same loaders as local files, crediting the upload as the source."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(filename).name
+        path.write_bytes(data)
+        loaded = kb.load([str(path)])
+    articles = [replace(a, source=f"upload:{filename}") for a in loaded.articles]
+    report = kb.ingest_articles(articles, progress)
+    report.failed += [replace(f, source=filename, error=f.error.replace(str(path), filename)) for f in loaded.failures]
+    return report
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    cog = KnowledgeBaseAdmin(bot)
+    await bot.add_cog(cog)

@@ -1,0 +1,95 @@
+"""Summaries for everyone: `/summary`, `/digest` and `/sources`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import user_cooldown
+from bot.client import NewsdeskBot
+from bot.formatting import BRAND, answer_embed, clip
+from bot.views import answer_view
+from retrieval.errors import BadInputError
+from retrieval.types import Answer
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+async def article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: this server's articles whose title contains what was typed so far."""
+    bot: NewsdeskBot = interaction.client  # type: ignore[assignment]
+    kb = await bot.knowledge_base(interaction.guild_id)
+    articles = await asyncio.to_thread(kb.articles)
+    needle = current.lower()
+    return [app_commands.Choice(name=clip(a.title, 100), value=a.id) for a in articles if needle in a.title.lower()][
+        :25
+    ]
+
+
+class SummariesCog(commands.Cog):
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+
+    async def _send(self, interaction: discord.Interaction, answer: Answer, title: str) -> None:
+        answer_id = self.bot.store.remember(interaction.guild_id, answer)
+        await interaction.followup.send(
+            embed=answer_embed(answer, title=title),
+            view=answer_view(answer_id, answer.grounded),
+            allowed_mentions=NO_PINGS,
+        )
+
+    @app_commands.command(description="Summarise a topic across articles, or one article.")
+    @app_commands.describe(topic="A topic, e.g. Hikvision", article="One article from this server's knowledge base")
+    @app_commands.autocomplete(article=article_choices)
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def summary(
+        self,
+        interaction: discord.Interaction,
+        topic: app_commands.Range[str, 1, 200] | None = None,
+        article: str | None = None,
+    ) -> None:
+        if (topic is None) == (article is None):
+            raise BadInputError("Give either a topic or an article to summarise.")
+        await interaction.response.defer(thinking=True)
+        _, summaries = await self.bot.answerers(interaction.guild_id)
+        async with self.bot.slots.slot(interaction.guild_id):
+            if topic is not None:
+                answer = await asyncio.to_thread(summaries.topic, topic)
+            else:
+                answer = await asyncio.to_thread(summaries.article, article or "")
+        await self._send(interaction, answer, f"Summary: {topic}" if topic else answer.question.capitalize())
+
+    @app_commands.command(description="What is new in this server's knowledge base.")
+    @app_commands.describe(since="How far back to look")
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def digest(self, interaction: discord.Interaction, since: Literal["24h", "3d", "7d", "30d"] = "7d") -> None:
+        await interaction.response.defer(thinking=True)
+        _, summaries = await self.bot.answerers(interaction.guild_id)
+        answer = await asyncio.to_thread(summaries.digest, since)
+        await self._send(interaction, answer, f"What's new (last {since})")
+
+    @app_commands.command(description="What this server's knowledge base covers.")
+    async def sources(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        stats = await asyncio.to_thread(kb.stats)
+        if not stats.articles:
+            text = "This server's knowledge base is empty. Moderators can add articles with `/kb add`."
+            await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+            return
+        embed = discord.Embed(title="This server's knowledge base", colour=BRAND)
+        embed.add_field(name="Articles", value=str(stats.articles))
+        embed.add_field(name="Passages", value=str(stats.chunks))
+        embed.add_field(name="Published", value=f"{stats.oldest or '?'} → {stats.newest or '?'}")
+        outlets = ", ".join(f"{discord.utils.escape_markdown(o)} ({n})" for o, n in stats.outlets.items())
+        embed.add_field(name="Outlets", value=clip(outlets, 1024), inline=False)
+        embed.set_footer(text=f"Last updated {stats.last_ingest or 'never'}")
+        await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    await bot.add_cog(SummariesCog(bot))

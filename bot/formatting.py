@@ -1,0 +1,96 @@
+"""Rendering answers for Discord within its limits: 2000-character messages, 4096-character embed descriptions,
+1024-character fields, 25 fields and 6000 characters per embed. Article text is never trusted as markup."""
+
+from __future__ import annotations
+
+import discord
+
+from retrieval.types import Answer, Citation
+
+MESSAGE_LIMIT = 2000
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FIELDS_PER_EMBED = 25
+EMBED_TOTAL = 6000
+TITLE_LIMIT = 256
+BRAND = discord.Colour.from_rgb(44, 110, 190)
+REFUSAL_COLOUR = discord.Colour.light_grey()
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split long text into messages at line, then sentence, then word boundaries."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n"), window.rfind(". ") + 1, 0)
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _plain(text: str) -> str:
+    """Article-provided text shown inside markup: no markdown tricks, no masked links."""
+    return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+
+
+def source_line(c: Citation) -> str:
+    meta = ", ".join(x for x in (c.outlet, c.published) if x)
+    title = _plain(clip(c.title, 90))
+    linked = f"[{title}]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else title
+    return f"[{c.n}] {linked}" + (f" — {_plain(meta)}" if meta else "")
+
+
+def _fields(name: str, lines: list[str]) -> list[tuple[str, str]]:
+    """Lines packed into as few fields as their 1024-character limit allows."""
+    fields: list[tuple[str, str]] = []
+    current = ""
+    for line in lines:
+        line = clip(line, FIELD_LIMIT)
+        if current and len(current) + 1 + len(line) > FIELD_LIMIT:
+            fields.append((name if not fields else f"{name} (cont.)", current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        fields.append((name if not fields else f"{name} (cont.)", current))
+    return fields
+
+
+def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
+    """The answer text with a Sources field; refusals list the nearest articles instead."""
+    embed = discord.Embed(
+        title=clip(title or answer.question, TITLE_LIMIT),
+        description=clip(answer.answer, DESCRIPTION_LIMIT),
+        colour=BRAND if answer.grounded else REFUSAL_COLOUR,
+    )
+    if answer.grounded:
+        fields = _fields("Sources", [source_line(c) for c in answer.citations])
+    else:
+        nearest = [
+            f"• {_plain(clip(a.title, 90))}" + (f" — {_plain(a.outlet)}" if a.outlet else "") for a in answer.nearest
+        ]
+        fields = _fields("Nearest articles in this server's knowledge base", nearest)
+    budget = EMBED_TOTAL - len(embed.title or "") - len(embed.description or "") - 100
+    for name, value in fields[: FIELDS_PER_EMBED - 1]:
+        if len(name) + len(value) > budget:
+            break
+        embed.add_field(name=name, value=value, inline=False)
+        budget -= len(name) + len(value)
+    footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
+    embed.set_footer(text=footer)
+    return embed

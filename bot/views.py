@@ -1,0 +1,103 @@
+"""Buttons under every answer: helpful / not helpful (with a reason) and "Show passage".
+
+They are `DynamicItem`s keyed by the stored answer id, so they keep working after the bot restarts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.formatting import FIELD_LIMIT, clip
+from bot.store import FEEDBACK_REASONS, BotStore
+
+
+def _store(interaction: discord.Interaction) -> BotStore:
+    return interaction.client.store  # type: ignore[attr-defined]
+
+
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:fb:(?P<vote>up|down):(?P<id>[0-9a-f]+)"):
+    def __init__(self, answer_id: str, helpful: bool) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Helpful" if helpful else "Not helpful",
+                emoji="👍" if helpful else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"nd:fb:{'up' if helpful else 'down'}:{answer_id}",
+            )
+        )
+        self.answer_id = answer_id
+        self.helpful = helpful
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> FeedbackButton:
+        return cls(match["id"], match["vote"] == "up")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        _store(interaction).record_feedback(self.answer_id, interaction.user.id, self.helpful)
+        if self.helpful:
+            await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
+            return
+        await interaction.response.send_message(
+            "Thanks. What was wrong?", view=ReasonView(self.answer_id), ephemeral=True
+        )
+
+
+class ReasonSelect(discord.ui.Select):
+    def __init__(self, answer_id: str) -> None:
+        options = [discord.SelectOption(label=label, value=value) for value, label in FEEDBACK_REASONS.items()]
+        super().__init__(placeholder="Pick a reason (optional)", options=options, custom_id=f"nd:why:{answer_id}")
+        self.answer_id = answer_id
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        _store(interaction).record_feedback(self.answer_id, interaction.user.id, False, self.values[0])
+        await interaction.response.edit_message(content="Noted, thank you.", view=None)
+
+
+class ReasonView(discord.ui.View):
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(timeout=300)
+        self.add_item(ReasonSelect(answer_id))
+
+
+class PassageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:passage:(?P<id>[0-9a-f]+)"):
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Show passage",
+                emoji="📄",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"nd:passage:{answer_id}",
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> PassageButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        stored = _store(interaction).answer(self.answer_id)
+        if not stored or not stored["citations"]:
+            await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
+            return
+        embed = discord.Embed(title="Cited passages")
+        for c in stored["citations"][:10]:
+            embed.add_field(
+                name=clip(f"[{c['n']}] {c['title']}", 256), value=clip(f"> {c['quote']}", FIELD_LIMIT), inline=False
+            )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def answer_view(answer_id: str, grounded: bool) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(FeedbackButton(answer_id, True))
+    view.add_item(FeedbackButton(answer_id, False))
+    if grounded:
+        view.add_item(PassageButton(answer_id))
+    return view

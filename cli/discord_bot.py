@@ -1,0 +1,71 @@
+"""`newsdesk bot`: run the Discord bot, describe it (`--dry-run`), or sync its slash commands."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from cli.output import JSON_OPTION, console, emit, friendly_errors, state
+from retrieval.settings import Settings
+
+bot_app = typer.Typer(help="Run the Discord bot (DISCORD_TOKEN in .env).")
+
+
+@bot_app.callback(invoke_without_command=True)
+def bot(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build the bot and list its commands; don't connect.")
+    ] = False,
+    shard_count: Annotated[int | None, typer.Option(help="Total shards across all processes.")] = None,
+    shard_ids: Annotated[
+        str | None, typer.Option(help="Shards this process runs, e.g. 0,1 (needs --shard-count).")
+    ] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Run the bot, or with --dry-run show its commands, mention policy and intents."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot import runner
+
+    settings = state(ctx).settings
+    with friendly_errors(as_json):
+        if dry_run:
+            description = asyncio.run(_describe(settings))
+
+            def render() -> None:
+                for command in description["commands"]:
+                    gate = " (moderators)" if command["default_permissions"] else ""
+                    console.print(f"/{command['name']}{gate}: {command['description']}")
+                console.print(f"mentions: {description['allowed_mentions']}\nintents: {description['intents']}")
+
+            emit(description, as_json, render)
+            return
+        ids = [int(x) for x in shard_ids.split(",")] if shard_ids else None
+        runner.run(settings, ids, shard_count)
+
+
+async def _describe(settings: Settings) -> dict:
+    from bot import runner
+
+    bot = await runner.build_bot(settings)
+    try:
+        return runner.describe(bot)
+    finally:
+        bot.services.close()  # the bot never connected, so there is no gateway to close
+
+
+@bot_app.command("sync")
+def sync(
+    ctx: typer.Context,
+    guild: Annotated[int | None, typer.Option(help="Sync to this server only (instant), instead of globally.")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Push the slash command definitions to Discord now."""
+    from bot import runner
+
+    with friendly_errors(as_json):
+        runner.sync(state(ctx).settings, guild)
+    emit({"synced": True, "guild": guild}, as_json, lambda: console.print("Slash commands synced."))
