@@ -79,3 +79,17 @@ def test_empty_states_are_helpful(run) -> None:
 def test_help_everywhere(run) -> None:
     for command in ([], ["ingest"], ["search"], ["kb"], ["kb", "list"]):
         assert "Usage" in run(*command, "--help")["text"]
+
+
+def test_bot_dry_run_describes_commands_gating_and_mentions(run) -> None:
+    described = run("bot", "--dry-run", "--json")
+    names = {c["name"]: c for c in described["commands"]}
+    assert {"ask", "summary", "digest", "sources", "kb add", "kb remove", "kb refresh", "kb list", "kb status"} <= set(
+        names
+    )
+    assert names["kb add"]["guild_only"] and names["kb add"]["default_permissions"] == 32  # Manage Server
+    assert names["ask"]["default_permissions"] is None
+    assert [o["name"] for o in names["ask"]["options"]] == ["question", "private"]
+    assert described["allowed_mentions"] == {"everyone": False, "roles": False, "users": False, "replied_user": False}
+    assert "message_content" in described["intents"]
+    assert "Set DISCORD_TOKEN" in run("bot", code=1)["text"]

@@ -1,0 +1,377 @@
+"""The Discord bot, driven by raw gateway payloads; assertions are on the HTTP requests Discord would receive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.client import NewsdeskBot
+from bot.cogs import kb_admin
+from retrieval.knowledge_base import Services
+from retrieval.types import Article
+from tests.conftest import SAMPLE_CORPUS, make_settings
+from tests.discord_harness import BOT_ID, Harness, Sent, snowflake, user_payload
+
+GUILD_A, GUILD_B = 111111111111111111, 222222222222222222
+CHANNEL_A, CHANNEL_B = 333333333333333333, 444444444444444444
+MOD, MEMBER, OTHER = 500000000000000001, 500000000000000002, 500000000000000003
+MANAGE_GUILD = discord.Permissions(manage_guild=True).value
+PINGY = Article(
+    title="Hikvision protest planned",
+    text="Organisers told @everyone and <@&123456789012345678> to meet <@500000000000000003> outside the Hikvision "
+    "office in Ottawa on Monday to protest the camera maker.",
+    outlet="Pingy Post",
+)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, model_dir: Path):
+    settings = make_settings(tmp_path / "data", model_dir, user_cooldown_s=30, guild_concurrency=2)
+    services = Services(settings)
+    services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
+    h = Harness(NewsdeskBot(settings, services))
+    await h.start()
+    h.add_guild(GUILD_A, CHANNEL_A)
+    h.add_guild(GUILD_B, CHANNEL_B)
+    yield h
+    services.close()
+
+
+def ask_payload(h: Harness, question: str, *, guild: int = GUILD_A, user: int = MEMBER, private: bool = False) -> dict:
+    options = [{"name": "question", "type": 3, "value": question}]
+    if private:
+        options.append({"name": "private", "type": 5, "value": True})
+    channel = CHANNEL_A if guild == GUILD_A else CHANNEL_B
+    return h.interaction_payload("ask", options, guild_id=guild, channel_id=channel, user_id=user)
+
+
+def kb_payload(
+    h: Harness,
+    sub: str,
+    options: list[dict],
+    *,
+    user: int = MOD,
+    permissions: int = MANAGE_GUILD,
+    guild: int = GUILD_A,
+    resolved: dict | None = None,
+) -> dict:
+    data = {"id": str(snowflake()), "name": "kb", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]}
+    if resolved:
+        data["resolved"] = resolved
+    channel = CHANNEL_A if guild == GUILD_A else CHANNEL_B
+    return h.interaction_payload(
+        "kb", [], guild_id=guild, channel_id=channel, user_id=user, permissions=permissions, data=data
+    )
+
+
+def assert_safe(sent: list[Sent]) -> None:
+    """Every message body pings nobody and fits Discord's limits."""
+    for s in sent:
+        if not s.is_message:
+            continue
+        body = s.body or {}
+        assert body.get("allowed_mentions", {}).get("parse") == [], s
+        assert len(body.get("content") or "") <= 2000
+        for embed in body.get("embeds") or []:
+            assert len(embed.get("description", "")) <= 4096 and len(embed.get("title", "")) <= 256
+            assert len(embed.get("fields", [])) <= 25 and all(len(f["value"]) <= 1024 for f in embed.get("fields", []))
+            total = (
+                len(embed.get("title", ""))
+                + len(embed.get("description", ""))
+                + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+                + len(embed.get("footer", {}).get("text", ""))
+            )
+            assert total <= 6000
+
+
+def final_embed(sent: list[Sent]) -> dict:
+    return next(s.body["embeds"][0] for s in reversed(sent) if s.is_message and s.body.get("embeds"))
+
+
+def private_text(sent: list[Sent]) -> str:
+    messages = [s for s in sent if s.is_message and (s.body.get("flags", 0) & 64 or s.body.get("data", {}))]
+    bodies = [m.body.get("data", m.body) for m in messages]
+    return " ".join(b.get("content") or "" for b in bodies)
+
+
+async def test_bot_ask_defers_then_follows_up_with_a_cited_embed(harness: Harness) -> None:
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    assert sent[0].path.endswith("/callback") and sent[0].body["type"] == 5  # defer first
+    embed = final_embed(sent)
+    assert "national security" in embed["description"]
+    sources = embed["fields"][0]
+    assert sources["name"] == "Sources" and "[1]" in sources["value"] and "Reuters" in sources["value"]
+    followup = sent[-1]
+    assert followup.method == "POST" and f"/webhooks/{harness.bot.application_id}/" in followup.path
+    buttons = [c["custom_id"] for row in followup.body["components"] for c in row["components"]]
+    assert any(b.startswith("nd:fb:up:") for b in buttons) and any(b.startswith("nd:passage:") for b in buttons)
+    assert_safe(sent)
+
+
+async def test_bot_refusal_shows_nearest_articles(harness: Harness) -> None:
+    embed = final_embed(await harness.interact(ask_payload(harness, "who won the 2026 football world cup?")))
+    assert embed["description"].startswith("I couldn't find") and "Nearest articles" in embed["fields"][0]["name"]
+
+
+async def test_bot_private_ask_is_ephemeral(harness: Harness) -> None:
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", private=True))
+    assert sent[0].body["data"]["flags"] == 64 and sent[-1].body["flags"] == 64
+
+
+async def test_bot_servers_are_isolated(harness: Harness) -> None:
+    embed = final_embed(await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", guild=GUILD_B)))
+    assert embed["description"].startswith("I couldn't find") and "fields" not in embed
+    add = kb_payload(
+        harness,
+        "add",
+        [
+            {"name": "text", "type": 3, "value": "The Ottawa harbour bridge reopened on Monday after repairs."},
+            {"name": "title", "type": 3, "value": "Bridge"},
+        ],
+        guild=GUILD_B,
+    )
+    await harness.interact(add)
+    a = final_embed(await harness.interact(ask_payload(harness, "did the Ottawa harbour bridge reopen?", user=OTHER)))
+    assert "bridge" not in a["description"].lower()
+
+
+async def test_bot_user_cooldown_refuses_privately(harness: Harness) -> None:
+    await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    sent = await harness.interact(ask_payload(harness, "and TikTok?"))
+    assert len(sent) == 1 and sent[0].body["type"] == 4 and sent[0].body["data"]["flags"] == 64
+    assert "Slow down" in sent[0].body["data"]["content"]
+
+
+async def test_bot_mentions_in_articles_ping_nobody(harness: Harness) -> None:
+    harness.bot.services.kb(f"guild-{GUILD_A}").ingest_articles([PINGY])
+    sent = await harness.interact(ask_payload(harness, "who was told to protest at the Hikvision office?"))
+    embed = final_embed(sent)
+    assert "@everyone" in embed["description"]  # shown as text...
+    assert_safe(sent)  # ...with allowed_mentions {"parse": []} on every message
+
+
+async def test_bot_non_moderators_cannot_change_the_knowledge_base(harness: Harness) -> None:
+    add = kb_payload(
+        harness, "add", [{"name": "url", "type": 3, "value": "https://example.org/x"}], user=MEMBER, permissions=0
+    )
+    sent = await harness.interact(add)
+    assert len(sent) == 1 and sent[0].body["data"]["flags"] == 64
+    assert "Only moderators" in sent[0].body["data"]["content"]
+
+
+async def test_bot_moderator_role_from_config_is_enough(harness: Harness) -> None:
+    harness.bot.settings.moderator_role = "news-mods"
+    role = {
+        "id": str(snowflake()),
+        "name": "news-mods",
+        "permissions": "0",
+        "position": 1,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+    harness.bot.get_guild(GUILD_A)._add_role(
+        discord.Role(guild=harness.bot.get_guild(GUILD_A), state=harness.bot._connection, data=role)
+    )
+    payload = kb_payload(harness, "status", [], user=MEMBER, permissions=0)
+    payload["member"]["roles"] = [role["id"]]
+    sent = await harness.interact(payload)
+    assert final_embed(sent)["title"] == "Knowledge base status"
+
+
+async def test_bot_attachment_ingest_reports_progress_and_a_summary(harness: Harness, monkeypatch) -> None:
+    monkeypatch.setattr(kb_admin, "PROGRESS_INTERVAL_S", 0.0)
+    lines = [json.dumps({"title": f"Council note {i}", "text": f"The council approved item {i}."}) for i in range(150)]
+    url = "https://cdn.discordapp.com/attachments/1/2/notes.jsonl"
+    harness.wire.cdn[url] = "\n".join(lines).encode()
+    attachment_id = str(snowflake())
+    resolved = {
+        "attachments": {
+            attachment_id: {
+                "id": attachment_id,
+                "filename": "notes.jsonl",
+                "size": 5000,
+                "url": url,
+                "proxy_url": url,
+                "content_type": "application/json",
+            }
+        }
+    }
+    payload = kb_payload(
+        harness, "add", [{"name": "attachment", "type": 11, "value": attachment_id}], resolved=resolved
+    )
+    sent = await harness.interact(payload)
+    edits = [s.body.get("content", "") for s in sent if s.method == "PATCH"]
+    assert any("/150 articles indexed" in e for e in edits)
+    assert edits[-1].startswith("Adding notes.jsonl done. Added 150 · updated 0 · unchanged 0 · failed 0")
+    assert sent[0].body["data"]["flags"] == 64  # moderator replies are private
+    assert_safe(sent)
+
+
+async def test_bot_kb_add_bad_url_is_one_private_sentence(harness: Harness) -> None:
+    sent = await harness.interact(
+        kb_payload(harness, "add", [{"name": "url", "type": 3, "value": "http://127.0.0.1/admin"}])
+    )
+    assert "private or local address" in sent[-1].body["content"]
+    status = final_embed(await harness.interact(kb_payload(harness, "status", [])))
+    assert "127.0.0.1" in status["fields"][-1]["value"]
+
+
+async def test_bot_mention_answers_in_a_new_thread_and_uses_history_for_follow_ups(harness: Harness) -> None:
+    sent = await harness.message(
+        f"<@{BOT_ID}> why did Canada ban Hikvision?",
+        guild_id=GUILD_A,
+        channel_id=CHANNEL_A,
+        user_id=MEMBER,
+        mentions_bot=True,
+    )
+    thread_call = next(s for s in sent if s.path.endswith("/threads"))
+    assert thread_call.body["name"] == "why did Canada ban Hikvision?"
+    answer = next(s for s in sent if s.is_message)
+    thread_id = int(answer.path.split("/")[2])
+    assert "national security" in answer.body["embeds"][0]["description"]
+    assert_safe(sent)
+
+    harness.add_thread(thread_id, CHANNEL_A, GUILD_A, "why did Canada ban Hikvision?")
+    previous = {
+        "id": str(snowflake()),
+        "channel_id": str(thread_id),
+        "author": user_payload(BOT_ID, "newsdesk", True),
+        "content": "",
+        "embeds": [answer.body["embeds"][0]],
+        "timestamp": "2026-11-26T08:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "pinned": False,
+        "type": 0,
+        "components": [],
+    }
+    harness.wire.history[thread_id] = [previous]
+    follow = await harness.message("what did the company say?", guild_id=GUILD_A, channel_id=thread_id, user_id=OTHER)
+    assert any(s.method == "GET" and s.path.startswith(f"/channels/{thread_id}/messages") for s in follow)
+    reply = next(s for s in follow if s.is_message)
+    assert reply.path == f"/channels/{thread_id}/messages"
+    assert "Reuters" in reply.body["embeds"][0]["fields"][0]["value"]  # history made "the company" Hikvision
+
+
+async def test_bot_ignores_other_bots_and_unrelated_messages(harness: Harness) -> None:
+    assert await harness.message("hello all", guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=MEMBER) == []
+
+
+async def test_bot_feedback_and_show_passage_buttons(harness: Harness) -> None:
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    buttons = [c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]]
+    message = {
+        "id": str(snowflake()),
+        "channel_id": str(CHANNEL_A),
+        "author": user_payload(BOT_ID, "newsdesk", True),
+        "content": "",
+        "embeds": [],
+        "timestamp": "2026-11-26T08:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "pinned": False,
+        "type": 0,
+        "components": sent[-1].body["components"],
+    }
+
+    def click(custom_id: str) -> dict:
+        return harness.interaction_payload(
+            "",
+            [],
+            guild_id=GUILD_A,
+            channel_id=CHANNEL_A,
+            user_id=OTHER,
+            kind=3,
+            data={"custom_id": custom_id, "component_type": 2},
+            message=message,
+        )
+
+    passage = await harness.interact(click(next(b for b in buttons if b.startswith("nd:passage:"))))
+    shown = passage[0].body["data"]
+    assert shown["flags"] == 64 and "national security" in json.dumps(shown["embeds"])
+    down = await harness.interact(click(next(b for b in buttons if b.startswith("nd:fb:down:"))))
+    assert down[0].body["data"]["flags"] == 64 and "What was wrong" in down[0].body["data"]["content"]
+    answer_id = buttons[0].rsplit(":", 1)[1]
+    assert harness.bot.store.feedback(answer_id) == [(OTHER, False, None)]
+
+
+async def test_bot_summary_digest_and_sources(harness: Harness) -> None:
+    summary = final_embed(
+        await harness.interact(
+            harness.interaction_payload(
+                "summary",
+                [{"name": "topic", "type": 3, "value": "TikTok sale"}],
+                guild_id=GUILD_A,
+                channel_id=CHANNEL_A,
+                user_id=MEMBER,
+            )
+        )
+    )
+    assert "TikTok" in summary["description"] and summary["fields"][0]["name"] == "Sources"
+    digest = final_embed(
+        await harness.interact(
+            harness.interaction_payload("digest", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=OTHER)
+        )
+    )
+    assert digest["description"].count("\n- ") >= 3
+    sources = final_embed(
+        await harness.interact(
+            harness.interaction_payload("sources", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=MOD)
+        )
+    )
+    assert {f["name"]: f["value"] for f in sources["fields"]}["Articles"] == "4"
+
+
+async def test_bot_busy_server_refuses_privately(harness: Harness) -> None:
+    async with harness.bot.slots.slot(GUILD_A), harness.bot.slots.slot(GUILD_A):
+        sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    assert "busy answering" in sent[-1].body["content"] and sent[-1].body["flags"] == 64
+    assert any(s.method == "DELETE" for s in sent)  # the public "thinking…" placeholder was removed
+
+
+async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: Path, model_dir: Path) -> None:
+    from tests.openai_server import Step, fake_llm
+
+    reply = "Canada ordered Hikvision to shut down its Canadian operations over national security [{Hikvision}]."
+    with fake_llm(Step(reply)) as llm:
+        settings = make_settings(tmp_path / "data", model_dir, openai_base_url=llm.base_url, openai_api_key="k")
+        services = Services(settings)
+        services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
+        h = Harness(NewsdeskBot(settings, services))
+        await h.start()
+        h.add_guild(GUILD_A, CHANNEL_A)
+        sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
+    edits = [s for s in sent if s.method == "PATCH"]
+    assert edits[0].body["content"].endswith("▌")  # a draft shown while the model writes
+    final = edits[-1].body
+    assert final["content"] is None and "national security" in final["embeds"][0]["description"]
+    assert final["embeds"][0]["footer"]["text"] == "LLM answer, citations checked"
+    assert_safe(sent)
+    services.close()
+
+
+async def test_bot_direct_messages_are_off_by_default(harness: Harness) -> None:
+    sent = await harness.interact(
+        harness.interaction_payload(
+            "ask",
+            [{"name": "question", "type": 3, "value": "why did Canada ban Hikvision?"}],
+            guild_id=None,
+            channel_id=CHANNEL_A,
+            user_id=MEMBER,
+        )
+    )
+    assert "direct messages are turned off" in json.dumps([s.body for s in sent])
