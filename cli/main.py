@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import answers, discord_bot, knowledge
+from cli import answers, discord_bot, knowledge, measure
 from cli.output import JSON_OPTION, AppState, console, emit, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
@@ -23,6 +23,7 @@ app.command()(knowledge.search)
 app.command()(answers.ask)
 app.command()(answers.summarize)
 app.command()(answers.digest)
+app.command("eval")(measure.eval_command)
 app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(discord_bot.bot_app, name="bot")
 

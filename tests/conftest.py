@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from retrieval.embeddings.model import prepare_model
 from retrieval.knowledge_base import Services
 from retrieval.settings import Settings
@@ -40,6 +43,20 @@ def make_settings(data_dir: Path, model_dir: Path, **overrides: object) -> Setti
 @pytest.fixture
 def settings(tmp_path: Path, model_dir: Path) -> Settings:
     return make_settings(tmp_path / "data", model_dir)
+
+
+@pytest.fixture
+def run(tmp_path: Path, model_dir: Path):
+    runner = CliRunner()
+    env = {"NEWSDESK_DATA_DIR": str(tmp_path / "data"), "NEWSDESK_MODEL_DIR": str(model_dir)}
+
+    def invoke(*args: str, code: int = 0) -> dict:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == code, (result.output, result.exception)
+        assert "Traceback" not in result.output
+        return json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {"text": result.output}
+
+    return invoke
 
 
 @pytest.fixture

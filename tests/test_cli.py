@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from cli.main import app
 from tests.conftest import SAMPLE_CORPUS
-
-
-@pytest.fixture
-def run(tmp_path: Path, model_dir: Path):
-    runner = CliRunner()
-    env = {"NEWSDESK_DATA_DIR": str(tmp_path / "data"), "NEWSDESK_MODEL_DIR": str(model_dir)}
-
-    def invoke(*args: str, code: int = 0) -> dict:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == code, (result.output, result.exception)
-        assert "Traceback" not in result.output
-        return json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {"text": result.output}
-
-    return invoke
 
 
 def test_ingest_search_and_kb_commands(run) -> None:

@@ -1,0 +1,62 @@
+"""`newsdesk eval`: recall, answer quality and latency on a question set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, progress_bar, state
+from retrieval.errors import BadInputError
+
+
+def eval_command(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Argument(help="SQuAD-format .json, or a .jsonl of {question, answers}.")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Ask a seeded sample of this many questions.")] = None,
+    k: Annotated[str, typer.Option("--k", help="Comma-separated k values for recall@k.")] = "1,4,10",
+    budget: Annotated[int, typer.Option(min=100, help="Context budget in characters.")] = 4000,
+    kb: Annotated[str | None, KB_OPTION] = None,
+    skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Measure retrieval only.")] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Measure retrieval recall@k within a context budget, MRR, answer quality and latency."""
+    from retrieval.answer import chat_model_for
+    from retrieval.answer.chain import AnswerService
+    from retrieval.evaluation import eval_kb_name, evaluate, load_dataset, sample
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        try:
+            ks = sorted({int(x) for x in k.split(",") if x.strip()})
+        except ValueError:
+            raise BadInputError(f"--k takes numbers like 1,4,10, not {k!r}.") from None
+        data = load_dataset(dataset)
+        services = app.services()
+        if data.articles:
+            base = services.kb(kb or eval_kb_name(data))
+            with progress_bar("Indexing", not as_json) as progress:
+                base.ingest_articles(data.articles, progress)
+        else:
+            base = services.kb(kb or app.settings.default_kb)
+        answers = None if skip_answers else AnswerService(app.settings, base, chat_model_for(app.settings))
+        with progress_bar("Asking", not as_json) as progress:
+            report = evaluate(base, sample(data.questions, limit), ks, budget, answers, progress)
+
+    def render() -> None:
+        table = Table("metric", "value", title=f"{data.name}: {report.questions} questions, {budget}-char budget")
+        for key, value in report.recall.items():
+            table.add_row(f"recall@{key}", f"{value:.3f}")
+        table.add_row("MRR", f"{report.mrr:.3f}")
+        table.add_row("query p50 / p95 (ms)", f"{report.query_ms['p50']} / {report.query_ms['p95']}")
+        if report.answer_contains is not None:
+            table.add_row("answer contains gold", f"{report.answer_contains:.3f}")
+            table.add_row("refused", f"{report.refused:.3f}")
+            table.add_row("citations valid", f"{report.citations_valid:.3f}")
+            table.add_row("sentences dropped by support check", f"{report.dropped_sentences:.3f}")
+            table.add_row("ask p50 / p95 (ms)", f"{report.ask_ms['p50']} / {report.ask_ms['p95']}")
+        console.print(table)
+
+    emit(report.to_dict(), as_json, render)

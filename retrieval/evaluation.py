@@ -1,0 +1,183 @@
+"""`newsdesk eval`: retrieval recall within a context budget, answer quality and latency on a question set.
+
+Recall is measured at equal context, not equal k: passages count in rank order until the character budget is spent,
+so bigger chunks earn nothing. A question is a hit at k when a gold answer text occurs in its first k passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.answer.chain import AnswerService
+from retrieval.errors import BadInputError
+from retrieval.knowledge_base import KnowledgeBase
+from retrieval.types import Article, SearchHit
+
+SEED = 0
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    answers: tuple[str, ...]
+    gold_article_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Dataset:
+    name: str
+    articles: list[Article]
+    questions: list[Question]
+
+
+def load_squad(path: Path) -> Dataset:
+    """SQuAD v1.1 JSON: each Wikipedia article becomes one document, one paragraph per line."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    articles, questions = [], []
+    for entry in data:
+        title = entry["title"].replace("_", " ")
+        article = Article(
+            title=title, text="\n".join(p["context"] for p in entry["paragraphs"]), outlet="Wikipedia", source=str(path)
+        )
+        articles.append(article)
+        for paragraph in entry["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                questions.append(Question(qa["question"], answers, (article.id,)))
+    return Dataset(path.stem, articles, questions)
+
+
+def load_jsonl(path: Path) -> Dataset:
+    """The project's own format: one {"question", "answers": [...], "gold_article_ids"?: [...]} per line."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(Question(row["question"], tuple(row["answers"]), tuple(row.get("gold_article_ids", ()))))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise BadInputError(f'{path}:{number} needs "question" and "answers".') from None
+    return Dataset(path.stem, [], questions)
+
+
+def load_dataset(path: Path) -> Dataset:
+    if not path.exists():
+        raise BadInputError(f"{path} does not exist; check the path.")
+    if path.suffix.lower() == ".json":
+        return load_squad(path)
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return load_jsonl(path)
+    raise BadInputError(f"{path} is not a SQuAD .json or a questions .jsonl file.")
+
+
+def eval_kb_name(dataset: Dataset) -> str:
+    """A knowledge base per dataset content, so a re-run reuses every embedding."""
+    digest = hashlib.sha256("".join(a.content_hash for a in dataset.articles).encode()).hexdigest()[:10]
+    return f"eval-{digest}"
+
+
+def sample(questions: list[Question], limit: int | None) -> list[Question]:
+    """The same seeded sample the naive baseline used: random.seed(0); random.sample(all, n) in file order."""
+    if limit is None or limit >= len(questions):
+        return questions
+    random.seed(SEED)
+    return random.sample(questions, limit)
+
+
+def within_budget(hits: list[SearchHit], budget: int) -> list[str]:
+    """Passage texts in rank order, the last one cut where the character budget runs out."""
+    texts, used = [], 0
+    for hit in hits:
+        if used >= budget:
+            break
+        text = hit.chunk.text[: budget - used]
+        texts.append(text)
+        used += len(text)
+    return texts
+
+
+def _contains(text: str, answers: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(a.lower() in lowered for a in answers)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0}
+    ordered = sorted(values)
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+
+
+@dataclass
+class EvalReport:
+    questions: int
+    recall: dict[str, float]
+    mrr: float
+    query_ms: dict[str, float]
+    answer_contains: float | None = None
+    refused: float | None = None
+    citations_valid: float | None = None
+    dropped_sentences: float | None = None
+    ask_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def evaluate(
+    kb: KnowledgeBase,
+    questions: list[Question],
+    ks: list[int],
+    budget: int,
+    answers: AnswerService | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalReport:
+    depth = max(ks)
+    hits_at = {k: 0 for k in ks}
+    reciprocal, query_ms, ask_ms = [], [], []
+    contains = refused = valid = dropped = sentences = 0
+    for i, q in enumerate(questions):
+        start = time.perf_counter()
+        hits = kb.search(q.question, depth)
+        query_ms.append((time.perf_counter() - start) * 1000)
+        texts = within_budget(hits, budget)
+        for k in ks:
+            hits_at[k] += _contains(" ".join(texts[:k]), q.answers)
+        first = next((rank for rank, text in enumerate(texts, start=1) if _contains(text, q.answers)), None)
+        reciprocal.append(1 / first if first else 0.0)
+        if answers is not None:
+            start = time.perf_counter()
+            answer = answers.ask(q.question)
+            ask_ms.append((time.perf_counter() - start) * 1000)
+            contains += answer.grounded and _contains(answer.answer, q.answers)
+            refused += not answer.grounded
+            cited = {c.n for c in answer.citations}
+            valid += all(int(n) in cited for n in _MARKER.findall(answer.answer))
+            dropped += answer.dropped_sentences
+            sentences += answer.total_sentences
+        if progress:
+            progress(i + 1, len(questions))
+    n = len(questions) or 1
+    report = EvalReport(
+        questions=len(questions),
+        recall={str(k): round(hits_at[k] / n, 4) for k in ks},
+        mrr=round(sum(reciprocal) / n, 4),
+        query_ms=_percentiles(query_ms),
+    )
+    if answers is not None:
+        report.answer_contains = round(contains / n, 4)
+        report.refused = round(refused / n, 4)
+        report.citations_valid = round(valid / n, 4)
+        report.dropped_sentences = round(dropped / sentences, 4) if sentences else 0.0
+        report.ask_ms = _percentiles(ask_ms)
+    return report
