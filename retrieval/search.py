@@ -1,8 +1,9 @@
 """Hybrid search: dense (Chroma) and lexical (BM25) rankings fused, then diversified across articles.
 
-Dense retrieval finds paraphrases; BM25 finds names, numbers and rare words that MiniLM blurs. Scores are fused as
-a weighted sum of cosine and max-normalised BM25 rather than by reciprocal rank, because absolute scores keep
-irrelevant passages low where rank fusion would lift whatever happens to rank next. Results are then spread across
+Dense retrieval finds paraphrases; BM25 finds names, numbers and rare words that MiniLM blurs. Candidates from
+both are scored by a weighted sum of cosine, max-normalised BM25 and the question's word and word-pair overlap,
+rather than by reciprocal rank, because absolute scores keep irrelevant passages low where rank fusion would lift
+whatever happens to rank next. Results are then spread across
 articles so that one long story cannot fill every slot of a small context budget.
 """
 
@@ -18,13 +19,17 @@ from chromadb.api.models.Collection import Collection
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import RecordManager
+from retrieval.text import content_words, word_pairs
 from retrieval.types import ArticleRecord, Chunk, SearchHit
 
 log = logging.getLogger(__name__)
 
-# Share of cosine in the fused score; the rest is BM25 scaled to the query's best. Tuned on SQuAD, see BENCHMARKS.
-DENSE_WEIGHT = 0.6
-SAME_ARTICLE_DECAY = 0.85
+# Fusion weights, tuned on a SQuAD dev sample disjoint from the benchmark's (docs/BENCHMARKS.md): cosine, BM25 scaled
+# to the query's best, and the shares of the question's word pairs and content words found in the passage. The two
+# overlap terms reward passages that state the question's own phrasing, which BM25's bag of words cannot see.
+W_DENSE, W_BM25, W_BIGRAM, W_WORDS = 0.7, 0.2, 0.2, 0.2
+RERANK_DEPTH = 25  # candidates that get the overlap terms; the answer-bearing passage is almost always among them
+SAME_ARTICLE_DECAY = 0.9  # applies from an article's third passage on
 
 
 @dataclass(frozen=True)
@@ -114,14 +119,8 @@ class HybridSearcher:
         similarity = {
             cid: 1.0 - d for cid, d in zip(dense["ids"][0], dense["distances"][0], strict=True) if cid in index.position
         }
-        lexical = index.rank(query, depth, filters)
-        # A chunk that dense search did not return scores at most as high as the last one it did return.
-        floor = min(similarity.values(), default=0.0)
-        top_lexical = lexical[0][1] if lexical else 1.0
-        fused = {cid: DENSE_WEIGHT * sim for cid, sim in similarity.items()}
-        for i, score in lexical:
-            cid = index.chunks[i].chunk_id
-            fused[cid] = DENSE_WEIGHT * similarity.get(cid, floor) + (1 - DENSE_WEIGHT) * score / top_lexical
+        lexical = {index.chunks[i].chunk_id: score for i, score in index.rank(query, depth, filters)}
+        fused = _fuse(query, index, similarity, lexical)
         chosen = _diversify(fused, index, k)
         self._fill_similarity([cid for cid, _ in chosen], similarity, vector)
         return [
@@ -146,11 +145,33 @@ class HybridSearcher:
             similarity.setdefault(cid, 0.0)
 
 
-def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:
-    """Greedy top-k where each further chunk of an already chosen article counts for SAME_ARTICLE_DECAY less.
+def _fuse(
+    query: str, index: _LexicalIndex, similarity: dict[str, float], lexical: dict[str, float]
+) -> dict[str, float]:
+    """One relevance score per candidate passage from either ranking."""
+    # A chunk that dense search did not return scores at most as high as the last one it did return.
+    floor = min(similarity.values(), default=0.0)
+    top_lexical = max(lexical.values(), default=1.0)
+    fused = {
+        cid: W_DENSE * similarity.get(cid, floor) + W_BM25 * lexical.get(cid, 0.0) / top_lexical
+        for cid in similarity.keys() | lexical.keys()
+    }
+    # The overlap terms need the passage's words, so only the leading candidates pay for them.
+    words, pairs = content_words(query), word_pairs(query)
+    for cid in sorted(fused, key=fused.__getitem__, reverse=True)[:RERANK_DEPTH]:
+        text = index.chunks[index.position[cid]].indexed_text
+        if pairs:
+            fused[cid] += W_BIGRAM * len(pairs & word_pairs(text)) / len(pairs)
+        if words:
+            fused[cid] += W_WORDS * len(words & content_words(text)) / len(words)
+    return fused
 
-    A soft penalty rather than a hard cap: a second strong passage of the best article still beats a weak passage
-    of another, but near-ties go to a new article.
+
+def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:
+    """Greedy top-k where each chunk beyond an article's second counts for SAME_ARTICLE_DECAY less.
+
+    A soft penalty rather than a hard cap: a strong passage of the best article still beats a weak passage of
+    another, but near-ties go to a new article.
     """
     remaining = dict(fused)
     per_article: dict[str, int] = {}
@@ -159,7 +180,7 @@ def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tu
 
         def adjusted(cid: str) -> float:
             article_id = index.chunks[index.position[cid]].article_id
-            return remaining[cid] * SAME_ARTICLE_DECAY ** per_article.get(article_id, 0)
+            return remaining[cid] * SAME_ARTICLE_DECAY ** max(0, per_article.get(article_id, 0) - 1)
 
         best = max(remaining, key=adjusted)
         chosen.append((best, remaining.pop(best)))

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     max_fetch_bytes: int = Field(5_000_000, alias="NEWSDESK_MAX_FETCH_BYTES")
     max_file_bytes: int = Field(20_000_000, alias="NEWSDESK_MAX_FILE_BYTES")
     max_redirects: int = Field(5, alias="NEWSDESK_MAX_REDIRECTS")
-    chunk_tokens: int = Field(128, alias="NEWSDESK_CHUNK_TOKENS")
+    chunk_tokens: int = Field(192, alias="NEWSDESK_CHUNK_TOKENS")
 
     # Answering
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answer.sources import Source
-from retrieval.answer.text import content_words, with_markers
+from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
+from retrieval.text import content_words
 
 MAX_SENTENCES = 3
 LEXICAL_WEIGHT = 0.3  # a full word match is worth 0.3 of cosine: names and numbers matter in news questions
