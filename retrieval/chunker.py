@@ -2,11 +2,12 @@
 
 Passages never cut a sentence in half (unless one sentence alone is over the limit), consecutive passages share one
 short sentence of overlap so a fact that straddles a boundary is still found, and ids are stable: the same article
-content always gives the same chunk ids, and changed content gives new ones.
+content and settings always give the same chunk ids, and changed content or settings give new ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 
@@ -56,6 +57,15 @@ def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
+CHUNKER_VERSION = 1  # bump when chunking changes, so every article is re-chunked on its next ingest
+
+
+def index_fingerprint(article: Article, max_tokens: int) -> str:
+    """What decides an article's passages: its content and the chunking settings. Stored as its indexed hash."""
+    key = f"{article.content_hash}:{max_tokens}:{CHUNKER_VERSION}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
     sentences = split_sentences(article.text)
     counts = count_tokens(sentences)
@@ -82,7 +92,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
     if current:
         groups.append(current)
 
-    prefix = f"{article.id}-{article.content_hash[:8]}"
+    prefix = f"{article.id}-{index_fingerprint(article, max_tokens)[:8]}"
     return [
         Chunk(
             chunk_id=f"{prefix}-{i:04d}",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from chromadb.api.models.Collection import Collection
 
-from retrieval.chunker import chunk_article
+from retrieval.chunker import chunk_article, index_fingerprint
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import PendingChange, RecordManager, StagedArticle
@@ -76,7 +76,7 @@ class Indexer:
         report = IngestReport()
         changed = []
         for article in unique.values():
-            if known.get(article.id) == article.content_hash:
+            if known.get(article.id) == index_fingerprint(article, self._chunk_tokens):
                 report.unchanged += 1
             else:
                 changed.append(article)
@@ -99,6 +99,7 @@ class Indexer:
         staged = [
             StagedArticle(
                 a,
+                index_fingerprint(a, self._chunk_tokens),
                 chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
                 self._records.chunk_ids(self._kb, a.id),
             )
@@ -109,7 +110,7 @@ class Indexer:
         self._records.journal(
             self._kb,
             [
-                PendingChange(s.article.id, s.article.content_hash, [c.chunk_id for c in s.chunks], s.old_chunk_ids)
+                PendingChange(s.article.id, s.fingerprint, [c.chunk_id for c in s.chunks], s.old_chunk_ids)
                 for s in staged
             ],
         )

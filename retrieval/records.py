@@ -58,6 +58,7 @@ class PendingChange:
 @dataclass(frozen=True)
 class StagedArticle:
     article: Article
+    fingerprint: str  # content hash + chunking settings: what the record manager stores as the indexed hash
     chunks: list[Chunk]
     old_chunk_ids: list[str]
 
@@ -177,7 +178,7 @@ class RecordManager:
                         date_ordinal(a.published),
                         stamp,
                         a.source,
-                        a.content_hash,
+                        item.fingerprint,
                     ),
                 )
                 db.executemany(

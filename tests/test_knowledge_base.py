@@ -124,3 +124,14 @@ def test_a_collection_built_with_another_model_is_refused(services: Services) ->
     services.client.create_collection("newsdesk-legacy", metadata={"embedding_model": "text-embedding-3-small"})
     with pytest.raises(EmbeddingMismatchError, match="text-embedding-3-small"):
         services.kb("legacy")
+
+
+def test_changing_the_chunk_size_rechunks_on_the_next_ingest(tmp_path: Path, model_dir: Path) -> None:
+    from tests.conftest import make_settings
+
+    small = Services(make_settings(tmp_path, model_dir, chunk_tokens=64)).kb("default")
+    assert small.ingest([str(SAMPLE_CORPUS)]).added == 4
+    large = Services(make_settings(tmp_path, model_dir, chunk_tokens=256))
+    report = large.kb("default").ingest([str(SAMPLE_CORPUS)])
+    assert report.updated == 4 and report.chunks_embedded > 0
+    assert chroma_ids(large.kb("default"), large) == record_ids(large.kb("default"))
