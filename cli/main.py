@@ -24,6 +24,7 @@ app.command()(answers.ask)
 app.command()(answers.summarize)
 app.command()(answers.digest)
 app.command("eval")(measure.eval_command)
+app.command("bench")(measure.bench_command)
 app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(discord_bot.bot_app, name="bot")
 

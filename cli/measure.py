@@ -60,3 +60,39 @@ def eval_command(
         console.print(table)
 
     emit(report.to_dict(), as_json, render)
+
+
+def bench_command(
+    ctx: typer.Context,
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON for the comparison.")] = Path(
+        "../shared/data/squad-v1.1-dev.json"
+    ),
+    questions: Annotated[int, typer.Option(min=10, help="Questions in the seeded sample.")] = 1000,
+    scale: Annotated[
+        str, typer.Option(help="Comma-separated corpus sizes for the scale points.")
+    ] = "1000,10000,100000",
+    out: Annotated[Path, typer.Option(help="Where to write the raw numbers.")] = Path("bench/results.json"),
+    docs: Annotated[Path, typer.Option(help="Where to write the Markdown report and plot.")] = Path("docs"),
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Benchmark newsdesk against the textbook LangChain pipeline; writes results.json and docs/BENCHMARKS.md."""
+    import json
+
+    from bench import report
+    from bench.run import run
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        try:
+            sizes = [int(x) for x in scale.split(",") if x.strip()]
+        except ValueError:
+            raise BadInputError(f"--scale takes numbers like 1000,10000, not {scale!r}.") from None
+        log = (lambda _: None) if as_json else (lambda line: console.print(line, highlight=False))
+        results = run(app.settings, squad, questions, sizes, log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "BENCHMARKS.md").write_text(report.markdown(results))
+    if results.get("squad"):
+        report.plot(results, docs / "bench.png")
+    emit(results, as_json, lambda: console.print(f"Wrote {out} and {docs / 'BENCHMARKS.md'}."))

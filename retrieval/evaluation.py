@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 import statistics
@@ -19,7 +20,7 @@ from pathlib import Path
 from retrieval.answer.chain import AnswerService
 from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
-from retrieval.types import Article, SearchHit
+from retrieval.types import Article
 
 SEED = 0
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -94,28 +95,28 @@ def sample(questions: list[Question], limit: int | None) -> list[Question]:
     return random.sample(questions, limit)
 
 
-def within_budget(hits: list[SearchHit], budget: int) -> list[str]:
-    """Passage texts in rank order, the last one cut where the character budget runs out."""
-    texts, used = [], 0
-    for hit in hits:
+def within_budget(passages: list[str], budget: int) -> list[str]:
+    """Passages in rank order, the last one cut where the character budget runs out."""
+    kept, used = [], 0
+    for passage in passages:
         if used >= budget:
             break
-        text = hit.chunk.text[: budget - used]
-        texts.append(text)
-        used += len(text)
-    return texts
+        kept.append(passage[: budget - used])
+        used += len(kept[-1])
+    return kept
 
 
-def _contains(text: str, answers: tuple[str, ...]) -> bool:
+def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
     lowered = text.lower()
     return any(a.lower() in lowered for a in answers)
 
 
-def _percentiles(values: list[float]) -> dict[str, float]:
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Median and nearest-rank 95th percentile, rounded to 0.01."""
     if not values:
         return {"p50": 0.0, "p95": 0.0}
     ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 2)}
 
 
 @dataclass
@@ -150,16 +151,16 @@ def evaluate(
         start = time.perf_counter()
         hits = kb.search(q.question, depth)
         query_ms.append((time.perf_counter() - start) * 1000)
-        texts = within_budget(hits, budget)
+        texts = within_budget([h.chunk.text for h in hits], budget)
         for k in ks:
-            hits_at[k] += _contains(" ".join(texts[:k]), q.answers)
-        first = next((rank for rank, text in enumerate(texts, start=1) if _contains(text, q.answers)), None)
+            hits_at[k] += contains_answer(" ".join(texts[:k]), q.answers)
+        first = next((rank for rank, text in enumerate(texts, start=1) if contains_answer(text, q.answers)), None)
         reciprocal.append(1 / first if first else 0.0)
         if answers is not None:
             start = time.perf_counter()
             answer = answers.ask(q.question)
             ask_ms.append((time.perf_counter() - start) * 1000)
-            contains += answer.grounded and _contains(answer.answer, q.answers)
+            contains += answer.grounded and contains_answer(answer.answer, q.answers)
             refused += not answer.grounded
             cited = {c.n for c in answer.citations}
             valid += all(int(n) in cited for n in _MARKER.findall(answer.answer))
@@ -172,12 +173,12 @@ def evaluate(
         questions=len(questions),
         recall={str(k): round(hits_at[k] / n, 4) for k in ks},
         mrr=round(sum(reciprocal) / n, 4),
-        query_ms=_percentiles(query_ms),
+        query_ms=percentiles(query_ms),
     )
     if answers is not None:
         report.answer_contains = round(contains / n, 4)
         report.refused = round(refused / n, 4)
         report.citations_valid = round(valid / n, 4)
         report.dropped_sentences = round(dropped / sentences, 4) if sentences else 0.0
-        report.ask_ms = _percentiles(ask_ms)
+        report.ask_ms = percentiles(ask_ms)
     return report

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from retrieval.evaluation import within_budget
-from retrieval.types import ArticleRecord, Chunk, SearchHit
 
 SQUAD = {
     "version": "1.1",
@@ -69,6 +68,5 @@ def test_eval_prints_the_contract(run, tmp_path: Path) -> None:
 
 
 def test_budget_cuts_the_passage_that_crosses_it() -> None:
-    record = ArticleRecord("a", "t", None, None, None, "", "", "h", 2)
-    hits = [SearchHit(i + 1, 1.0, Chunk(f"c{i}", "a", i, "x" * 300, "t"), record) for i in range(3)]
-    assert [len(t) for t in within_budget(hits, 700)] == [300, 300, 100]
+    assert [len(t) for t in within_budget(["x" * 300] * 3, 700)] == [300, 300, 100]
+    assert within_budget(["x" * 300] * 3, 300) == ["x" * 300]

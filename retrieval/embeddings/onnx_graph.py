@@ -79,18 +79,32 @@ def _gelu(g: _GraphBuilder, x: str) -> str:
     return g.op("Mul", g.op("Mul", x, half), g.op("Add", erf, one))
 
 
-def build_minilm_onnx(model_dir: Path) -> onnx.ModelProto:
-    """Return the ONNX model for the BERT checkpoint in `model_dir` (config.json + model.safetensors)."""
+def _mean_pool_normalise(g: _GraphBuilder, x: str, mask: str) -> str:
+    """sentence-transformers pooling: mean over real tokens, then L2 normalisation."""
+    axis1 = g.const("axis1", np.array([1], dtype=np.int64))
+    token_mask = g.op("Unsqueeze", mask, g.const("axis2", np.array([2], dtype=np.int64)))
+    summed = g.op("ReduceSum", g.op("Mul", x, token_mask), axis1, keepdims=0)
+    counts = g.op("Max", g.op("ReduceSum", token_mask, axis1, keepdims=0), g.const("tiny", np.array(1e-9, np.float32)))
+    mean = g.op("Div", summed, counts)
+    norm = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", mean, mean), axis1, keepdims=1))
+    return g.op("Div", mean, g.op("Max", norm, g.const("eps_norm", np.array(1e-12, np.float32))))
+
+
+def build_minilm_onnx(model_dir: Path, *, pooled: bool = True) -> onnx.ModelProto:
+    """Return the ONNX model for the BERT checkpoint in `model_dir` (config.json + model.safetensors).
+
+    `pooled=True` gives newsdesk's graph: (input_ids, attention_mask) -> normalised sentence vectors.
+    `pooled=False` gives the Hugging Face export layout that Chroma's own MiniLM function loads:
+    (input_ids, attention_mask, token_type_ids) -> last_hidden_state; the benchmark's naive pipeline uses it.
+    """
     config = json.loads((model_dir / "config.json").read_text())
     w = load_file(str(model_dir / "model.safetensors"))
     hidden, heads, eps = config["hidden_size"], config["num_attention_heads"], config["layer_norm_eps"]
     g = _GraphBuilder()
 
-    axis1 = g.const("axis1", np.array([1], dtype=np.int64))
     axes12 = g.const("axes12", np.array([1, 2], dtype=np.int64))
-    axis2 = g.const("axis2", np.array([2], dtype=np.int64))
 
-    # Embeddings: word + absolute position + token type 0 (newsdesk always encodes single segments).
+    # Embeddings: word + absolute position + token type (always segment 0 in newsdesk, which encodes single texts).
     word = g.op("Gather", g.const("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids")
     seq_len = g.op("Gather", g.op("Shape", "input_ids"), g.const("one_idx", np.array(1, dtype=np.int64)))
     positions = g.op(
@@ -100,8 +114,11 @@ def build_minilm_onnx(model_dir: Path) -> onnx.ModelProto:
         g.const("step", np.array(1, dtype=np.int64)),
     )
     position = g.op("Gather", g.const("pos_emb", w["embeddings.position_embeddings.weight"]), positions)
-    type0 = g.const("type0_emb", w["embeddings.token_type_embeddings.weight"][0])
-    x = g.op("Add", g.op("Add", word, position), type0)
+    if pooled:
+        token_type = g.const("type0_emb", w["embeddings.token_type_embeddings.weight"][0])
+    else:
+        token_type = g.op("Gather", g.const("type_emb", w["embeddings.token_type_embeddings.weight"]), "token_type_ids")
+    x = g.op("Add", g.op("Add", word, position), token_type)
     x = g.layer_norm(x, w, "embeddings.LayerNorm", eps)
 
     # Padding mask as an additive bias on attention scores: 0 for tokens, a large negative for padding.
@@ -117,25 +134,18 @@ def build_minilm_onnx(model_dir: Path) -> onnx.ModelProto:
         ff = g.linear(_gelu(g, g.linear(x, w, f"{p}.intermediate.dense")), w, f"{p}.output.dense")
         x = g.layer_norm(g.op("Add", ff, x), w, f"{p}.output.LayerNorm", eps)
 
-    # sentence-transformers pooling: mean over real tokens, then L2 normalisation.
-    token_mask = g.op("Unsqueeze", mask, axis2)
-    summed = g.op("ReduceSum", g.op("Mul", x, token_mask), axis1, keepdims=0)
-    counts = g.op("Max", g.op("ReduceSum", token_mask, axis1, keepdims=0), g.const("tiny", np.array(1e-9, np.float32)))
-    mean = g.op("Div", summed, counts)
-    norm = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", mean, mean), axis1, keepdims=1))
-    norm = g.op("Max", norm, g.const("eps_norm", np.array(1e-12, np.float32)))
-    g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"]))
-
-    graph = helper.make_graph(
-        g.nodes,
-        "all-MiniLM-L6-v2",
-        [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
-            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
-        ],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])],
-        initializer=g.initializers,
-    )
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
+    ]
+    if pooled:
+        g.nodes.append(helper.make_node("Identity", [_mean_pool_normalise(g, x, mask)], ["sentence_embedding"]))
+        outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])]
+    else:
+        inputs.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "seq"]))
+        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", hidden])]
+    graph = helper.make_graph(g.nodes, "all-MiniLM-L6-v2", inputs, outputs, initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="newsdesk")
     model.ir_version = 8
     onnx.checker.check_model(model)

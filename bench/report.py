@@ -1,0 +1,167 @@
+"""Turn `bench/results.json` into docs/BENCHMARKS.md and docs/bench.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+GOALS = """| goal | target | measured | met |
+|---|---|---|---|
+"""
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}×" if theirs else "–"
+
+
+def _goals(squad: dict, cold: dict) -> str:
+    ours, naive = squad["newsdesk"], squad["naive"]
+    at_10k = next((p for p in squad["scale"] if p["chunks"] == 10_000), None)
+    at_100k = next((p for p in squad["scale"] if p["chunks"] == 100_000), None)
+    rows = [
+        ("recall@4", ">= 0.95", ours["recall"]["4"], ours["recall"]["4"] >= 0.95),
+        ("recall@1", ">= 0.85", ours["recall"]["1"], ours["recall"]["1"] >= 0.85),
+        (
+            "retrieval p50 at 10k passages",
+            "<= 15 ms",
+            at_10k and at_10k["query_ms"]["p50"],
+            bool(at_10k) and at_10k["query_ms"]["p50"] <= 15,
+        ),
+        (
+            "retrieval p50 vs naive (same corpus)",
+            "<= 1/3",
+            _ratio(ours["query_ms"]["p50"], naive["dense"]["query_ms"]["p50"]),
+            ours["query_ms"]["p50"] * 3 <= naive["dense"]["query_ms"]["p50"],
+        ),
+        (
+            "ingest / raw embedding throughput",
+            ">= 0.90",
+            ours["ingest_fraction_of_raw"],
+            ours["ingest_fraction_of_raw"] >= 0.9,
+        ),
+        ("re-ingest speed-up", ">= 50×", f"{ours['reingest_speedup']}×", ours["reingest_speedup"] >= 50),
+        (
+            "peak RSS at 100k passages",
+            "<= 1,500 MB",
+            at_100k and at_100k["peak_rss_mb"],
+            bool(at_100k) and at_100k["peak_rss_mb"] <= 1500,
+        ),
+        ("`newsdesk ask` cold start", "<= 3 s", cold["ask_cold_start_s"], cold["ask_cold_start_s"] <= 3),
+    ]
+    return GOALS + "\n".join(f"| {g} | {t} | {m} | {'yes' if ok else 'no'} |" for g, t, m, ok in rows) + "\n"
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {results['date']}: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}"
+        f" ({', '.join(f'{k} {v}' for k, v in m['packages'].items())}).",
+        "Numbers are from one run on a shared machine; expect a few percent of noise in latencies.",
+        "",
+    ]
+    squad, cold = results.get("squad"), results["cold_start"]
+    if squad:
+        ours, naive = squad["newsdesk"], squad["naive"]
+        lines += [
+            f"## Retrieval on {squad['dataset']}",
+            "",
+            f"{squad['questions']} questions (seeded sample: `random.seed(0); random.sample(questions, n)`), "
+            "a hit when a gold answer occurs in the first k passages within a "
+            f"{squad['budget_chars']:,}-character context budget (passages count in rank order until the budget is "
+            "spent). SQuAD v1.1 is CC BY-SA 4.0 "
+            "(Rajpurkar et al., 2016).",
+            "",
+            "| | recall@1 | recall@4 | recall@10 | query p50 | query p95 | passages | ingest |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| **newsdesk** (hybrid) | {ours['recall']['1']} | {ours['recall']['4']} | {ours['recall']['10']} | "
+            f"{ours['query_ms']['p50']} ms | {ours['query_ms']['p95']} ms | {ours['chunks']} | "
+            f"{ours['ingest_chunks_per_s']} passages/s ({ours['ingest_s']} s) |",
+            f"| naive dense (LangChain textbook) | {naive['dense']['recall']['1']} | {naive['dense']['recall']['4']} | "
+            f"{naive['dense']['recall']['10']} | {naive['dense']['query_ms']['p50']} ms | "
+            f"{naive['dense']['query_ms']['p95']} ms | {naive['chunks']} | {naive['ingest_chunks_per_s']} "
+            f"passages/s ({naive['ingest_s']} s) |",
+            f"| naive BM25, same chunks | {naive['bm25']['recall']['1']} | {naive['bm25']['recall']['4']} | "
+            f"{naive['bm25']['recall']['10']} | {naive['bm25']['query_ms']['p50']} ms | "
+            f"{naive['bm25']['query_ms']['p95']} ms | | |",
+            f"| ratio newsdesk / naive dense | {_ratio(ours['recall']['1'], naive['dense']['recall']['1'])} | "
+            f"{_ratio(ours['recall']['4'], naive['dense']['recall']['4'])} | "
+            f"{_ratio(ours['recall']['10'], naive['dense']['recall']['10'])} | "
+            f"{_ratio(ours['query_ms']['p50'], naive['dense']['query_ms']['p50'])} | "
+            f"{_ratio(ours['query_ms']['p95'], naive['dense']['query_ms']['p95'])} | | "
+            f"{_ratio(ours['ingest_chunks_per_s'], naive['ingest_chunks_per_s'])} |",
+            "",
+            "## Where the time goes",
+            "",
+            "| | value |",
+            "|---|---|",
+            f"| raw embedding throughput (no store) | {ours['raw_embed_chunks_per_s']} passages/s |",
+            f"| newsdesk ingest as a share of that | {ours['ingest_fraction_of_raw']:.0%} |",
+            f"| one query embedding | {ours['query_embed_ms']} ms |",
+            f"| re-ingest of the unchanged corpus | {ours['reingest_s']} s, {ours['reingest_embedded']} passages "
+            f"embedded ({ours['reingest_speedup']}× faster than the first ingest) |",
+            f"| `newsdesk ask` cold start (sample corpus, median of 3) | {cold['ask_cold_start_s']} s |",
+            "",
+            "## Scale",
+            "",
+            "Scale points reuse the real SQuAD passage embeddings with small random perturbations (σ = 0.01, "
+            "renormalised) and numbered copies of their text, instead of embedding 100k new passages. Each point runs "
+            "in its own process; peak RSS is that process's.",
+            "",
+            "| passages | retrieval p50 | retrieval p95 | peak RSS |",
+            "|---|---|---|---|",
+            *(
+                f"| {p['chunks']:,} | {p['query_ms']['p50']} ms | {p['query_ms']['p95']} ms | {p['peak_rss_mb']} MB |"
+                for p in squad["scale"]
+            ),
+            "",
+            "![retrieval latency and memory vs corpus size](bench.png)",
+            "",
+            "## Goals",
+            "",
+            _goals(squad, cold),
+        ]
+    else:
+        lines += [
+            "The SQuAD comparison was skipped: its data file was not found.",
+            "",
+            f"`newsdesk ask` cold start: {cold['ask_cold_start_s']} s.",
+            "",
+        ]
+    lines += [
+        "## Reproduce",
+        "",
+        "```sh",
+        "make bench   # needs ../shared/data/squad-v1.1-dev.json for the comparison; ~10 minutes on 2 cores",
+        "```",
+        "",
+        "Raw numbers: `bench/results.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = results["squad"]["scale"]
+    sizes = [p["chunks"] for p in points]
+    fig, left = plt.subplots(figsize=(7, 4))
+    left.plot(sizes, [p["query_ms"]["p50"] for p in points], "o-", label="retrieval p50 (ms)")
+    left.plot(sizes, [p["query_ms"]["p95"] for p in points], "o--", label="retrieval p95 (ms)")
+    left.set_xscale("log")
+    left.set_xlabel("passages in the knowledge base")
+    left.set_ylabel("milliseconds")
+    right = left.twinx()
+    right.plot(sizes, [p["peak_rss_mb"] for p in points], "s-", color="tab:red", label="peak RSS (MB)")
+    right.set_ylabel("MB")
+    handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    labels = left.get_legend_handles_labels()[1] + right.get_legend_handles_labels()[1]
+    left.legend(handles, labels, loc="upper left")
+    left.set_title("newsdesk retrieval: latency and memory vs corpus size")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,160 @@
+"""The benchmark: newsdesk next to the naive LangChain pipeline, same machine, same corpus, same questions.
+
+It never fails on speed; it measures and writes `bench/results.json`, `docs/BENCHMARKS.md` and `docs/bench.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.measure import peak_rss_mb, percentiles, recall_within_budget, timed
+from bench.naive import NaivePipeline, prepare_chroma_model
+from retrieval.embeddings import get_embedder
+from retrieval.evaluation import load_squad, sample
+from retrieval.knowledge_base import Services
+from retrieval.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+KS = (1, 4, 10)
+BUDGET = 4000
+Log = Callable[[str], None]
+
+
+def machine() -> dict[str, object]:
+    packages = ("chromadb", "langchain-core", "langchain-chroma", "onnxruntime", "bm25s", "discord.py")
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "packages": {p: version(p) for p in packages},
+    }
+
+
+def _ingest(settings: Settings, articles: list, log: Log) -> dict[str, object]:
+    services = Services(settings)
+    kb = services.kb("bench")
+    report, first = timed(lambda: kb.ingest_articles(articles))
+    again, second = timed(lambda: kb.ingest_articles(articles))
+    log(f"newsdesk ingest: {report.chunks_embedded} passages in {first:.1f} s; re-ingest {second * 1000:.0f} ms")
+    chunks = services.records.chunks("bench")
+    texts = [c.indexed_text for c in random.Random(0).sample(chunks, min(512, len(chunks)))]
+    embedder = services.embedder
+    _, raw = timed(lambda: embedder.embed(texts))
+    question = "why did Canada ban Hikvision?"
+    query_times = [timed(lambda: embedder.embed_query(question))[1] * 1000 for _ in range(50)]
+    return {
+        "services": services,
+        "chunks": report.chunks_embedded,
+        "ingest_s": round(first, 2),
+        "ingest_chunks_per_s": round(report.chunks_embedded / first, 1),
+        "reingest_s": round(second, 3),
+        "reingest_embedded": again.chunks_embedded,
+        "reingest_speedup": round(first / second, 1),
+        "raw_embed_chunks_per_s": round(len(texts) / raw, 1),
+        "query_embed_ms": percentiles(query_times)["p50"],
+    }
+
+
+def squad_section(settings: Settings, squad: Path, n_questions: int, scale: list[int], log: Log) -> dict:
+    data = load_squad(squad)
+    questions = sample(data.questions, n_questions)
+    ours = _ingest(settings, data.articles, log)
+    services: Services = ours.pop("services")
+    kb = services.kb("bench")
+    ours["recall"], ours["query_ms"] = recall_within_budget(
+        lambda q: [h.chunk.text for h in kb.search(q, max(KS))], questions, KS, BUDGET
+    )
+    ours["ingest_fraction_of_raw"] = round(ours["ingest_chunks_per_s"] / ours["raw_embed_chunks_per_s"], 3)
+    log(f"newsdesk recall {ours['recall']} query {ours['query_ms']}")
+
+    naive = NaivePipeline(prepare_chroma_model(settings.model_cache_dir))
+    chunks, seconds = timed(lambda: naive.ingest(data.articles))
+    dense_recall, dense_ms = recall_within_budget(lambda q: naive.dense(q, max(KS)), questions, KS, BUDGET)
+    bm25_recall, bm25_ms = recall_within_budget(lambda q: naive.lexical(q, max(KS)), questions, KS, BUDGET)
+    baseline = {
+        "chunks": chunks,
+        "ingest_s": round(seconds, 2),
+        "ingest_chunks_per_s": round(chunks / seconds, 1),
+        "dense": {"recall": dense_recall, "query_ms": dense_ms},
+        "bm25": {"recall": bm25_recall, "query_ms": bm25_ms},
+    }
+    log(f"naive dense {dense_recall} {dense_ms}; bm25 {bm25_recall}")
+
+    points = []
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump([q.question for q in questions[:200]], f)
+    for n in scale:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.scale",
+                str(n),
+                str(settings.data_dir),
+                str(settings.model_cache_dir),
+                f.name,
+                "bench",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        points.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        log(f"scale {n}: {points[-1]}")
+    services.close()
+    return {
+        "dataset": "SQuAD v1.1 dev",
+        "questions": len(questions),
+        "budget_chars": BUDGET,
+        "newsdesk": ours,
+        "naive": baseline,
+        "scale": points,
+    }
+
+
+def cold_start(model_dir: Path, log: Log) -> dict[str, object]:
+    """Seconds from process start to a printed answer for `newsdesk ask` on the sample corpus."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "NEWSDESK_DATA_DIR": tmp, "NEWSDESK_MODEL_DIR": str(model_dir)}
+        command = [sys.executable, "-m", "cli"]
+        subprocess.run(
+            [*command, "ingest", str(ROOT / "examples" / "corpus")], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            subprocess.run(
+                [*command, "ask", "why did Canada ban Hikvision?"], env=env, cwd=ROOT, check=True, capture_output=True
+            )
+            runs.append(time.perf_counter() - start)
+    result = {"ask_cold_start_s": round(sorted(runs)[1], 2), "runs_s": [round(r, 2) for r in runs]}
+    log(f"cold start {result}")
+    return result
+
+
+def run(settings: Settings, squad: Path, n_questions: int, scale: list[int], log: Log) -> dict[str, object]:
+    """Everything measured in a fresh temporary data dir, so first-ingest numbers are first ingests."""
+    get_embedder(settings.model_cache_dir)
+    results: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    if squad.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = settings.model_copy(update={"data_dir": Path(tmp), "model_dir": settings.model_cache_dir})
+            results["squad"] = squad_section(fresh, squad, n_questions, scale, log)
+    else:
+        results["squad"] = None
+        log(f"skipped the SQuAD comparison and scale points: {squad} not found")
+    results["cold_start"] = cold_start(settings.model_cache_dir, log)
+    results["bench_peak_rss_mb"] = peak_rss_mb()
+    return results
