@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from cli.output import JSON_OPTION, KB_OPTION, console, emit, fail, friendly_errors, progress_bar, state
-from retrieval.search import Filters
 
 kb_app = typer.Typer(help="Inspect and edit a knowledge base.", no_args_is_help=True)
 
@@ -51,6 +50,8 @@ def search(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Show the passages that best match QUERY (hybrid dense + BM25)."""
+    from retrieval.search import Filters  # chromadb is heavy to import; `--help` should not wait for it
+
     app = state(ctx)
     with friendly_errors(as_json):
         filters = Filters(outlet=outlet, since=_iso(since), until=_iso(until))

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
@@ -23,7 +22,6 @@ import prompts
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer
-from retrieval.answer.llm import MALFORMED, as_llm_error, with_malformed_retry
 from retrieval.answer.sources import format_sources
 from retrieval.errors import BadInputError, LLMError
 from retrieval.knowledge_base import KnowledgeBase
@@ -77,6 +75,8 @@ class AnswerService:
     def _draft_runnable(self) -> Runnable:
         if self._llm is None:
             return RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")
+        from retrieval.answer.llm import with_malformed_retry  # openai costs ~0.8 s to import: only when used
+
         return (
             RunnableLambda(lambda x: {"question": x["question"], "sources": format_sources(x["sources"])})
             | prompts.load(prompts.ANSWER)
@@ -149,7 +149,7 @@ class AnswerService:
             if self._llm is None or not _is_llm_failure(exc):
                 raise
             log.warning("LLM call failed: %r", exc)
-            raise as_llm_error(exc, self._settings) from exc
+            raise _as_llm_error(exc, self._settings) from exc
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         return answer
 
@@ -177,11 +177,19 @@ class AnswerService:
             if not _is_llm_failure(exc):
                 raise
             log.warning("LLM stream failed: %r", exc)
-            raise as_llm_error(exc, self._settings) from exc
+            raise _as_llm_error(exc, self._settings) from exc
         answer = await asyncio.to_thread(self._finish, {**x, "draft": draft})  # embeddings: keep the loop free
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         yield answer
 
 
 def _is_llm_failure(exc: Exception) -> bool:
+    from retrieval.answer.llm import MALFORMED, openai
+
     return isinstance(exc, (openai.OpenAIError, *MALFORMED))
+
+
+def _as_llm_error(exc: Exception, settings: Settings) -> LLMError:
+    from retrieval.answer.llm import as_llm_error
+
+    return as_llm_error(exc, settings)

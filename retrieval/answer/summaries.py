@@ -20,7 +20,6 @@ import prompts
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer
-from retrieval.answer.llm import with_malformed_retry
 from retrieval.answer.sources import Source, format_sources, number_sources
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
@@ -91,6 +90,8 @@ class SummaryService:
         return " ".join(with_markers(sentences[i][2], [sentences[i][0]]) for i in chosen)
 
     def _llm_summary(self, topic: str, sources: list[Source]) -> str:
+        from retrieval.answer.llm import with_malformed_retry  # imports openai: only when an LLM is configured
+
         assert self._llm is not None
         model = with_malformed_retry(self._llm, self._settings)
         blocks = format_sources(sources)
