@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.output import JSON_OPTION, KB_OPTION, AppState, console, emit, friendly_errors, state
+from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
 from retrieval.errors import BadInputError
 from retrieval.types import Answer
 
@@ -28,11 +28,10 @@ def _render(answer: Answer) -> None:
             console.print(f"  - {a.title}" + (f" ({a.outlet})" if a.outlet else ""), highlight=False, markup=False)
 
 
-def _services(app: AppState, kb: str | None):
+def _services(ctx: typer.Context, kb: str | None):
     from retrieval.answer import chat_model_for
 
-    services = app.services()
-    return services.kb(kb or app.settings.default_kb), chat_model_for(app.settings)
+    return open_kb(ctx, kb), chat_model_for(state(ctx).settings)
 
 
 def ask(
@@ -47,7 +46,7 @@ def ask(
 
     app = state(ctx)
     with friendly_errors(as_json):
-        base, model = _services(app, kb)
+        base, model = _services(ctx, kb)
         answer = AnswerService(app.settings, base, model).ask(question, k=k)
     emit(answer.to_dict(), as_json, lambda: _render(answer))
 
@@ -66,7 +65,7 @@ def summarize(
     with friendly_errors(as_json):
         if (topic is None) == (article is None):
             raise BadInputError("Give either --topic TEXT or --article ID.")
-        base, model = _services(app, kb)
+        base, model = _services(ctx, kb)
         service = SummaryService(app.settings, base, model)
         answer = service.topic(topic) if topic is not None else service.article(article or "")
     emit(answer.to_dict(), as_json, lambda: _render(answer))
@@ -83,6 +82,6 @@ def digest(
 
     app = state(ctx)
     with friendly_errors(as_json):
-        base, model = _services(app, kb)
+        base, model = _services(ctx, kb)
         answer = SummaryService(app.settings, base, model).digest(since)
     emit(answer.to_dict(), as_json, lambda: _render(answer))

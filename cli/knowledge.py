@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import JSON_OPTION, KB_OPTION, console, emit, fail, friendly_errors, progress_bar, state
+from cli.output import (
+    ARTICLE_ID,
+    JSON_OPTION,
+    KB_OPTION,
+    console,
+    emit,
+    fail,
+    friendly_errors,
+    open_kb,
+    progress_bar,
+)
 
 kb_app = typer.Typer(help="Inspect and edit a knowledge base.", no_args_is_help=True)
 
@@ -19,9 +29,8 @@ def ingest(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add or update articles from files, folders and URLs. Unchanged articles are skipped."""
-    app = state(ctx)
     with friendly_errors(as_json):
-        base = app.services().kb(kb or app.settings.default_kb)
+        base = open_kb(ctx, kb)
         with progress_bar("Indexing", not as_json) as progress:
             report = base.ingest(sources, progress)
     if report.failed and not (report.added or report.updated or report.unchanged):
@@ -52,10 +61,9 @@ def search(
     """Show the passages that best match QUERY (hybrid dense + BM25)."""
     from retrieval.search import Filters  # chromadb is heavy to import; `--help` should not wait for it
 
-    app = state(ctx)
     with friendly_errors(as_json):
         filters = Filters(outlet=outlet, since=_iso(since), until=_iso(until))
-        hits = app.services().kb(kb or app.settings.default_kb).search(query, k, filters)
+        hits = open_kb(ctx, kb).search(query, k, filters)
 
     def render() -> None:
         if not hits:
@@ -87,9 +95,8 @@ def kb_list(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """List the articles in the knowledge base, newest first."""
-    app = state(ctx)
     with friendly_errors(as_json):
-        articles = app.services().kb(kb or app.settings.default_kb).articles()
+        articles = open_kb(ctx, kb).articles()
     data = {
         "articles": [
             {
@@ -119,14 +126,13 @@ def kb_list(
 @kb_app.command("show")
 def kb_show(
     ctx: typer.Context,
-    article_id: Annotated[str, typer.Argument(help="Article id (or a unique prefix of 6+ characters).")],
+    article_id: Annotated[str, ARTICLE_ID],
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Show one article's metadata and passages."""
-    app = state(ctx)
     with friendly_errors(as_json):
-        record, chunks = app.services().kb(kb or app.settings.default_kb).article(article_id)
+        record, chunks = open_kb(ctx, kb).article(article_id)
     data = {"article": record.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text} for c in chunks]}
 
     def render() -> None:
@@ -140,14 +146,13 @@ def kb_show(
 @kb_app.command("remove")
 def kb_remove(
     ctx: typer.Context,
-    article_id: Annotated[str, typer.Argument(help="Article id (or a unique prefix of 6+ characters).")],
+    article_id: Annotated[str, ARTICLE_ID],
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Remove an article and all its passages."""
-    app = state(ctx)
     with friendly_errors(as_json):
-        record, chunks = app.services().kb(kb or app.settings.default_kb).remove(article_id)
+        record, chunks = open_kb(ctx, kb).remove(article_id)
     emit(
         {"removed": record.id, "title": record.title, "chunks": chunks},
         as_json,
@@ -162,9 +167,8 @@ def kb_stats(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Counts, outlets, date range and last ingest time."""
-    app = state(ctx)
     with friendly_errors(as_json):
-        stats = app.services().kb(kb or app.settings.default_kb).stats()
+        stats = open_kb(ctx, kb).stats()
 
     def render() -> None:
         console.print(f"[bold]{stats.kb}[/bold]: {stats.articles} articles, {stats.chunks} passages")

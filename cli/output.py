@@ -20,6 +20,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead of text.")
+ARTICLE_ID = typer.Argument(help="Article id (or a unique prefix of 6+ characters).")
 KB_OPTION = typer.Option("--kb", help="Knowledge base name (default: NEWSDESK_KB or 'default').")
 
 _USER_ERRORS = (BadInputError, NotFoundError, FetchError)
@@ -39,6 +40,12 @@ class AppState:
 
 def state(ctx: typer.Context) -> AppState:
     return ctx.ensure_object(AppState)
+
+
+def open_kb(ctx: typer.Context, name: str | None):
+    """The knowledge base a command works on: --kb, else NEWSDESK_KB."""
+    app = state(ctx)
+    return app.services().kb(name or app.settings.default_kb)
 
 
 def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:

@@ -13,7 +13,7 @@ from bot.cogs import kb_admin
 from retrieval.knowledge_base import Services
 from retrieval.types import Article
 from tests.conftest import SAMPLE_CORPUS, make_settings
-from tests.discord_harness import BOT_ID, Harness, Sent, snowflake, user_payload
+from tests.discord_harness import BOT_ID, Harness, Sent, message_payload, snowflake, user_payload
 
 GUILD_A, GUILD_B = 111111111111111111, 222222222222222222
 CHANNEL_A, CHANNEL_B = 333333333333333333, 444444444444444444
@@ -40,12 +40,21 @@ async def harness(tmp_path: Path, model_dir: Path):
     services.close()
 
 
-def ask_payload(h: Harness, question: str, *, guild: int = GUILD_A, user: int = MEMBER, private: bool = False) -> dict:
+def slash(
+    h: Harness, name: str, options: list[dict] | None = None, *, guild: int | None = GUILD_A, user: int = MEMBER
+) -> dict:
+    """A plain slash command from `user` in `guild` (None: a direct message)."""
+    channel = CHANNEL_B if guild == GUILD_B else CHANNEL_A
+    return h.interaction_payload(name, options or [], guild_id=guild, channel_id=channel, user_id=user)
+
+
+def ask_payload(
+    h: Harness, question: str, *, guild: int | None = GUILD_A, user: int = MEMBER, private: bool = False
+) -> dict:
     options = [{"name": "question", "type": 3, "value": question}]
     if private:
         options.append({"name": "private", "type": 5, "value": True})
-    channel = CHANNEL_A if guild == GUILD_A else CHANNEL_B
-    return h.interaction_payload("ask", options, guild_id=guild, channel_id=channel, user_id=user)
+    return slash(h, "ask", options, guild=guild, user=user)
 
 
 def kb_payload(
@@ -238,23 +247,8 @@ async def test_bot_mention_answers_in_a_new_thread_and_uses_history_for_follow_u
     assert_safe(sent)
 
     harness.add_thread(thread_id, CHANNEL_A, GUILD_A, "why did Canada ban Hikvision?")
-    previous = {
-        "id": str(snowflake()),
-        "channel_id": str(thread_id),
-        "author": user_payload(BOT_ID, "newsdesk", True),
-        "content": "",
-        "embeds": [answer.body["embeds"][0]],
-        "timestamp": "2026-11-26T08:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "pinned": False,
-        "type": 0,
-        "components": [],
-    }
+    bot_author = user_payload(BOT_ID, "newsdesk", True)
+    previous = message_payload(thread_id, {"embeds": [answer.body["embeds"][0]]}, bot_author)
     harness.wire.history[thread_id] = [previous]
     follow = await harness.message("what did the company say?", guild_id=GUILD_A, channel_id=thread_id, user_id=OTHER)
     assert any(s.method == "GET" and s.path.startswith(f"/channels/{thread_id}/messages") for s in follow)
@@ -270,23 +264,8 @@ async def test_bot_ignores_other_bots_and_unrelated_messages(harness: Harness) -
 async def test_bot_feedback_and_show_passage_buttons(harness: Harness) -> None:
     sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
     buttons = [c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]]
-    message = {
-        "id": str(snowflake()),
-        "channel_id": str(CHANNEL_A),
-        "author": user_payload(BOT_ID, "newsdesk", True),
-        "content": "",
-        "embeds": [],
-        "timestamp": "2026-11-26T08:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "pinned": False,
-        "type": 0,
-        "components": sent[-1].body["components"],
-    }
+    message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = sent[-1].body["components"]
 
     def click(custom_id: str) -> dict:
         return harness.interaction_payload(
@@ -310,29 +289,12 @@ async def test_bot_feedback_and_show_passage_buttons(harness: Harness) -> None:
 
 
 async def test_bot_summary_digest_and_sources(harness: Harness) -> None:
-    summary = final_embed(
-        await harness.interact(
-            harness.interaction_payload(
-                "summary",
-                [{"name": "topic", "type": 3, "value": "TikTok sale"}],
-                guild_id=GUILD_A,
-                channel_id=CHANNEL_A,
-                user_id=MEMBER,
-            )
-        )
-    )
+    topic = [{"name": "topic", "type": 3, "value": "TikTok sale"}]
+    summary = final_embed(await harness.interact(slash(harness, "summary", topic)))
     assert "TikTok" in summary["description"] and summary["fields"][0]["name"] == "Sources"
-    digest = final_embed(
-        await harness.interact(
-            harness.interaction_payload("digest", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=OTHER)
-        )
-    )
+    digest = final_embed(await harness.interact(slash(harness, "digest", user=OTHER)))
     assert digest["description"].count("\n- ") >= 3
-    sources = final_embed(
-        await harness.interact(
-            harness.interaction_payload("sources", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=MOD)
-        )
-    )
+    sources = final_embed(await harness.interact(slash(harness, "sources", user=MOD)))
     assert {f["name"]: f["value"] for f in sources["fields"]}["Articles"] == "4"
 
 
@@ -365,13 +327,5 @@ async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: P
 
 
 async def test_bot_direct_messages_are_off_by_default(harness: Harness) -> None:
-    sent = await harness.interact(
-        harness.interaction_payload(
-            "ask",
-            [{"name": "question", "type": 3, "value": "why did Canada ban Hikvision?"}],
-            guild_id=None,
-            channel_id=CHANNEL_A,
-            user_id=MEMBER,
-        )
-    )
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", guild=None))
     assert "direct messages are turned off" in json.dumps([s.body for s in sent])
