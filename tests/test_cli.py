@@ -74,3 +74,29 @@ def test_bot_dry_run_describes_commands_gating_and_mentions(run) -> None:
     assert described["allowed_mentions"] == {"everyone": False, "roles": False, "users": False, "replied_user": False}
     assert "message_content" in described["intents"]
     assert "Set DISCORD_TOKEN" in run("bot", code=1)["text"]
+
+
+def test_ask_summarize_and_digest_follow_the_contract(run) -> None:
+    run("ingest", str(SAMPLE_CORPUS), "--json")
+    answer = run("ask", "why did Canada ban Hikvision?", "--json")
+    assert set(answer) >= {"question", "answer", "grounded", "mode", "citations", "timings_ms"}
+    assert answer["grounded"] and answer["mode"] == "extractive"
+    assert set(answer["citations"][0]) == {
+        "n",
+        "article_id",
+        "title",
+        "outlet",
+        "url",
+        "published",
+        "chunk_id",
+        "quote",
+    }
+    assert set(answer["timings_ms"]) >= {"retrieve", "answer", "total"}
+    text = run("ask", "why did Canada ban Hikvision?")["text"]
+    assert "[1]" in text and "Sources" in text and "Reuters" in text
+    refused = run("ask", "what is the capital of Peru?", "--json")
+    assert refused["grounded"] is False and refused["nearest"]
+    assert run("summarize", "--topic", "TikTok", "--json")["grounded"]
+    assert "Give either" in run("summarize", code=2)["text"]
+    assert run("digest", "--since", "7d", "--json")["citations"]
+    assert "limited to 500 characters" in run("ask", "x" * 501, code=2)["text"]
