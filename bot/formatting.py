@@ -1,5 +1,8 @@
 """Rendering answers for Discord within its limits: 2000-character messages, 4096-character embed descriptions,
-1024-character fields, 25 fields and 6000 characters per embed. Article text is never trusted as markup."""
+1024-character fields, 25 fields and 6000 characters per embed. Article text is never trusted as markup.
+
+Answers are 1-4 sentences and fit easily; digests and summaries can be long, so they are cut at whole lines and say
+how much was left out, rather than being split over several messages that would bury the channel."""
 
 from __future__ import annotations
 
@@ -25,22 +28,21 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split long text into messages at line, then sentence, then word boundaries."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n"), window.rfind(". ") + 1, 0)
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
+def clip_lines(text: str, limit: int) -> str:
+    """`text` cut at a line break to fit `limit`, ending with how many lines were left out (digests are lists)."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        rest = len(lines) - i - 1
+        note = f"\n… and {rest} more" if rest else ""
+        if len("\n".join([*kept, line])) + len(note) > limit:
+            break
+        kept.append(line)
+    if not kept:
+        return clip(text, limit)
+    return "\n".join(kept) + f"\n… and {len(lines) - len(kept)} more"
 
 
 def _plain(text: str) -> str:
@@ -75,7 +77,7 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     """The answer text with a Sources field; refusals list the nearest articles instead."""
     embed = discord.Embed(
         title=clip(title or answer.question, TITLE_LIMIT),
-        description=clip(answer.answer, DESCRIPTION_LIMIT),
+        description=clip_lines(answer.answer, DESCRIPTION_LIMIT),
         colour=BRAND if answer.grounded else REFUSAL_COLOUR,
     )
     if answer.grounded:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from cli import answers, discord_bot, knowledge, measure
-from cli.output import JSON_OPTION, AppState, console, emit, friendly_errors
+from cli.output import JSON_OPTION, AppState, console, emit, err_console, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
 
@@ -50,4 +51,14 @@ def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -
 
 
 def run() -> None:
-    app()
+    """Console entry point: an unexpected failure is one line (the traceback only with --verbose)."""
+    try:
+        app()
+    except Exception as exc:  # the last line of defence; domain errors are handled inside each command
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            raise
+        err_console.print(
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            highlight=False,
+        )
+        sys.exit(1)

@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE TABLE IF NOT EXISTS kb_state (kb TEXT PRIMARY KEY, version INTEGER NOT NULL, last_ingest TEXT);
 """
 
+# Schema changes since the first release, in order; PRAGMA user_version counts how many a database has.
+_MIGRATIONS = ("ALTER TABLE articles ADD COLUMN author TEXT",)
+
 _ARTICLE_COLUMNS = "id, title, outlet, url, published, ingested_at, source, content_hash"
 
 
@@ -77,7 +80,16 @@ class RecordManager:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the schema, then apply the migrations this database has not had yet."""
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+            done = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for statement in _MIGRATIONS[done:]:
+                self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {len(_MIGRATIONS)}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -107,7 +119,8 @@ class RecordManager:
 
     def articles(self, kb: str) -> list[ArticleRecord]:
         rows = self._query(
-            f"SELECT {_ARTICLE_COLUMNS}, (SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id) "
+            f"SELECT {_ARTICLE_COLUMNS}, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id), author "
             "FROM articles a WHERE kb = ? ORDER BY published IS NULL, published DESC, ingested_at DESC, title",
             (kb,),
         )
@@ -167,7 +180,7 @@ class RecordManager:
                 a = item.article
                 db.execute("DELETE FROM chunks WHERE kb = ? AND article_id = ?", (kb, a.id))
                 db.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         kb,
                         a.id,
@@ -179,6 +192,7 @@ class RecordManager:
                         stamp,
                         a.source,
                         item.fingerprint,
+                        a.author,
                     ),
                 )
                 db.executemany(

@@ -28,6 +28,7 @@ class Article:
     url: str | None = None
     published: str | None = None  # ISO 8601 date (YYYY-MM-DD) when known
     source: str = ""  # where it came from (path or URL), for error reports and `kb list`
+    author: str | None = None
 
     @property
     def id(self) -> str:
@@ -36,7 +37,7 @@ class Article:
     @property
     def content_hash(self) -> str:
         """Changes whenever anything we index or show changes."""
-        parts = (self.title, self.text, self.outlet or "", self.url or "", self.published or "")
+        parts = (self.title, self.text, self.outlet or "", self.url or "", self.published or "", self.author or "")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -69,6 +70,7 @@ class ArticleRecord:
     source: str
     content_hash: str
     chunks: int
+    author: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embeddings import get_embedder
+from retrieval.embeddings import Embedder, get_embedder
+from retrieval.embeddings.model import packaged_model_dir, prepare_model
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minilm_reference.json"
 
@@ -19,12 +20,25 @@ def test_vectors_match_upstream_sentence_transformers(model_dir: Path) -> None:
     assert cosines.min() >= 0.999, cosines
 
 
+def fresh_embedder(model_dir: Path) -> Embedder:
+    """An embedder with an empty cache, so every text is really encoded."""
+    return Embedder(prepare_model(model_dir), packaged_model_dir() / "tokenizer.json")
+
+
 def test_padding_to_the_longest_member_does_not_change_a_vector(model_dir: Path) -> None:
-    embedder = get_embedder(model_dir)
     short = "Canada bans Hikvision."
-    alone = embedder.embed([short])[0]
-    in_batch = embedder.embed([short, "A much longer sentence " * 20])[0]
+    alone = fresh_embedder(model_dir).embed([short])[0]
+    in_batch = fresh_embedder(model_dir).embed([short, "A much longer sentence " * 20])[0]
     assert float(alone @ in_batch) > 0.99999
+
+
+def test_cached_vectors_equal_fresh_ones(model_dir: Path) -> None:
+    embedder = fresh_embedder(model_dir)
+    first = embedder.embed(["Ottawa acted.", "Beijing objected."])
+    again = embedder.embed(["Beijing objected.", "A new sentence.", "Ottawa acted."])
+    assert np.allclose(again[[2, 0]], first) and np.allclose(
+        again[1], fresh_embedder(model_dir).embed(["A new sentence."])[0]
+    )
 
 
 def test_similar_texts_score_higher_than_unrelated_ones(model_dir: Path) -> None:

@@ -135,3 +135,23 @@ def test_changing_the_chunk_size_rechunks_on_the_next_ingest(tmp_path: Path, mod
     report = large.kb("default").ingest([str(SAMPLE_CORPUS)])
     assert report.updated == 4 and report.chunks_embedded > 0
     assert chroma_ids(large.kb("default"), large) == record_ids(large.kb("default"))
+
+
+def test_record_manager_upgrades_an_older_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    from retrieval.records import RecordManager
+
+    path = tmp_path / "records.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE articles (kb TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, outlet TEXT, url TEXT, "
+        "published TEXT, published_day INTEGER, ingested_at TEXT NOT NULL, source TEXT NOT NULL, "
+        "content_hash TEXT NOT NULL, PRIMARY KEY (kb, id))"
+    )
+    old.execute("INSERT INTO articles VALUES ('kb', 'a1', 'Old story', NULL, NULL, NULL, NULL, 'then', 's', 'h')")
+    old.commit()
+    old.close()
+    (record,) = RecordManager(path).articles("kb")
+    assert record.title == "Old story" and record.author is None
+    assert RecordManager(path).articles("kb") == [record]  # opening again applies nothing twice

@@ -67,7 +67,8 @@ def test_markdown_html_and_jsonl(tmp_path: Path, settings: Settings) -> None:
     (tmp_path / "a.md").write_text("# Port strike ends\n\nDockers accepted the offer on Tuesday.\n")
     (tmp_path / "b.html").write_text(
         "<html><head><title>Rail fares frozen</title><meta property='og:site_name' content='Daily Example'>"
-        "<meta name='date' content='2026-03-04'></head><body><nav>Home | World | Sport</nav><article>"
+        "<meta name='date' content='2026-03-04'>"
+        "<meta name='author' content='Jane Doe'></head><body><nav>Home | World | Sport</nav><article>"
         "<h1>Rail fares frozen</h1><p>The government froze rail fares for a year, the transport minister said on "
         "Wednesday, after months of pressure from commuter groups across the country.</p><p>Operators will be "
         "compensated from the general budget, which critics say shifts the cost to taxpayers.</p></article>"
@@ -84,7 +85,7 @@ def test_markdown_html_and_jsonl(tmp_path: Path, settings: Settings) -> None:
     assert by_title["Port strike ends"].text == "Dockers accepted the offer on Tuesday."
     html = by_title["Rail fares frozen"]
     assert "froze rail fares" in html.text and "Home | World" not in html.text and "Copyright" not in html.text
-    assert html.published == "2026-03-04"
+    assert (html.published, html.author) == ("2026-03-04", "Jane Doe")
     wheat = by_title["Wheat prices rise"]
     assert (wheat.outlet, wheat.published, wheat.url) == (
         "Agri News",

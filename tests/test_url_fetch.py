@@ -105,3 +105,18 @@ def test_fetch_failures_are_one_clear_sentence(site, tmp_path, model_dir, path: 
     f = fetcher(tmp_path, model_dir, allow_private_urls=True, max_fetch_bytes=1000)
     with pytest.raises(FetchError, match=message):
         f.fetch(site.url(path))
+
+
+def test_failed_urls_leave_the_knowledge_base_unchanged(site, tmp_path, model_dir) -> None:
+    from retrieval.knowledge_base import Services
+    from tests.conftest import SAMPLE_CORPUS
+
+    services = Services(make_settings(tmp_path, model_dir, fetch_timeout_s=0.5, max_fetch_bytes=1000))
+    kb = services.kb("default")
+    kb.ingest([str(SAMPLE_CORPUS)])
+    before = [(a.id, a.content_hash) for a in kb.articles()]
+    urls = [site.url(p) for p in ("/slow", "/missing", "/broken", "/image", "/huge", "/to-private")]
+    report = kb.ingest(urls)
+    assert len(report.failed) == len(urls) and report.added == report.updated == report.chunks_embedded == 0
+    assert [(a.id, a.content_hash) for a in kb.articles()] == before
+    services.close()

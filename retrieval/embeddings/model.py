@@ -12,6 +12,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the upstream model's max_seq_length
+# Answering embeds the same retrieved sentences twice (picking them, then checking citations) and follow-up questions
+# hit the same passages again: a small LRU of recent vectors saves that work. Bulk ingest calls bypass it.
+CACHE_SIZE = 4096
+CACHEABLE_CALL = 256
 # Upstream sha256 prefixes of the files we build from; a different file is refused, not silently embedded with.
 _EXPECTED_SHA256 = {"model.safetensors": "53aa5117", "tokenizer.json": "be50c362"}
 
@@ -85,7 +90,8 @@ class Embedder:
         self._counter.no_truncation()
         self._counter.no_padding()
         self._batch_size = batch_size
-        self._lock = threading.Lock()  # onnxruntime sessions are thread-safe; the tokenizers' state is not.
+        self._lock = threading.Lock()  # onnxruntime sessions are thread-safe; the tokenizers and the cache are not.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word-piece counts without [CLS]/[SEP], used by the chunker to bound chunks."""
@@ -96,10 +102,26 @@ class Embedder:
         return [len(e.ids) for e in encodings]
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed `texts` in length-sorted batches padded to their longest member; rows keep the input order."""
+        """Embed `texts`; rows keep the input order. Small calls are cached (see CACHE_SIZE)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+        with self._lock:
+            hits = {i: self._cache[t] for i, t in enumerate(texts) if t in self._cache}
+        for i, vector in hits.items():
+            out[i] = vector
+        missing = [i for i in range(len(texts)) if i not in hits]
+        if missing:
+            out[missing] = self._encode([texts[i] for i in missing])
+            if len(texts) <= CACHEABLE_CALL:
+                with self._lock:
+                    for i in missing:
+                        self._cache[texts[i]] = out[i]
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Length-sorted batches padded to their longest member."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))

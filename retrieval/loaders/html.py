@@ -25,6 +25,7 @@ def articles_from_html(html: str, source: str, *, url: str | None = None) -> lis
         raise BadInputError(f"{source} has no readable article text.")
     outlet = meta.get("sitename") or meta.get("hostname")
     published = iso_date(meta.get("date"))
+    author = (meta.get("author") or "").strip() or None
     canonical = url or meta.get("source") or None
     stories = split_aggregator_page(text)
     if stories:  # an aggregator page: the lead keeps the page's URL and metadata
@@ -37,9 +38,12 @@ def articles_from_html(html: str, source: str, *, url: str | None = None) -> lis
                 url=canonical,
                 published=published,
                 source=source,
+                author=author,
             ),
             *(Article(title=s.title, text=s.text, outlet=s.outlet, source=source) for s in teasers),
         ]
     if not title:
         title, _, text = text.partition("\n")
-    return [Article(title=title, text=text, outlet=outlet, url=canonical, published=published, source=source)]
+    return [
+        Article(title=title, text=text, outlet=outlet, url=canonical, published=published, source=source, author=author)
+    ]

@@ -31,6 +31,7 @@ def articles_from_jsonl(text: str, source: str) -> tuple[list[Article], list[Ing
                 outlet=row.get("outlet") or None,
                 url=row.get("url") or None,
                 published=iso_date(row.get("published")),
+                author=row.get("author") or None,
                 source=where,
             )
         )
