@@ -25,7 +25,7 @@ from retrieval.types import Citation
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.62  # calibrated: see docs/CITATIONS.md
-MIN_CONTAINMENT = 0.75
+MIN_CONTAINMENT = 0.60
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 

@@ -10,7 +10,7 @@ from retrieval.answer.sources import Source, number_sources
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
 REFUSAL = "I couldn't find that in the knowledge base."
-MIN_RELEVANCE = 0.32  # top passage cosine below which we refuse; calibrated in docs/CITATIONS.md
+MIN_RELEVANCE = 0.40  # top passage cosine below which we refuse; calibrated in docs/CITATIONS.md
 SUPPORTING_RELEVANCE = 0.2  # passages below this are not shown to the answerer at all
 
 
