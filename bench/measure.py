@@ -6,6 +6,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from retrieval.evaluation import Question, contains_answer, percentiles, within_budget
 
@@ -34,6 +35,15 @@ def recall_within_budget(
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
+    """This process's peak resident memory in MB.
+
+    Linux's VmHWM, not getrusage: ru_maxrss survives exec, so a child started by a large parent would report the
+    parent's size.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)

@@ -329,3 +329,19 @@ async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: P
 async def test_bot_direct_messages_are_off_by_default(harness: Harness) -> None:
     sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", guild=None))
     assert "direct messages are turned off" in json.dumps([s.body for s in sent])
+
+
+async def test_bot_kb_list_remove_and_refresh(harness: Harness) -> None:
+    listed = final_embed(await harness.interact(kb_payload(harness, "list", [])))
+    assert listed["title"] == "Articles (page 1/1)" and "Reuters" in listed["description"]
+    reuters = next(a for a in harness.bot.services.kb(f"guild-{GUILD_A}").articles() if a.outlet == "Reuters")
+    removed = await harness.interact(
+        kb_payload(harness, "remove", [{"name": "article", "type": 3, "value": reuters.id}])
+    )
+    assert "Removed" in removed[-1].body["content"] and removed[-1].body["flags"] == 64
+    answer = final_embed(await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", user=OTHER)))
+    assert "Reuters" not in json.dumps(answer)
+    refresh = await harness.interact(kb_payload(harness, "refresh", []))
+    assert "No linked articles to refresh" in refresh[-1].body["content"]
+    empty = await harness.interact(kb_payload(harness, "list", [], guild=GUILD_B))
+    assert "knowledge base is empty" in empty[-1].body["content"]
