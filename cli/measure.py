@@ -73,6 +73,9 @@ def bench_command(
     ] = "1000,10000,100000",
     out: Annotated[Path, typer.Option(help="Where to write the raw numbers.")] = Path("bench/results.json"),
     docs: Annotated[Path, typer.Option(help="Where to write the Markdown report and plot.")] = Path("docs"),
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Rewrite the report from --out without measuring again.")
+    ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Benchmark newsdesk against the textbook LangChain pipeline; writes results.json and docs/BENCHMARKS.md."""
@@ -83,14 +86,19 @@ def bench_command(
 
     app = state(ctx)
     with friendly_errors(as_json):
-        try:
-            sizes = [int(x) for x in scale.split(",") if x.strip()]
-        except ValueError:
-            raise BadInputError(f"--scale takes numbers like 1000,10000, not {scale!r}.") from None
-        log = (lambda _: None) if as_json else (lambda line: console.print(line, highlight=False))
-        results = run(app.settings, squad, questions, sizes, log)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+        if report_only:
+            if not out.exists():
+                raise BadInputError(f"{out} does not exist; run `newsdesk bench` first.")
+            results = json.loads(out.read_text())
+        else:
+            try:
+                sizes = [int(x) for x in scale.split(",") if x.strip()]
+            except ValueError:
+                raise BadInputError(f"--scale takes numbers like 1000,10000, not {scale!r}.") from None
+            log = (lambda _: None) if as_json else (lambda line: console.print(line, highlight=False))
+            results = run(app.settings, squad, questions, sizes, log)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2) + "\n")
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "BENCHMARKS.md").write_text(report.markdown(results))
     if results.get("squad"):

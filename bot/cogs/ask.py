@@ -85,6 +85,7 @@ class AskCog(commands.Cog):
 
     async def _answer_message(self, message: discord.Message, question: str, in_our_thread: bool) -> None:
         assert self.bot.user is not None
+        guild_id = message.guild.id if message.guild else None
         if in_our_thread:
             assert isinstance(message.channel, discord.Thread)
             target: discord.abc.Messageable = message.channel
@@ -104,14 +105,12 @@ class AskCog(commands.Cog):
                 await placeholder.edit(content=text, allowed_mentions=NO_PINGS)
 
         try:
-            async with self.bot.slots.slot(message.guild.id if message.guild else None):
-                answer = await produce_answer(
-                    self.bot, message.guild.id if message.guild else None, question, history, show_draft
-                )
+            async with self.bot.slots.slot(guild_id):
+                answer = await produce_answer(self.bot, guild_id, question, history, show_draft)
         except (NewsdeskError, ServerBusy) as exc:
             await target.send(user_message(exc, None), allowed_mentions=NO_PINGS)
             return
-        embed, view = self._remember(message.guild.id if message.guild else None, answer)
+        embed, view = self._remember(guild_id, answer)
         if placeholder is not None:
             await placeholder.edit(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:

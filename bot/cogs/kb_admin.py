@@ -7,6 +7,7 @@ Server or the configured moderator role), because server admins can change Disco
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import tempfile
 import time
@@ -60,17 +61,20 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         """Run `work(kb, progress)` in a thread, editing the private reply with progress about once a second."""
         loop = asyncio.get_running_loop()
         last = 0.0
+        edits: list[concurrent.futures.Future] = []
 
         def progress(done: int, total: int) -> None:
             nonlocal last
             if time.monotonic() - last >= PROGRESS_INTERVAL_S and done < total:
                 last = time.monotonic()
                 edit = interaction.edit_original_response(content=f"{label}: {done}/{total} articles indexed…")
-                asyncio.run_coroutine_threadsafe(edit, loop)
+                edits.append(asyncio.run_coroutine_threadsafe(edit, loop))
 
         kb = await self.bot.knowledge_base(interaction.guild_id)
         await interaction.edit_original_response(content=f"{label}…")
         report: IngestReport = await asyncio.to_thread(work, kb, progress)
+        # Let progress edits land first, so none can overwrite the final summary.
+        await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         self.bot.store.record_failures(interaction.guild_id or 0, report.failed)
         await interaction.edit_original_response(content=f"{label} done. {report_line(report)}")
         await self.bot.audit(

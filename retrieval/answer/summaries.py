@@ -35,10 +35,9 @@ ARTICLE_SENTENCES = 4
 _PERIOD = {"h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_since(value: str, today: date | None = None) -> date:
+def parse_since(value: str) -> date:
     """'7d', '12h', '2w' or an ISO date -> the first day to include."""
     value = value.strip().lower()
-    today = today or datetime.now(UTC).date()
     if value[:-1].isdigit() and value[-1:] in _PERIOD:
         return (datetime.now(UTC) - timedelta(**{_PERIOD[value[-1]]: int(value[:-1])})).date()
     try:
