@@ -9,44 +9,50 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from retrieval.types import Article, Chunk
 
 TokenCounter = Callable[[list[str]], list[int]]
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space, or glued straight onto a
-# capitalised word ("security.In a statement") as scraped pages often are. Single capitals ("U.S.", "X.Hikvision")
-# are not treated as sentence ends.
+# capitalised word ("security.In a statement") as scraped pages often are. A single capital before the stop ends a
+# sentence only when glued ("on X.Hikvision"), never before a space ("Donald J. Trump"). The match is the separator
+# between the two sentences (empty when glued), so passages can be put back together exactly as written.
 _SENTENCE_END = re.compile(
-    r"(?<=[a-z0-9%)\]'\"’”][.!?])['\"’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])"
+    r"(?<=[a-z0-9%)\]'\"’”][.!?])\s+(?=[\"'‘“(]?[A-Z0-9])"
+    r"|(?<=[a-z0-9%)\]][.!?]['\"’”)])\s+(?=[\"'‘“(]?[A-Z0-9])"
     r"|(?<=[a-z]{2}[.!?])(?=['‘“]?[A-Z][a-z])"
     r"|(?<=\b[A-Z][.!?])(?=[A-Z][a-z]{3,})"
     r"|(?<=[.!?]['\"’”])(?=[A-Z])"
 )
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split on line breaks first (paragraphs), then on sentence ends inside each line."""
-    sentences: list[str] = []
+def sentence_spans(text: str) -> list[tuple[str, str]]:
+    """(sentence, separator that followed it) pairs: joining them gives the text back, less stray whitespace."""
+    spans: list[tuple[str, str]] = []
     for line in text.splitlines():
+        pieces, start = [], 0
+        for match in _SENTENCE_END.finditer(line):
+            pieces.append((line[start : match.start()], match.group(0)))
+            start = match.end()
+        pieces.append((line[start:], ""))
         carry = ""
-        for piece in _SENTENCE_END.split(line):
+        for piece, separator in pieces:
             piece = (carry + piece).strip()
             carry = ""
             if not any(ch.isalnum() for ch in piece):
                 carry = piece  # a lone quote mark belongs to the sentence it opens
             elif piece:
-                sentences.append(piece)
-    return sentences
+                spans.append((piece, separator and " "))
+        if spans:
+            spans[-1] = (spans[-1][0], "\n")
+    return spans
 
 
-def _join(sentences: Iterable[str]) -> str:
-    """Sentences joined by spaces, except after a headline-like line with no final stop, which keeps its break."""
-    out = ""
-    for sentence in sentences:
-        out += (("\n" if out[-1] not in ".!?\"'’”)" else " ") if out else "") + sentence
-    return out
+def split_sentences(text: str) -> list[str]:
+    """Split on line breaks first (paragraphs), then on sentence ends inside each line."""
+    return [sentence for sentence, _ in sentence_spans(text)]
 
 
 def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
@@ -57,7 +63,7 @@ def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
-CHUNKER_VERSION = 1  # bump when chunking changes, so every article is re-chunked on its next ingest
+CHUNKER_VERSION = 2  # bump when chunking changes, so every article is re-chunked on its next ingest
 
 
 def index_fingerprint(article: Article, max_tokens: int) -> str:
@@ -67,18 +73,19 @@ def index_fingerprint(article: Article, max_tokens: int) -> str:
 
 
 def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
-    sentences = split_sentences(article.text)
-    counts = count_tokens(sentences)
-    units: list[tuple[str, int]] = []
-    for sentence, n in zip(sentences, counts, strict=True):
+    spans = sentence_spans(article.text)
+    counts = count_tokens([sentence for sentence, _ in spans])
+    units: list[tuple[str, int, str]] = []  # (text, tokens, separator after it)
+    for (sentence, separator), n in zip(spans, counts, strict=True):
         if n > max_tokens:
             pieces = _split_long(sentence, n, max_tokens)
-            units += zip(pieces, count_tokens(pieces), strict=True)
+            separators = [" "] * (len(pieces) - 1) + [separator]
+            units += zip(pieces, count_tokens(pieces), separators, strict=True)
         else:
-            units.append((sentence, n))
+            units.append((sentence, n, separator))
 
-    groups: list[list[tuple[str, int]]] = []
-    current: list[tuple[str, int]] = []
+    groups: list[list[tuple[str, int, str]]] = []
+    current: list[tuple[str, int, str]] = []
     size = 0
     for unit in units:
         if current and size + unit[1] > max_tokens:
@@ -86,7 +93,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
             last = current[-1]
             # Carry the last sentence over when it is short: context across the boundary for little cost.
             current = [last] if last[1] <= max_tokens // 4 else []
-            size = sum(n for _, n in current)
+            size = sum(n for _, n, _ in current)
         current.append(unit)
         size += unit[1]
     if current:
@@ -98,7 +105,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
             chunk_id=f"{prefix}-{i:04d}",
             article_id=article.id,
             ordinal=i,
-            text=_join(s for s, _ in group),
+            text="".join(text + separator for text, _, separator in group).strip(),
             title=article.title,
         )
         for i, group in enumerate(groups)

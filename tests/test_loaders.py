@@ -152,3 +152,15 @@ def test_chunks_are_bounded_stable_and_overlap(model_dir: Path) -> None:
     assert [c.chunk_id for c in chunk_article(article, embedder.count_tokens, 64)] == [c.chunk_id for c in chunks]
     assert chunks[1].text.split(". ")[0] in chunks[0].text  # one sentence of overlap
     assert chunks[0].indexed_text.startswith("Harbour facts\n")
+
+
+def test_passages_split_back_into_the_articles_own_sentences(settings: Settings, model_dir: Path) -> None:
+    """Citations quote sentences of passages; they must be the article's sentences, glued ones included."""
+    from retrieval.embeddings import get_embedder
+
+    counter = get_embedder(model_dir).count_tokens
+    for article in load(SAMPLE_CORPUS, settings).articles:
+        sentences = set(split_sentences(article.text))
+        for chunk in chunk_article(article, counter, 64):
+            assert set(split_sentences(chunk.text)) <= sentences
+    assert "Joly wrote in a post on X." in " ".join(split_sentences(load(SAMPLE_CORPUS, settings).articles[0].text))
