@@ -68,6 +68,8 @@ class AnswerService:
         self.mode = "llm" if chat_model is not None else "extractive"
         self._checker = CitationChecker(self._embedder)
         self._extractive = ExtractiveAnswerer(self._embedder)
+        self._prepare = self._prepare_chain()
+        self._draft = self._draft_runnable()
         self._chain = self._build_chain()
 
     # --- chain -------------------------------------------------------------------------------------------------
@@ -85,12 +87,11 @@ class AnswerService:
         )
 
     def _build_chain(self) -> Runnable:
-        draft = self._draft_runnable()
         answer = RunnableBranch(
             (lambda x: not x["sources"], RunnableLambda(self._refusal)),
-            RunnablePassthrough.assign(draft=_timed("answer", draft.invoke)) | RunnableLambda(self._finish),
+            RunnablePassthrough.assign(draft=_timed("answer", self._draft.invoke)) | RunnableLambda(self._finish),
         )
-        return self._prepare_chain() | answer
+        return self._prepare | answer
 
     def _prepare_chain(self) -> Runnable:
         """The steps before the answerer; streaming runs them, then streams the answerer on its own."""
@@ -163,13 +164,13 @@ class AnswerService:
         inputs = self._inputs(question, history, k)
         start = time.perf_counter()
         try:
-            x = await self._prepare_chain().ainvoke(inputs)
+            x = await self._prepare.ainvoke(inputs)
             if not x["sources"]:
                 yield self._refusal(x)
                 return
             draft = ""
             answer_start = time.perf_counter()
-            async for piece in self._draft_runnable().astream(x):
+            async for piece in self._draft.astream(x):
                 draft += piece
                 yield Partial(draft)
             x["timings"]["answer"] = (time.perf_counter() - answer_start) * 1000

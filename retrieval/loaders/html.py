@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import trafilatura
-
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.loaders.aggregator import split_aggregator_page
@@ -13,6 +11,8 @@ from retrieval.types import Article
 
 
 def articles_from_html(html: str, source: str, *, url: str | None = None) -> list[Article]:
+    import trafilatura  # ~0.1 s to import; `ask` and the bot's answers never need it
+
     extracted = trafilatura.extract(
         html, url=url, output_format="json", with_metadata=True, include_comments=False, favor_precision=True
     )
