@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import answers, discord_bot, knowledge, measure
+from cli import answers, discord_bot, feeds, knowledge, measure
 from cli.output import JSON_OPTION, AppState, console, emit, err_console, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
@@ -26,7 +26,9 @@ app.command()(answers.summarize)
 app.command()(answers.digest)
 app.command("eval")(measure.eval_command)
 app.command("bench")(measure.bench_command)
+app.command()(feeds.refresh)
 app.add_typer(knowledge.kb_app, name="kb")
+app.add_typer(feeds.feeds_app, name="feeds")
 app.add_typer(discord_bot.bot_app, name="bot")
 
 

@@ -74,6 +74,10 @@ class KnowledgeBase:
     def embedder(self) -> Embedder:
         return self._services.embedder
 
+    @property
+    def fetcher(self) -> SafeFetcher:
+        return self._services.fetcher
+
     def load(self, sources: Iterable[str]) -> Loaded:
         loaded = Loaded()
         for source in sources:

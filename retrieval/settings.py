@@ -63,5 +63,9 @@ class Settings(BaseSettings):
         return self.data_dir / "records.sqlite3"
 
     @property
+    def feeds_path(self) -> Path:
+        return self.data_dir / "feeds.sqlite3"
+
+    @property
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None or self.openai_base_url is not None

@@ -42,6 +42,9 @@ def serve(routes: dict[str, Route]) -> Iterator[LoopbackSite]:
             route = routes.get(self.path, Route(404, b"not found", {"Content-Type": "text/plain"}))
             if route.delay_s:
                 time.sleep(route.delay_s)
+            etag = route.headers.get("ETag")
+            if etag and self.headers.get("If-None-Match") == etag:  # conditional GET, as real feed servers do
+                route = Route(304, b"", {"ETag": etag})
             self.send_response(route.status)
             headers = {"Content-Length": str(len(route.body)), **route.headers}
             for name, value in headers.items():

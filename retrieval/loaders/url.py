@@ -31,6 +31,8 @@ FEED_TYPES = (
     "application/rdf+xml",
 )
 
+_REDIRECTS = (301, 302, 303, 307, 308)  # not 304: "not modified" is an answer, not a redirect
+
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -110,7 +112,7 @@ class SafeFetcher:
             self.check(current)
             try:
                 with self._client.stream("GET", current, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers.get("location", ""))
                         continue
                     return self._read(current, response, accept)

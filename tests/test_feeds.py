@@ -1,0 +1,157 @@
+"""Feeds against a loopback site: RSS and Atom, added / edited items, conditional requests, failures, the guard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.answer.chain import AnswerService
+from retrieval.errors import BadInputError
+from retrieval.feeds import FeedRefresher, FeedRegistry, parse_every
+from retrieval.knowledge_base import Services
+from tests.conftest import make_settings
+from tests.loopback import Route, serve
+
+RSS = "application/rss+xml"
+
+
+def page(title: str, body: str, date: str = "2026-06-28") -> bytes:
+    return (
+        f"<html><head><title>{title}</title><meta name='date' content='{date}'></head><body><article><h1>{title}</h1>"
+        f"<p>{body}</p></article></body></html>"
+    ).encode()
+
+
+def rss(site, items: list[tuple[str, str, str]]) -> bytes:
+    entries = "".join(
+        f"<item><title>{title}</title><link>{site.url(path)}</link><pubDate>{date}</pubDate>"
+        f"<description>{title}</description></item>"
+        for path, title, date in items
+    )
+    channel = f"<channel><title>Harbour Times</title>{entries}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def atom(site) -> bytes:
+    return (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>City Wire</title>'
+        f'<entry><title>Tram line opens</title><link href="{site.url("/tram")}"/>'
+        "<updated>2026-06-27T09:00:00Z</updated><summary>Tram</summary></entry></feed>"
+    ).encode()
+
+
+@pytest.fixture
+def site():
+    routes: dict[str, Route] = {}
+    with serve(routes) as s:
+        yield s
+
+
+@pytest.fixture
+def setup(tmp_path: Path, model_dir: Path):
+    settings = make_settings(tmp_path, model_dir, allow_private_urls=True, fetch_timeout_s=0.5, max_fetch_bytes=20000)
+    services = Services(settings)
+    registry = FeedRegistry(settings.feeds_path)
+    yield settings, services, registry, FeedRefresher(registry, services.fetcher)
+    services.close()
+
+
+DATE_1, DATE_2 = "Sat, 27 Jun 2026 10:00:00 GMT", "Sun, 28 Jun 2026 10:00:00 GMT"
+FERRY = "The island ferry now leaves at 9am every day, the harbour authority said on Saturday after a review."
+FERRY_EDITED = (
+    "The island ferry now leaves at 11am every day, the harbour authority said on Sunday after a second review."
+)
+DOCK = "Dock workers accepted a pay offer on Saturday, ending a strike that had lasted three weeks at the harbour."
+BRIDGE = "The harbour bridge will close for repairs for two weeks from Monday, the city engineer said."
+
+
+def test_refresh_indexes_rss_and_atom_then_reports_added_updated_unchanged(site, setup) -> None:
+    settings, services, registry, refresher = setup
+    kb = services.kb("default")
+    site.routes.update(
+        {
+            "/ferry": Route(body=page("Ferry timetable changes", FERRY)),
+            "/dock": Route(body=page("Dock strike ends", DOCK)),
+            "/tram": Route(body=page("Tram line opens", "The new tram line opened to passengers in the city centre.")),
+            "/feed.xml": Route(
+                body=rss(site, [("/ferry", "Ferry timetable changes", DATE_1), ("/dock", "Dock strike ends", DATE_1)]),
+                headers={"Content-Type": RSS},
+            ),
+            "/atom.xml": Route(body=atom(site), headers={"Content-Type": "application/atom+xml", "ETag": '"v1"'}),
+        }
+    )
+    registry.add("default", site.url("/feed.xml"), parse_every("1h"))
+    registry.add("default", site.url("/atom.xml"), parse_every("1h"))
+    first = refresher.refresh(kb)
+    assert (first.feeds, first.added, first.updated, first.failed) == (2, 3, 0, [])
+    dock = next(a for a in kb.articles() if a.title == "Dock strike ends")
+    assert (dock.outlet, dock.published, dock.url) == ("Harbour Times", "2026-06-28", site.url("/dock"))
+
+    site.routes["/ferry"] = Route(body=page("Ferry timetable changes", FERRY_EDITED))
+    site.routes["/bridge"] = Route(body=page("Bridge closes for repairs", BRIDGE))
+    site.routes["/feed.xml"] = Route(
+        body=rss(
+            site,
+            [
+                ("/ferry", "Ferry timetable changes", DATE_2),
+                ("/dock", "Dock strike ends", DATE_1),
+                ("/bridge", "Bridge closes for repairs", DATE_2),
+            ],
+        ),
+        headers={"Content-Type": RSS},
+    )
+    site.requests.clear()
+    second = refresher.refresh(kb)
+    assert (second.added, second.updated, second.unchanged) == (1, 1, 2)  # the Atom feed answered 304
+    assert "/dock" not in site.paths and "/tram" not in site.paths  # unchanged items are not fetched again
+    atom_request = next(headers for path, headers in site.requests if path == "/atom.xml")
+    assert atom_request["If-None-Match"] == '"v1"'
+
+    answer = AnswerService(settings, kb).ask("when does the island ferry leave?")
+    assert "11am" in answer.answer and "9am" not in answer.answer
+
+
+def test_failing_feeds_are_reported_and_do_not_block_the_others(site, setup) -> None:
+    _, services, registry, refresher = setup
+    site.routes.update(
+        {
+            "/good.xml": Route(body=rss(site, [("/dock", "Dock strike ends", DATE_1)]), headers={"Content-Type": RSS}),
+            "/dock": Route(body=page("Dock strike ends", DOCK)),
+            "/broken.xml": Route(body=b"<rss><channel><item>not closed", headers={"Content-Type": RSS}),
+            "/error.xml": Route(500, b"oops"),
+            "/slow.xml": Route(body=b"", delay_s=1.5, headers={"Content-Type": RSS}),
+            "/huge.xml": Route(body=b"<rss>" + b" " * 30000 + b"</rss>", headers={"Content-Type": RSS}),
+        }
+    )
+    for path in ("/good.xml", "/broken.xml", "/error.xml", "/slow.xml", "/huge.xml"):
+        registry.add("default", site.url(path), 3600)
+    report = refresher.refresh(services.kb("default"))
+    assert report.feeds == 5 and report.added == 1
+    errors = {f.source.rsplit("/", 1)[1]: f.error for f in report.failed}
+    assert "not a readable RSS or Atom feed" in errors["broken.xml"]
+    assert "HTTP 500" in errors["error.xml"] and "did not answer" in errors["slow.xml"]
+    assert "larger than" in errors["huge.xml"]
+    state = {f.url.rsplit("/", 1)[1]: f for f in registry.feeds("default")}
+    assert state["error.xml"].last_error and state["good.xml"].last_success and state["good.xml"].next_due > 0
+
+
+def test_loopback_feeds_need_the_opt_in(site, tmp_path: Path, model_dir: Path) -> None:
+    settings = make_settings(tmp_path, model_dir)
+    services = Services(settings)
+    registry = FeedRegistry(settings.feeds_path)
+    registry.add("default", site.url("/feed.xml"), 3600)
+    report = FeedRefresher(registry, services.fetcher).refresh(services.kb("default"))
+    assert "private or local address" in report.failed[0].error and site.requests == []
+    services.close()
+
+
+def test_feed_cli(run, site) -> None:
+    assert "private or local address" in run("feeds", "add", site.url("/feed.xml"), code=2)["text"]
+    assert run("feeds", "list", "--json") == {"feeds": []}
+    assert "No feeds to refresh" in run("refresh")["text"]
+    assert json.loads(json.dumps(run("refresh", "--json")))["feeds"] == 0
+    with pytest.raises(BadInputError):
+        parse_every("hourly")
+    assert parse_every("1m") == 300
