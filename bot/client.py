@@ -17,12 +17,13 @@ from retrieval.answer import chat_model_for
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.summaries import SummaryService
 from retrieval.errors import BadInputError
+from retrieval.feeds import FeedRefresher, FeedRegistry
 from retrieval.knowledge_base import KnowledgeBase, Services
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin", "bot.cogs.feeds")
 
 
 def bot_intents() -> discord.Intents:
@@ -51,6 +52,8 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.services = services
         self.store = BotStore(settings.data_dir / "bot.sqlite3")
         self.slots = GuildSlots(settings.guild_concurrency)
+        self.feeds = FeedRegistry(settings.feeds_path)
+        self.refresher = FeedRefresher(self.feeds, services.fetcher)
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
 
@@ -65,6 +68,9 @@ class NewsdeskBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         await self.load_features()
         await sync_commands(self.tree, self.settings.data_dir)
+        refresher = self.get_cog("FeedRefreshCog")
+        if refresher is not None:
+            refresher.start()  # type: ignore[attr-defined]
 
     # --- per-server knowledge bases -----------------------------------------------------------------------------
 

@@ -108,6 +108,10 @@ class FeedRegistry:
             raise BadInputError(f"This knowledge base does not follow {url}; see `newsdesk feeds list`.")
         self._run("DELETE FROM feed_items WHERE kb = ? AND feed = ?", (kb, url))
 
+    def knowledge_bases(self) -> list[str]:
+        """Every knowledge base that follows at least one feed."""
+        return [row[0] for row in self._run("SELECT DISTINCT kb FROM feeds ORDER BY kb")]
+
     def feeds(self, kb: str) -> list[Feed]:
         rows = self._run(
             "SELECT url, every_s, title, etag, last_modified, last_fetch, last_success, last_error, next_due "

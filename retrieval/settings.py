@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     dm_kb: str = Field("default", alias="NEWSDESK_DM_KB")
     user_cooldown_s: float = Field(10.0, alias="NEWSDESK_USER_COOLDOWN")
     guild_concurrency: int = Field(3, alias="NEWSDESK_GUILD_CONCURRENCY")
+    refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")
 
     @property
     def model_cache_dir(self) -> Path:

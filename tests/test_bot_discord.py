@@ -345,3 +345,43 @@ async def test_bot_kb_list_remove_and_refresh(harness: Harness) -> None:
     assert "No linked articles to refresh" in refresh[-1].body["content"]
     empty = await harness.interact(kb_payload(harness, "list", [], guild=GUILD_B))
     assert "knowledge base is empty" in empty[-1].body["content"]
+
+
+async def test_bot_feeds_follow_refresh_status_and_background_refresh(harness: Harness) -> None:
+    from tests.loopback import Route, serve
+    from tests.test_feeds import DATE_1, DOCK, page, rss
+
+    harness.bot.settings.allow_private_urls = True  # the loopback site stands in for a public news site
+    routes: dict[str, Route] = {}
+    with serve(routes) as site:
+        routes["/dock"] = Route(body=page("Dock strike ends", DOCK))
+        routes["/feed.xml"] = Route(
+            body=rss(site, [("/dock", "Dock strike ends", DATE_1)]), headers={"Content-Type": "application/rss+xml"}
+        )
+
+        def feeds_payload(sub: str, options: list[dict]) -> dict:
+            payload = kb_payload(harness, "feeds", [])
+            payload["data"]["options"] = [
+                {"name": "feeds", "type": 2, "options": [{"name": sub, "type": 1, "options": options}]}
+            ]
+            return payload
+
+        added = await harness.interact(
+            feeds_payload("add", [{"name": "url", "type": 3, "value": site.url("/feed.xml")}])
+        )
+        assert "Following" in added[0].body["data"]["content"] and added[0].body["data"]["flags"] == 64
+        refreshed = await harness.interact(kb_payload(harness, "refresh", []))
+        assert "Added 1" in refreshed[-1].body["content"]
+        listed = await harness.interact(feeds_payload("list", []))
+        assert "Harbour Times" in listed[0].body["data"]["embeds"][0]["description"]
+        status = final_embed(await harness.interact(kb_payload(harness, "status", [])))
+        assert "1 followed, 0 failing" in json.dumps(status)
+
+        routes["/feed.xml"] = Route(500, b"down")
+        cog = harness.bot.get_cog("FeedRefreshCog")
+        for feed in harness.bot.feeds.feeds(f"guild-{GUILD_A}"):
+            feed.next_due = 0
+            harness.bot.feeds.save(f"guild-{GUILD_A}", feed)
+        await cog.run_due()
+        (feed,) = harness.bot.feeds.feeds(f"guild-{GUILD_A}")
+        assert "HTTP 500" in feed.last_error

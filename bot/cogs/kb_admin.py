@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -22,8 +23,9 @@ from discord.ext import commands
 from bot.checks import NotModerator, is_moderator
 from bot.client import NewsdeskBot
 from bot.cogs.summaries import article_choices
-from bot.formatting import BRAND, clip
+from bot.formatting import BRAND, clip, clip_lines
 from retrieval.errors import BadInputError
+from retrieval.feeds import parse_every
 from retrieval.indexer import Progress
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.types import Article, IngestReport
@@ -129,18 +131,67 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         )
         await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) removed {record.title}")
 
-    @app_commands.command(name="refresh", description="Fetch every linked article again and index what changed.")
+    @app_commands.command(name="refresh", description="Fetch followed feeds and linked articles now; index changes.")
     async def refresh(self, interaction: discord.Interaction) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
         kb = await self.bot.knowledge_base(interaction.guild_id)
-        urls = sorted({a.url for a in await asyncio.to_thread(kb.articles) if a.url})
-        if not urls:
+        followed = await asyncio.to_thread(self.bot.feeds.feeds, kb.name)
+        # Articles added by link (not through a feed) are fetched again too; feed items come with their feed.
+        urls = sorted({a.url for a in await asyncio.to_thread(kb.articles) if a.url and a.source == a.url})
+        if not followed and not urls:
             await interaction.followup.send(
-                "No linked articles to refresh; add some with `/kb add url:`.", ephemeral=True
+                "Nothing to refresh: follow a feed with `/kb feeds add` or add links with `/kb add url:`.",
+                ephemeral=True,
             )
             return
-        await self._ingest(interaction, lambda kb, p: kb.ingest(urls, p), f"Refreshing {len(urls)} links")
+
+        def work(base: KnowledgeBase, progress: Progress) -> IngestReport:
+            feeds = self.bot.refresher.refresh(base)
+            report = base.ingest(urls, progress) if urls else IngestReport()
+            report.added += feeds.added
+            report.updated += feeds.updated
+            report.unchanged += feeds.unchanged
+            report.failed += feeds.failed
+            return report
+
+        await self._ingest(interaction, work, f"Refreshing {len(followed)} feeds and {len(urls)} links")
+
+    feeds = app_commands.Group(name="feeds", description="Follow RSS and Atom feeds")
+
+    @feeds.command(name="add", description="Follow an RSS or Atom feed; it is refreshed in the background.")
+    @app_commands.describe(url="The feed's http(s) address", every="How often to check it")
+    async def feeds_add(
+        self, interaction: discord.Interaction, url: str, every: Literal["30m", "1h", "6h", "1d"] = "1h"
+    ) -> None:
+        self.bot.services.fetcher.check(url)
+        kb = self.bot.kb_name(interaction.guild_id)
+        await asyncio.to_thread(self.bot.feeds.add, kb, url, parse_every(every))
+        await interaction.response.send_message(
+            f"Following {clip(url, 200)} every {every}. Run `/kb refresh` to fetch it now.", ephemeral=True
+        )
+        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) followed {url}")
+
+    @feeds.command(name="list", description="The feeds this server follows, with their state.")
+    async def feeds_list(self, interaction: discord.Interaction) -> None:
+        followed = await asyncio.to_thread(self.bot.feeds.feeds, self.bot.kb_name(interaction.guild_id))
+        if not followed:
+            await interaction.response.send_message("No feeds yet; add one with `/kb feeds add`.", ephemeral=True)
+            return
+        lines = [
+            f"• {discord.utils.escape_markdown(clip(f.title or f.url, 80))} — every {f.every_s // 60} min, "
+            f"last success {f.last_success or 'never'}"
+            + (f", **error:** {clip(f.last_error, 120)}" if f.last_error else "")
+            for f in followed
+        ]
+        embed = discord.Embed(title="Followed feeds", description=clip_lines("\n".join(lines), 4096), colour=BRAND)
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @feeds.command(name="remove", description="Stop following a feed (its articles stay).")
+    async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
+        await asyncio.to_thread(self.bot.feeds.remove, self.bot.kb_name(interaction.guild_id), url)
+        await interaction.response.send_message(f"No longer following {clip(url, 200)}.", ephemeral=True)
+        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) unfollowed {url}")
 
     @app_commands.command(name="list", description="List the articles in this server's knowledge base.")
     async def list_articles(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1) -> None:
@@ -175,6 +226,16 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         embed.add_field(name="Articles", value=str(stats.articles))
         embed.add_field(name="Passages", value=str(stats.chunks))
         embed.add_field(name="Last refresh", value=stats.last_ingest or "never")
+        followed = await asyncio.to_thread(self.bot.feeds.feeds, kb.name)
+        if followed:
+            due = min(f.next_due for f in followed)
+            failing = [f for f in followed if f.last_error]
+            value = (
+                f"{len(followed)} followed, {len(failing)} failing; next check <t:{int(due)}:R>"
+                if due
+                else (f"{len(followed)} followed; not fetched yet")
+            )
+            embed.add_field(name="Feeds", value=value, inline=False)
         failures = self.bot.store.recent_failures(interaction.guild_id or 0)
         if failures:
             value = "\n".join(f"• {clip(src, 60)}: {clip(err, 120)}" for src, err, _ in failures)
