@@ -342,7 +342,7 @@ async def test_bot_kb_list_remove_and_refresh(harness: Harness) -> None:
     answer = final_embed(await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", user=OTHER)))
     assert "Reuters" not in json.dumps(answer)
     refresh = await harness.interact(kb_payload(harness, "refresh", []))
-    assert "No linked articles to refresh" in refresh[-1].body["content"]
+    assert "Nothing to refresh" in refresh[-1].body["content"]
     empty = await harness.interact(kb_payload(harness, "list", [], guild=GUILD_B))
     assert "knowledge base is empty" in empty[-1].body["content"]
 
