@@ -155,3 +155,25 @@ def test_feed_cli(run, site) -> None:
     with pytest.raises(BadInputError):
         parse_every("hourly")
     assert parse_every("1m") == 300
+
+
+@pytest.mark.slow
+def test_feed_refresh_ask_against_a_chroma_server(site, tmp_path: Path, model_dir: Path) -> None:
+    from tests.chroma_server import chroma_server
+
+    with chroma_server(tmp_path / "server") as port:
+        settings = make_settings(tmp_path / "data", model_dir, allow_private_urls=True, chroma_host="127.0.0.1",
+                                 chroma_port=port)
+        services = Services(settings)
+        registry = FeedRegistry(settings.feeds_path)
+        site.routes.update({
+            "/ferry": Route(body=page("Ferry timetable changes", FERRY_EDITED)),
+            "/feed.xml": Route(body=rss(site, [("/ferry", "Ferry timetable changes", DATE_2)]),
+                               headers={"Content-Type": RSS}),
+        })
+        registry.add("default", site.url("/feed.xml"), 3600)
+        kb = services.kb("default")
+        assert FeedRefresher(registry, services.fetcher).refresh(kb).added == 1
+        answer = AnswerService(settings, kb).ask("when does the island ferry leave?")
+        assert answer.grounded and "11am" in answer.answer and answer.citations[0].url == site.url("/ferry")
+        services.close()
