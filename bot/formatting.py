@@ -94,5 +94,7 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
         embed.add_field(name=name, value=value, inline=False)
         budget -= len(name) + len(value)
     footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
+    if answer.grounded and answer.as_of:
+        footer = f"As of {answer.as_of} · {footer}"
     embed.set_footer(text=footer)
     return embed

@@ -13,6 +13,8 @@ from retrieval.types import Answer
 
 def _render(answer: Answer) -> None:
     console.print(answer.answer, highlight=False)
+    if answer.as_of and answer.grounded:
+        console.print(f"[dim]As of {answer.as_of}.[/dim]")
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:

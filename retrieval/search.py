@@ -10,6 +10,7 @@ articles so that one long story cannot fill every slot of a small context budget
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import bm25s
@@ -132,6 +133,8 @@ class HybridSearcher:
         }
         lexical = {index.chunks[i].chunk_id: score for i, score in index.rank(query, depth, filters)}
         fused = _fuse(query, index, similarity, lexical)
+        if asks_for_recent(query):
+            _favour_recent(fused, index)
         chosen = _diversify(fused, index, k)
         self._fill_similarity([cid for cid, _ in chosen], similarity, vector)
         return [
@@ -154,6 +157,33 @@ class HybridSearcher:
                 similarity[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
         for cid in chosen:
             similarity.setdefault(cid, 0.0)
+
+
+_RECENT = re.compile(
+    r"\b(latest|recent(ly)?|newest|today|tonight|yesterday|this (week|month|morning)|now|currently|current|"
+    r"so far|still|update[sd]?|breaking)\b",
+    re.IGNORECASE,
+)
+RECENCY_WEIGHT = 0.15  # at most this much is added to a passage's score for being the newest candidate
+RECENCY_HALF_LIFE_DAYS = 7.0
+
+
+def asks_for_recent(question: str) -> bool:
+    """ "What is the latest on ...", "... this week", "still ...?": questions whose answer changes over time."""
+    return bool(_RECENT.search(question))
+
+
+def recency_bonus(published: dict[str, str | None]) -> dict[str, float]:
+    """Per key: RECENCY_WEIGHT for the newest ISO date, halving every RECENCY_HALF_LIFE_DAYS older; 0 if undated."""
+    days = {key: date_ordinal(value) for key, value in published.items() if value}
+    newest = max(days.values(), default=0)
+    return {key: RECENCY_WEIGHT * 0.5 ** ((newest - day) / RECENCY_HALF_LIFE_DAYS) for key, day in days.items()}
+
+
+def _favour_recent(fused: dict[str, float], index: _LexicalIndex) -> None:
+    published = {cid: index.articles[index.chunks[index.position[cid]].article_id].published for cid in fused}
+    for cid, bonus in recency_bonus(published).items():
+        fused[cid] += bonus
 
 
 def _fuse(

@@ -145,12 +145,18 @@ class Answer:
     dropped_sentences: int = 0
     total_sentences: int = 0
 
+    @property
+    def as_of(self) -> str | None:
+        """The newest publication date among the cited articles: news changes, so answers say when they held."""
+        return max((c.published for c in self.citations if c.published), default=None)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "question": self.question,
             "answer": self.answer,
             "grounded": self.grounded,
             "mode": self.mode,
+            "as_of": self.as_of,
             "citations": [c.to_dict() for c in self.citations],
             "nearest": [{"id": a.id, "title": a.title, "outlet": a.outlet, "url": a.url} for a in self.nearest],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},

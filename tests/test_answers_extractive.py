@@ -132,3 +132,19 @@ def test_changed_article_is_answered_with_its_new_text(settings, kb) -> None:
     kb.ingest_articles([replace(story, text="The ferry to the island now leaves at 11am every day.")])
     answer = AnswerService(settings, kb).ask("when does the ferry to the island leave?")
     assert "11am" in answer.answer and "9am" not in answer.answer
+
+
+def test_latest_questions_favour_the_newer_article_and_say_as_of(settings, services) -> None:
+    kb = services.kb("recency")
+    older = "The island ferry leaves the harbour at 9am every day."
+    newer = "The ferry timetable changed: the island boat now sails at 11am."  # less like the question
+    kb.ingest_articles(
+        [
+            Article(title="Ferry timetable", text=older, outlet="Harbour Times", published="2026-05-01"),
+            Article(title="Ferry timetable changes", text=newer, outlet="City Wire", published="2026-06-20"),
+        ]
+    )
+    answer = AnswerService(settings, kb).ask("when does the island ferry leave the harbour now?")
+    assert answer.answer.startswith("The ferry timetable changed: the island boat now sails at 11am")
+    assert answer.as_of == "2026-06-20" and answer.citations[0].published == "2026-06-20"
+    assert answer.to_dict()["as_of"] == "2026-06-20"

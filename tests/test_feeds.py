@@ -162,15 +162,19 @@ def test_feed_refresh_ask_against_a_chroma_server(site, tmp_path: Path, model_di
     from tests.chroma_server import chroma_server
 
     with chroma_server(tmp_path / "server") as port:
-        settings = make_settings(tmp_path / "data", model_dir, allow_private_urls=True, chroma_host="127.0.0.1",
-                                 chroma_port=port)
+        settings = make_settings(
+            tmp_path / "data", model_dir, allow_private_urls=True, chroma_host="127.0.0.1", chroma_port=port
+        )
         services = Services(settings)
         registry = FeedRegistry(settings.feeds_path)
-        site.routes.update({
-            "/ferry": Route(body=page("Ferry timetable changes", FERRY_EDITED)),
-            "/feed.xml": Route(body=rss(site, [("/ferry", "Ferry timetable changes", DATE_2)]),
-                               headers={"Content-Type": RSS}),
-        })
+        site.routes.update(
+            {
+                "/ferry": Route(body=page("Ferry timetable changes", FERRY_EDITED)),
+                "/feed.xml": Route(
+                    body=rss(site, [("/ferry", "Ferry timetable changes", DATE_2)]), headers={"Content-Type": RSS}
+                ),
+            }
+        )
         registry.add("default", site.url("/feed.xml"), 3600)
         kb = services.kb("default")
         assert FeedRefresher(registry, services.fetcher).refresh(kb).added == 1

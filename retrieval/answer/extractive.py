@@ -14,6 +14,7 @@ import numpy as np
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
+from retrieval.search import asks_for_recent, recency_bonus
 from retrieval.text import content_words
 
 MAX_SENTENCES = 3
@@ -55,6 +56,9 @@ class ExtractiveAnswerer:
         scores = sentence_vecs @ question_vec + LEXICAL_WEIGHT * np.array(
             [_lexical(words, c.sentence) for c in candidates]
         )
+        if asks_for_recent(question):  # "latest", "this week": the newer of two similar sentences should lead
+            bonus = recency_bonus({str(s.n): s.article.published for s in sources})
+            scores += np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
         chosen: list[int] = []
         for i in np.argsort(-scores):
             if scores[i] < KEEP_RATIO * scores[int(np.argmax(scores))] or len(chosen) == self._max:
