@@ -147,13 +147,16 @@ class FeedRegistry:
 
 def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:
     """What makes an item 'changed': its title, dates and summary as the feed states them."""
-    parts = [str(entry.get(k, "")) for k in ("title", "updated", "published", "summary")]
+    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a deprecation warning.
+    parts = [str(dict.get(entry, k, "")) for k in ("title", "updated", "published", "summary")]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def _entry_date(entry: feedparser.FeedParserDict) -> str | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    return time.strftime("%Y-%m-%d", parsed) if parsed else iso_date(entry.get("published") or entry.get("updated"))
+    parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    if parsed:
+        return time.strftime("%Y-%m-%d", parsed)
+    return iso_date(dict.get(entry, "published") or dict.get(entry, "updated"))
 
 
 class FeedRefresher:
