@@ -52,6 +52,8 @@ def _plain(text: str) -> str:
 
 def source_line(c: Citation) -> str:
     meta = ", ".join(x for x in (c.outlet, c.published) if x)
+    if c.also_in:
+        meta += f" (also: {', '.join(c.also_in[:3])}{'…' if len(c.also_in) > 3 else ''})"
     title = _plain(clip(c.title, 90))
     linked = f"[{title}]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else title
     return f"[{c.n}] {linked}" + (f" — {_plain(meta)}" if meta else "")

@@ -19,6 +19,8 @@ def _render(answer: Answer) -> None:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
             meta = ", ".join(x for x in (c.outlet, c.published) if x)
+            if c.also_in:
+                meta += f" (also: {', '.join(c.also_in)})"
             console.print(
                 f"  [{c.n}] {c.title}" + (f" — {meta}" if meta else "") + (f" <{c.url}>" if c.url else ""),
                 highlight=False,

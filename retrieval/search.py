@@ -135,6 +135,7 @@ class HybridSearcher:
         fused = _fuse(query, index, similarity, lexical)
         if asks_for_recent(query):
             _favour_recent(fused, index)
+        copies = _collapse_copies(fused, index, k)
         chosen = _diversify(fused, index, k)
         self._fill_similarity([cid for cid, _ in chosen], similarity, vector)
         return [
@@ -144,6 +145,7 @@ class HybridSearcher:
                 chunk=index.chunks[index.position[cid]],
                 article=index.articles[index.chunks[index.position[cid]].article_id],
                 similarity=similarity[cid],
+                also_in=tuple(copies.get(cid, ())),
             )
             for r, (cid, score) in enumerate(chosen)
         ]
@@ -164,6 +166,11 @@ _RECENT = re.compile(
     r"so far|still|update[sd]?|breaking)\b",
     re.IGNORECASE,
 )
+# Syndicated copies: an agency story reprinted with small edits keeps >= 0.30 of its word 3-grams (10% of words
+# changed and a sentence dropped), while different passages, even on the same topic, share <= 0.18 (docs/CITATIONS.md).
+DUPLICATE_JACCARD = 0.25
+COPY_SCAN_FACTOR = 4  # candidates checked for copies: k times this
+_SHINGLE_WORD = re.compile(r"\w+")
 RECENCY_WEIGHT = 0.15  # at most this much is added to a passage's score for being the newest candidate
 RECENCY_HALF_LIFE_DAYS = 7.0
 
@@ -206,6 +213,41 @@ def _fuse(
         if words:
             fused[cid] += W_WORDS * len(words & content_words(text)) / len(words)
     return fused
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _SHINGLE_WORD.findall(text.lower())
+    return set(zip(words, words[1:], words[2:], strict=False))
+
+
+def _collapse_copies(fused: dict[str, float], index: _LexicalIndex, k: int) -> dict[str, list[ArticleRecord]]:
+    """Drop passages that are copies of a better passage from another article (syndicated stories).
+
+    Two passages are copies when their word 3-gram Jaccard is at least DUPLICATE_JACCARD. Returns, for each kept
+    passage, the other articles that carried it, so answers can say "also reported by".
+    """
+    kept: list[tuple[str, set[tuple[str, ...]]]] = []
+    copies: dict[str, list[ArticleRecord]] = {}
+    for cid in sorted(fused, key=fused.__getitem__, reverse=True)[: k * COPY_SCAN_FACTOR]:
+        chunk = index.chunks[index.position[cid]]
+        grams = _shingles(chunk.text)
+        original = next(
+            (
+                other
+                for other, other_grams in kept
+                if index.chunks[index.position[other]].article_id != chunk.article_id
+                and len(grams & other_grams) / max(1, len(grams | other_grams)) >= DUPLICATE_JACCARD
+            ),
+            None,
+        )
+        if original is None:
+            kept.append((cid, grams))
+            continue
+        del fused[cid]
+        article = index.articles[chunk.article_id]
+        if all(a.id != article.id for a in copies.get(original, [])):
+            copies.setdefault(original, []).append(article)
+    return copies
 
 
 def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:

@@ -83,6 +83,7 @@ class SearchHit:
     chunk: Chunk
     article: ArticleRecord
     similarity: float = 0.0  # cosine between question and passage, used to judge relevance
+    also_in: tuple[ArticleRecord, ...] = ()  # other articles that carried this passage (syndicated copies)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -126,6 +127,7 @@ class Citation:
     published: str | None
     chunk_id: str
     quote: str
+    also_in: list[str] = field(default_factory=list)  # other outlets that ran the same story
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

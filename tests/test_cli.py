@@ -90,6 +90,7 @@ def test_ask_summarize_and_digest_follow_the_contract(run) -> None:
         "published",
         "chunk_id",
         "quote",
+        "also_in",
     }
     assert set(answer["timings_ms"]) >= {"retrieve", "answer", "total"}
     text = run("ask", "why did Canada ban Hikvision?")["text"]

@@ -155,3 +155,19 @@ def test_record_manager_upgrades_an_older_database(tmp_path: Path) -> None:
     (record,) = RecordManager(path).articles("kb")
     assert record.title == "Old story" and record.author is None
     assert RecordManager(path).articles("kb") == [record]  # opening again applies nothing twice
+
+
+def test_syndicated_copies_collapse_into_one_result_with_the_other_outlets(services: Services) -> None:
+    from retrieval.answer.chain import AnswerService
+
+    kb = services.kb("default")
+    kb.ingest([str(SAMPLE_CORPUS)])
+    reuters = next(a for a in kb.articles() if a.outlet == "Reuters")
+    original = " ".join(c.text for c in kb.article(reuters.id)[1])
+    reprint = "OTTAWA (Wire Service) - " + original.replace("Friday(June 27)", "Friday").replace("Crown", "state")
+    kb.ingest_articles([Article(title="Canada orders Hikvision to close", text=reprint, outlet="Wire Service")])
+    hits = kb.search("why did Canada ban Hikvision?", k=6)
+    assert {h.article.outlet for h in hits} & {"Reuters", "Wire Service"} in ({"Reuters"}, {"Wire Service"})
+    assert any(copy.outlet in ("Reuters", "Wire Service") for h in hits for copy in h.also_in)
+    answer = AnswerService(services.settings, kb).ask("why did Canada ban Hikvision?")
+    assert len(answer.citations) == 1 and answer.citations[0].also_in
