@@ -55,9 +55,8 @@ def main() -> None:
             f"copies, {share:.0%} of words changed + a sentence dropped: min {min(scores):.3f}, "
             f"median {np.median(scores):.3f}"
         )
-    print(
-        f"different passages of the sample page: max {max(jaccard(a, b) for a, b in itertools.combinations(passages, 2)):.3f}"
-    )
+    different = max(jaccard(a, b) for a, b in itertools.combinations(passages, 2))
+    print(f"different passages of the sample page: max {different:.3f}")
     squad = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/squad-v1.1-dev.json")
     if squad.exists():
         same_topic = [
