@@ -3,6 +3,8 @@
 A refresh asks each feed with ETag / Last-Modified (a 304 costs nothing), parses it with feedparser, fetches only
 the pages of items that are new or changed since the last refresh, and indexes them like any other article, so the
 indexer's content hashes keep unchanged stories from being embedded again. One failing feed never stops the others.
+Requests go out one at a time, so no site ever sees more than one request from newsdesk at once (the politeness
+limit per host is one), each through the private-address guard, timeout and size cap of `SafeFetcher`.
 """
 
 from __future__ import annotations

@@ -112,6 +112,14 @@ def test_refresh_indexes_rss_and_atom_then_reports_added_updated_unchanged(site,
     answer = AnswerService(settings, kb).ask("when does the island ferry leave?")
     assert "11am" in answer.answer and "9am" not in answer.answer
 
+    # An item dropped from the feed stays in the knowledge base: feeds show the latest items, not the archive.
+    site.routes["/feed.xml"] = Route(
+        body=rss(site, [("/bridge", "Bridge closes for repairs", DATE_2)]), headers={"Content-Type": RSS}
+    )
+    third = refresher.refresh(kb)
+    assert (third.added, third.updated, third.failed) == (0, 0, [])
+    assert "Dock strike ends" in {a.title for a in kb.articles()}
+
 
 def test_failing_feeds_are_reported_and_do_not_block_the_others(site, setup) -> None:
     _, services, registry, refresher = setup
@@ -138,12 +146,15 @@ def test_failing_feeds_are_reported_and_do_not_block_the_others(site, setup) -> 
 
 
 def test_loopback_feeds_need_the_opt_in(site, tmp_path: Path, model_dir: Path) -> None:
-    settings = make_settings(tmp_path, model_dir)
+    settings = make_settings(tmp_path, model_dir, private_url_hosts=["localhost"])
     services = Services(settings)
     registry = FeedRegistry(settings.feeds_path)
+    site.routes["/moved.xml"] = Route(302, headers={"Location": site.url("/feed.xml")})  # to 127.0.0.1
     registry.add("default", site.url("/feed.xml"), 3600)
+    registry.add("default", site.url("/moved.xml", host="localhost"), 3600)
     report = FeedRefresher(registry, services.fetcher).refresh(services.kb("default"))
-    assert "private or local address" in report.failed[0].error and site.requests == []
+    assert [f.error.split(" points to")[0] for f in report.failed] == ["127.0.0.1", "127.0.0.1"]
+    assert site.paths == ["/moved.xml"]  # the direct URL sent nothing; the redirect was refused before following
     services.close()
 
 
