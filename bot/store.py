@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from retrieval.sqlite import SharedSqlite
 from retrieval.types import Answer, IngestFailure
 
 _SCHEMA = """
@@ -27,43 +26,36 @@ def _now() -> str:
 
 class BotStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.executescript(_SCHEMA)
-
-    def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        self._db = SharedSqlite(path, _SCHEMA)
 
     def remember(self, guild_id: int | None, answer: Answer) -> str:
         """Keep an answer so its buttons (feedback, show passage) work after a restart; returns its id."""
         answer_id = secrets.token_hex(6)
-        self._run(
+        self._db.run(
             "INSERT INTO answers VALUES (?, ?, ?, ?, ?)",
             (answer_id, guild_id, answer.question, json.dumps(answer.to_dict()), _now()),
         )
         return answer_id
 
     def answer(self, answer_id: str) -> dict | None:
-        rows = self._run("SELECT payload FROM answers WHERE id = ?", (answer_id,))
+        rows = self._db.run("SELECT payload FROM answers WHERE id = ?", (answer_id,))
         return json.loads(rows[0][0]) if rows else None
 
     def record_feedback(self, answer_id: str, user_id: int, helpful: bool, reason: str | None = None) -> None:
-        self._run(
+        self._db.run(
             "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)", (answer_id, user_id, int(helpful), reason, _now())
         )
 
     def feedback(self, answer_id: str) -> list[tuple[int, bool, str | None]]:
-        rows = self._run("SELECT user_id, helpful, reason FROM feedback WHERE answer_id = ?", (answer_id,))
+        rows = self._db.run("SELECT user_id, helpful, reason FROM feedback WHERE answer_id = ?", (answer_id,))
         return [(u, bool(h), r) for u, h, r in rows]
 
     def record_failures(self, guild_id: int, failures: list[IngestFailure]) -> None:
         for f in failures:
-            self._run("INSERT INTO failures VALUES (?, ?, ?, ?)", (guild_id, f.source, f.error, _now()))
+            self._db.run("INSERT INTO failures VALUES (?, ?, ?, ?)", (guild_id, f.source, f.error, _now()))
 
     def recent_failures(self, guild_id: int, limit: int = 5) -> list[tuple[str, str, str]]:
-        return self._run(
+        return self._db.run(
             "SELECT source, error, created FROM failures WHERE guild_id = ? ORDER BY created DESC, rowid DESC LIMIT ?",
             (guild_id, limit),
         )

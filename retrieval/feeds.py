@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,6 +24,7 @@ from retrieval.errors import BadInputError, FetchError, NewsdeskError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders.html import articles_from_html
 from retrieval.loaders.url import FEED_TYPES, SafeFetcher
+from retrieval.sqlite import SharedSqlite
 from retrieval.types import Article, IngestFailure
 
 log = logging.getLogger(__name__)
@@ -89,33 +88,26 @@ class FeedRegistry:
     """Feed subscriptions and their state, in `feeds.sqlite3` under the data dir."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.executescript(_SCHEMA)
-
-    def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        self._db = SharedSqlite(path, _SCHEMA)
 
     def add(self, kb: str, url: str, every_s: int) -> Feed:
-        self._run(
+        self._db.run(
             "INSERT INTO feeds (kb, url, every_s) VALUES (?, ?, ?) ON CONFLICT(kb, url) DO UPDATE SET every_s = ?",
             (kb, url, every_s, every_s),
         )
         return next(f for f in self.feeds(kb) if f.url == url)
 
     def remove(self, kb: str, url: str) -> None:
-        if not self._run("DELETE FROM feeds WHERE kb = ? AND url = ? RETURNING url", (kb, url)):
+        if not self._db.run("DELETE FROM feeds WHERE kb = ? AND url = ? RETURNING url", (kb, url)):
             raise BadInputError(f"This knowledge base does not follow {url}; see `newsdesk feeds list`.")
-        self._run("DELETE FROM feed_items WHERE kb = ? AND feed = ?", (kb, url))
+        self._db.run("DELETE FROM feed_items WHERE kb = ? AND feed = ?", (kb, url))
 
     def knowledge_bases(self) -> list[str]:
         """Every knowledge base that follows at least one feed."""
-        return [row[0] for row in self._run("SELECT DISTINCT kb FROM feeds ORDER BY kb")]
+        return [row[0] for row in self._db.run("SELECT DISTINCT kb FROM feeds ORDER BY kb")]
 
     def feeds(self, kb: str) -> list[Feed]:
-        rows = self._run(
+        rows = self._db.run(
             "SELECT url, every_s, title, etag, last_modified, last_fetch, last_success, last_error, next_due "
             "FROM feeds WHERE kb = ? ORDER BY url",
             (kb,),
@@ -123,7 +115,7 @@ class FeedRegistry:
         return [Feed(*row) for row in rows]
 
     def save(self, kb: str, feed: Feed) -> None:
-        self._run(
+        self._db.run(
             "UPDATE feeds SET title = ?, etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, "
             "last_error = ?, next_due = ? WHERE kb = ? AND url = ?",
             (
@@ -140,11 +132,11 @@ class FeedRegistry:
         )
 
     def item_fingerprints(self, kb: str, feed: str) -> dict[str, str]:
-        return dict(self._run("SELECT link, fingerprint FROM feed_items WHERE kb = ? AND feed = ?", (kb, feed)))
+        return dict(self._db.run("SELECT link, fingerprint FROM feed_items WHERE kb = ? AND feed = ?", (kb, feed)))
 
     def remember_items(self, kb: str, feed: str, fingerprints: dict[str, str]) -> None:
         for link, fingerprint in fingerprints.items():
-            self._run("INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?)", (kb, feed, link, fingerprint))
+            self._db.run("INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?)", (kb, feed, link, fingerprint))
 
 
 def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import bm25s
@@ -21,7 +23,7 @@ from chromadb.api.models.Collection import Collection
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import RecordManager
-from retrieval.text import content_words, word_pairs
+from retrieval.text import TextFeatures, text_features
 from retrieval.types import ArticleRecord, Chunk, SearchHit
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,8 @@ class _LexicalIndex:
         self.chunks = chunks
         self.articles = articles
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._features: OrderedDict[str, TextFeatures] = OrderedDict()
+        self._features_lock = threading.Lock()
         self.bm25: bm25s.BM25 | None = None
         if chunks:
             tokens = bm25s.tokenize(
@@ -84,6 +88,20 @@ class _LexicalIndex:
             )
             self.bm25 = bm25s.BM25()
             self.bm25.index(tokens, show_progress=False)
+
+    def features(self, chunk_id: str) -> TextFeatures:
+        """A passage's word sets, kept for the FEATURE_CACHE most recently used passages (popular ones repeat)."""
+        with self._features_lock:
+            if chunk_id in self._features:
+                self._features.move_to_end(chunk_id)
+                return self._features[chunk_id]
+        chunk = self.chunks[self.position[chunk_id]]
+        found = text_features(chunk.title, chunk.text)
+        with self._features_lock:
+            self._features[chunk_id] = found
+            if len(self._features) > FEATURE_CACHE:
+                self._features.popitem(last=False)
+        return found
 
     def rank(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
         if self.bm25 is None:
@@ -169,8 +187,9 @@ _RECENT = re.compile(
 # Syndicated copies: an agency story reprinted with small edits keeps >= 0.30 of its word 3-grams (10% of words
 # changed and a sentence dropped), while different passages, even on the same topic, share <= 0.18 (docs/CITATIONS.md).
 DUPLICATE_JACCARD = 0.25
-COPY_SCAN_FACTOR = 4  # candidates checked for copies: k times this
-_SHINGLE_WORD = re.compile(r"\w+")
+FEATURE_CACHE = 2048  # passages whose word sets stay in memory (~30 kB each)
+COPY_SCAN_FACTOR = 3  # candidates checked for copies: k times this
+COPY_SCORE_GAP = 0.03  # copies of one text differ in fused score by far less than this
 RECENCY_WEIGHT = 0.15  # at most this much is added to a passage's score for being the newest candidate
 RECENCY_HALF_LIFE_DAYS = 7.0
 
@@ -205,49 +224,49 @@ def _fuse(
         for cid in similarity.keys() | lexical.keys()
     }
     # The overlap terms need the passage's words, so only the leading candidates pay for them.
-    words, pairs = content_words(query), word_pairs(query)
+    question = text_features("", query)
     for cid in sorted(fused, key=fused.__getitem__, reverse=True)[:RERANK_DEPTH]:
-        text = index.chunks[index.position[cid]].indexed_text
-        if pairs:
-            fused[cid] += W_BIGRAM * len(pairs & word_pairs(text)) / len(pairs)
-        if words:
-            fused[cid] += W_WORDS * len(words & content_words(text)) / len(words)
+        passage = index.features(cid)
+        if question.pairs:
+            fused[cid] += W_BIGRAM * len(question.pairs & passage.pairs) / len(question.pairs)
+        if question.words:
+            fused[cid] += W_WORDS * len(question.words & passage.words) / len(question.words)
     return fused
-
-
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = _SHINGLE_WORD.findall(text.lower())
-    return set(zip(words, words[1:], words[2:], strict=False))
 
 
 def _collapse_copies(fused: dict[str, float], index: _LexicalIndex, k: int) -> dict[str, list[ArticleRecord]]:
     """Drop passages that are copies of a better passage from another article (syndicated stories).
 
-    Two passages are copies when their word 3-gram Jaccard is at least DUPLICATE_JACCARD. Returns, for each kept
-    passage, the other articles that carried it, so answers can say "also reported by".
+    Two passages are copies when their word 3-gram Jaccard is at least DUPLICATE_JACCARD. Copies score almost the
+    same, so only passages within COPY_SCORE_GAP of each other are compared, which keeps this to a few set
+    operations per query. Returns, for each kept passage, the other articles that carried it.
     """
-    kept: list[tuple[str, set[tuple[str, ...]]]] = []
+    kept: list[str] = []
     copies: dict[str, list[ArticleRecord]] = {}
     for cid in sorted(fused, key=fused.__getitem__, reverse=True)[: k * COPY_SCAN_FACTOR]:
-        chunk = index.chunks[index.position[cid]]
-        grams = _shingles(chunk.text)
+        article_id = index.chunks[index.position[cid]].article_id
         original = next(
             (
                 other
-                for other, other_grams in kept
-                if index.chunks[index.position[other]].article_id != chunk.article_id
-                and len(grams & other_grams) / max(1, len(grams | other_grams)) >= DUPLICATE_JACCARD
+                for other in kept
+                if fused[other] - fused[cid] < COPY_SCORE_GAP
+                and index.chunks[index.position[other]].article_id != article_id
+                and _jaccard(index.features(cid).shingles, index.features(other).shingles) >= DUPLICATE_JACCARD
             ),
             None,
         )
         if original is None:
-            kept.append((cid, grams))
+            kept.append(cid)
             continue
         del fused[cid]
-        article = index.articles[chunk.article_id]
+        article = index.articles[article_id]
         if all(a.id != article.id for a in copies.get(original, [])):
             copies.setdefault(original, []).append(article)
     return copies
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / max(1, len(a | b))
 
 
 def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from itertools import pairwise
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -23,9 +24,23 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
-def word_pairs(text: str) -> set[tuple[str, str]]:
-    """Adjacent lower-cased word pairs: a cheap signal that a passage repeats the question's phrasing."""
-    return set(pairwise(_TOKEN.findall(text.lower())))
-
-
 _TOKEN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class TextFeatures:
+    """What search compares between a question and a passage, from one pass over the words."""
+
+    words: frozenset[str]  # content words
+    pairs: frozenset[tuple[str, str]]  # adjacent word pairs: does the passage repeat the question's phrasing?
+    shingles: frozenset[tuple[str, str, str]]  # word 3-grams of the body: are two passages copies?
+
+
+def text_features(title: str, body: str) -> TextFeatures:
+    head, words = _TOKEN.findall(title.lower()), _TOKEN.findall(body.lower())
+    tokens = head + words
+    return TextFeatures(
+        words=frozenset(t for t in tokens if t not in STOPWORDS and len(t) > 1),
+        pairs=frozenset(pairwise(tokens)),
+        shingles=frozenset(zip(words, words[1:], words[2:], strict=False)),
+    )
