@@ -6,8 +6,8 @@ from pathlib import Path
 
 LIMITS = """\
 - **recall@1** sits at the goal's edge (0.844-0.850 over this session's runs). A hit at k=1 needs the answer
-  inside one ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25 retrieval return for 99.7% of questions, so the remaining misses are
-  ranking. Profiling the candidates showed no cheap feature left: fusion weights sit on a flat optimum (a grid over
+  inside one ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25
+  retrieval return for 99.7% of questions, so the remaining misses are ranking. Profiling the candidates showed no cheap feature left: fusion weights sit on a flat optimum (a grid over
   cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample), stems helped BM25
   (+2.7 points) but not the overlap terms, and sentence-level overlap added 0.005 at a per-query cost. The next step
   is a cross-encoder re-ranker over the top ~20 passages; no such model ships on PyPI with weights we can verify
