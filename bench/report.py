@@ -7,8 +7,9 @@ from pathlib import Path
 LIMITS = """\
 - **recall@1** sits at the goal's edge (0.844-0.850 over this session's runs). A hit at k=1 needs the answer
   inside one ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25
-  retrieval return for 99.7% of questions, so the remaining misses are ranking. Profiling the candidates showed no cheap feature left: fusion weights sit on a flat optimum (a grid over
-  cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample), stems helped BM25
+  retrieval return for 99.7% of questions, so the remaining misses are ranking. Profiling the candidates showed
+  no cheap feature left: fusion weights sit on a flat optimum (a grid over cosine, BM25, word-pair and word
+  overlap moves recall@1 by under 0.01 on a disjoint sample), stems helped BM25
   (+2.7 points) but not the overlap terms, and sentence-level overlap added 0.005 at a per-query cost. The next step
   is a cross-encoder re-ranker over the top ~20 passages; no such model ships on PyPI with weights we can verify
   offline, so it waits for a model we can trust (or for the LLM mode, where the model reads all passages anyway).
@@ -17,7 +18,8 @@ LIMITS = """\
   before stems and overlap terms).
 - **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement, in the same length-sorted
   batches; what it adds is chunking (tokenising every sentence once to count tokens), journal and record writes and
-  Chroma upserts, about 5-10% of the time. Runs land either side of the 90% goal on this shared machine.
+  Chroma upserts, about 5-10% of the time. Runs landed from 85% to 101% of the raw limit on this shared machine,
+  whose speed varied by ~20% between runs; the goal of 90% is within that noise.
 - **Cold start** is mostly imports: chromadb ~0.8 s, langchain-core ~0.5 s, numpy ~0.2 s, then ~0.3 s to load
   the ONNX model and ~0.2 s for the first query (BM25 index build, HNSW load). openai and trafilatura are imported
   only when needed. Runs on this machine measured 2.4-3.0 s depending on load; the bot pays this once per process.
