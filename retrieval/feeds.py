@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders.html import articles_from_html
 from retrieval.loaders.url import FEED_TYPES, SafeFetcher
 from retrieval.sqlite import SharedSqlite
-from retrieval.types import Article, IngestFailure
+from retrieval.types import Article, IngestFailure, IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,10 @@ class Feed:
 
 
 @dataclass
-class RefreshReport:
-    feeds: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: list[IngestFailure] = field(default_factory=list)
+class RefreshReport(IngestReport):
+    """An ingest report over every refreshed feed, plus how many feeds were asked."""
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+    feeds: int = 0
 
 
 def _now() -> str:
@@ -171,6 +166,7 @@ class FeedRefresher:
                 report.added += ingest.added
                 report.updated += ingest.updated
                 report.unchanged += ingest.unchanged
+                report.chunks_embedded += ingest.chunks_embedded
                 self._registry.remember_items(kb.name, feed.url, fingerprints)
                 feed.last_success, feed.last_error = _now(), None
             except NewsdeskError as exc:
