@@ -385,3 +385,57 @@ async def test_bot_feeds_follow_refresh_status_and_background_refresh(harness: H
         await cog.run_due()
         (feed,) = harness.bot.feeds.feeds(f"guild-{GUILD_A}")
         assert "HTTP 500" in feed.last_error
+
+
+async def test_bot_audit_channel_records_knowledge_base_changes(harness: Harness) -> None:
+    audit_channel = 555555555555555555
+    harness.bot._connection.parse_channel_create(
+        {
+            "id": str(audit_channel),
+            "type": 0,
+            "name": "audit",
+            "position": 1,
+            "permission_overwrites": [],
+            "guild_id": str(GUILD_A),
+        }
+    )
+    harness.bot.settings.audit_channel_id = audit_channel
+    options = [
+        {"name": "text", "type": 3, "value": "The harbour bridge reopened on Monday after repairs."},
+        {"name": "title", "type": 3, "value": "Bridge reopens @everyone"},
+    ]
+    sent = await harness.interact(kb_payload(harness, "add", options))
+    audit = next(s for s in sent if s.path == f"/channels/{audit_channel}/messages")
+    assert str(MOD) in audit.body["content"] and "Added 1" in audit.body["content"]
+    assert audit.body["allowed_mentions"]["parse"] == []
+
+
+async def test_bot_not_helpful_reason_is_stored(harness: Harness) -> None:
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    answer_id = next(c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]).rsplit(":", 1)[1]
+    message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = sent[-1].body["components"]  # discord.py matches buttons against the message's own
+    down = harness.interaction_payload(
+        "",
+        [],
+        guild_id=GUILD_A,
+        channel_id=CHANNEL_A,
+        user_id=OTHER,
+        kind=3,
+        data={"custom_id": f"nd:fb:down:{answer_id}", "component_type": 2},
+        message=message,
+    )
+    reply = await harness.interact(down)
+    select = reply[0].body["data"]["components"][0]["components"][0]
+    reason = harness.interaction_payload(
+        "",
+        [],
+        guild_id=GUILD_A,
+        channel_id=CHANNEL_A,
+        user_id=OTHER,
+        kind=3,
+        data={"custom_id": select["custom_id"], "component_type": 3, "values": ["outdated"]},
+        message=message,
+    )
+    await harness.interact(reason)
+    assert harness.bot.store.feedback(answer_id) == [(OTHER, False, "outdated")]
