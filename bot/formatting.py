@@ -17,6 +17,7 @@ FIELDS_PER_EMBED = 25
 EMBED_TOTAL = 6000
 TITLE_LIMIT = 256
 BRAND = discord.Colour.from_rgb(44, 110, 190)
+NO_PINGS = discord.AllowedMentions.none()  # passed on every send, on top of the client default
 REFUSAL_COLOUR = discord.Colour.light_grey()
 
 

@@ -13,13 +13,12 @@ from bot.checks import ServerBusy, message_cooldowns, user_cooldown
 from bot.client import NewsdeskBot
 from bot.delivery import produce_answer, thread_history
 from bot.errors import user_message
-from bot.formatting import answer_embed, clip
+from bot.formatting import NO_PINGS, answer_embed, clip
 from bot.views import FeedbackButton, PassageButton, answer_view
 from retrieval.errors import NewsdeskError
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 
 
 class AskCog(commands.Cog):

@@ -1,4 +1,4 @@
-"""Moderators keep the server's knowledge base fresh: `/kb add|remove|refresh|list|status`.
+"""Moderators keep the server's knowledge base fresh: `/kb add|remove|refresh|list|status` and `/kb feeds ...`.
 
 The group is guild-only with `default_permissions(manage_guild=True)`; every command also checks locally (Manage
 Server or the configured moderator role), because server admins can change Discord-side defaults.
@@ -23,7 +23,7 @@ from discord.ext import commands
 from bot.checks import NotModerator, is_moderator
 from bot.client import NewsdeskBot
 from bot.cogs.summaries import article_choices
-from bot.formatting import BRAND, clip, clip_lines
+from bot.formatting import BRAND, NO_PINGS, clip, clip_lines
 from retrieval.errors import BadInputError
 from retrieval.feeds import parse_every
 from retrieval.indexer import Progress
@@ -31,7 +31,6 @@ from retrieval.knowledge_base import KnowledgeBase
 from retrieval.types import Article, IngestReport
 
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 PROGRESS_INTERVAL_S = 1.0
 PAGE_SIZE = 10
 IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]

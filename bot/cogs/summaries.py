@@ -11,12 +11,10 @@ from discord.ext import commands
 
 from bot.checks import user_cooldown
 from bot.client import NewsdeskBot
-from bot.formatting import BRAND, answer_embed, clip
+from bot.formatting import BRAND, NO_PINGS, answer_embed, clip
 from bot.views import answer_view
 from retrieval.errors import BadInputError
 from retrieval.types import Answer
-
-NO_PINGS = discord.AllowedMentions.none()
 
 
 async def article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
