@@ -57,6 +57,16 @@ def ask_payload(
     return slash(h, "ask", options, guild=guild, user=user)
 
 
+def component(h: Harness, custom_id: str, message: dict, *, values: list[str] | None = None) -> dict:
+    """A click on a button (or a choice in a select, with `values`) under `message`, by OTHER in GUILD_A."""
+    data: dict = {"custom_id": custom_id, "component_type": 3 if values else 2}
+    if values:
+        data["values"] = values
+    return h.interaction_payload(
+        "", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=OTHER, kind=3, data=data, message=message
+    )
+
+
 def kb_payload(
     h: Harness,
     sub: str,
@@ -267,22 +277,12 @@ async def test_bot_feedback_and_show_passage_buttons(harness: Harness) -> None:
     message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
     message["components"] = sent[-1].body["components"]
 
-    def click(custom_id: str) -> dict:
-        return harness.interaction_payload(
-            "",
-            [],
-            guild_id=GUILD_A,
-            channel_id=CHANNEL_A,
-            user_id=OTHER,
-            kind=3,
-            data={"custom_id": custom_id, "component_type": 2},
-            message=message,
-        )
-
-    passage = await harness.interact(click(next(b for b in buttons if b.startswith("nd:passage:"))))
+    passage = await harness.interact(
+        component(harness, next(b for b in buttons if b.startswith("nd:passage:")), message)
+    )
     shown = passage[0].body["data"]
     assert shown["flags"] == 64 and "national security" in json.dumps(shown["embeds"])
-    down = await harness.interact(click(next(b for b in buttons if b.startswith("nd:fb:down:"))))
+    down = await harness.interact(component(harness, next(b for b in buttons if b.startswith("nd:fb:down:")), message))
     assert down[0].body["data"]["flags"] == 64 and "What was wrong" in down[0].body["data"]["content"]
     answer_id = buttons[0].rsplit(":", 1)[1]
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, None)]
@@ -415,27 +415,9 @@ async def test_bot_not_helpful_reason_is_stored(harness: Harness) -> None:
     answer_id = next(c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]).rsplit(":", 1)[1]
     message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
     message["components"] = sent[-1].body["components"]  # discord.py matches buttons against the message's own
-    down = harness.interaction_payload(
-        "",
-        [],
-        guild_id=GUILD_A,
-        channel_id=CHANNEL_A,
-        user_id=OTHER,
-        kind=3,
-        data={"custom_id": f"nd:fb:down:{answer_id}", "component_type": 2},
-        message=message,
-    )
+    down = component(harness, f"nd:fb:down:{answer_id}", message)
     reply = await harness.interact(down)
     select = reply[0].body["data"]["components"][0]["components"][0]
-    reason = harness.interaction_payload(
-        "",
-        [],
-        guild_id=GUILD_A,
-        channel_id=CHANNEL_A,
-        user_id=OTHER,
-        kind=3,
-        data={"custom_id": select["custom_id"], "component_type": 3, "values": ["outdated"]},
-        message=message,
-    )
+    reason = component(harness, select["custom_id"], message, values=["outdated"])
     await harness.interact(reason)
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, "outdated")]
