@@ -162,11 +162,7 @@ class FeedRefresher:
             report.feeds += 1
             try:
                 articles, fingerprints = self._read(kb.name, feed, report)
-                ingest = kb.ingest_articles(articles)
-                report.added += ingest.added
-                report.updated += ingest.updated
-                report.unchanged += ingest.unchanged
-                report.chunks_embedded += ingest.chunks_embedded
+                report.absorb(kb.ingest_articles(articles))
                 self._registry.remember_items(kb.name, feed.url, fingerprints)
                 feed.last_success, feed.last_error = _now(), None
             except NewsdeskError as exc:

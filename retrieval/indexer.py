@@ -74,12 +74,13 @@ class Indexer:
         unique = {a.id: a for a in articles}  # the last copy of a story in one run wins
         known = self._records.content_hashes(self._kb)
         report = IngestReport()
-        changed = []
+        changed: list[tuple[Article, str]] = []
         for article in unique.values():
-            if known.get(article.id) == index_fingerprint(article, self._chunk_tokens):
+            fingerprint = index_fingerprint(article, self._chunk_tokens)
+            if known.get(article.id) == fingerprint:
                 report.unchanged += 1
             else:
-                changed.append(article)
+                changed.append((article, fingerprint))
                 if article.id in known:
                     report.updated += 1
                 else:
@@ -95,15 +96,15 @@ class Indexer:
                 progress(done, len(unique))
         return report
 
-    def _swap(self, group: list[Article]) -> int:
+    def _swap(self, group: list[tuple[Article, str]]) -> int:
         staged = [
             StagedArticle(
                 a,
-                index_fingerprint(a, self._chunk_tokens),
+                fingerprint,
                 chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
                 self._records.chunk_ids(self._kb, a.id),
             )
-            for a in group
+            for a, fingerprint in group
         ]
         chunks = [(s.article, c) for s in staged for c in s.chunks]
         vectors = self._embedder.embed([c.indexed_text for _, c in chunks])

@@ -128,9 +128,10 @@ class RecordManager:
 
     def find_article(self, kb: str, id_or_prefix: str) -> ArticleRecord | None:
         """Exact id, or an unambiguous prefix of at least 6 characters (ids are long to type)."""
-        matches = [a for a in self.articles(kb) if a.id == id_or_prefix]
+        articles = self.articles(kb)
+        matches = [a for a in articles if a.id == id_or_prefix]
         if not matches and len(id_or_prefix) >= 6:
-            matches = [a for a in self.articles(kb) if a.id.startswith(id_or_prefix)]
+            matches = [a for a in articles if a.id.startswith(id_or_prefix)]
         return matches[0] if len(matches) == 1 else None
 
     def chunks(self, kb: str, article_id: str | None = None) -> list[Chunk]:

@@ -113,6 +113,14 @@ class IngestReport:
     chunks_embedded: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
 
+    def absorb(self, other: IngestReport) -> None:
+        """Add `other`'s counts and failures to this report (one report over several ingests)."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.chunks_embedded += other.chunks_embedded
+        self.failed += other.failed
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 

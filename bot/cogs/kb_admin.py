@@ -148,10 +148,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         def work(base: KnowledgeBase, progress: Progress) -> IngestReport:
             feeds = self.bot.refresher.refresh(base)
             report = base.ingest(urls, progress) if urls else IngestReport()
-            report.added += feeds.added
-            report.updated += feeds.updated
-            report.unchanged += feeds.unchanged
-            report.failed += feeds.failed
+            report.absorb(feeds)
             return report
 
         await self._ingest(interaction, work, f"Refreshing {len(followed)} feeds and {len(urls)} links")

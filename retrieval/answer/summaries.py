@@ -25,7 +25,6 @@ from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
-from retrieval.search import Filters
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, SearchHit
 
@@ -60,7 +59,7 @@ class SummaryService:
         if not topic:
             raise BadInputError("Name a topic to summarise, for example: Hikvision.")
         start = time.perf_counter()
-        hits = self._kb.search(topic, TOPIC_PASSAGES, Filters())
+        hits = self._kb.search(topic, TOPIC_PASSAGES)
         timings = {"retrieve": (time.perf_counter() - start) * 1000}
         sources = relevant_sources(hits)
         if not sources:
