@@ -56,7 +56,6 @@ class Services:
 
     def close(self) -> None:
         self.records.close()
-        self.fetcher.close()
 
 
 class KnowledgeBase:

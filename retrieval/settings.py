@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     # Ingestion
     allow_private_urls: bool = Field(False, alias="NEWSDESK_ALLOW_PRIVATE_URLS")
     private_url_hosts: list[str] = Field(default_factory=list, alias="NEWSDESK_PRIVATE_URL_HOSTS")
-    fetch_timeout_s: float = Field(10.0, alias="NEWSDESK_FETCH_TIMEOUT")
+    fetch_timeout_s: float = Field(10.0, alias="NEWSDESK_FETCH_TIMEOUT")  # one read
+    fetch_deadline_s: float = Field(20.0, alias="NEWSDESK_FETCH_DEADLINE")  # a whole fetch, redirects included
     max_fetch_bytes: int = Field(5_000_000, alias="NEWSDESK_MAX_FETCH_BYTES")
     max_file_bytes: int = Field(20_000_000, alias="NEWSDESK_MAX_FILE_BYTES")
     max_redirects: int = Field(5, alias="NEWSDESK_MAX_REDIRECTS")

@@ -16,6 +16,7 @@ class Route:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
     delay_s: float = 0.0
+    trickle_s: float = 0.0  # send the whole response (status line, headers, body) one byte per this many seconds
 
 
 @dataclass
@@ -45,8 +46,16 @@ def serve(routes: dict[str, Route]) -> Iterator[LoopbackSite]:
             etag = route.headers.get("ETag")
             if etag and self.headers.get("If-None-Match") == etag:  # conditional GET, as real feed servers do
                 route = Route(304, b"", {"ETag": etag})
-            self.send_response(route.status)
             headers = {"Content-Length": str(len(route.body)), **route.headers}
+            if route.trickle_s:
+                head = f"HTTP/1.1 {route.status} OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                with suppress(BrokenPipeError, ConnectionResetError):
+                    for byte in (head + "\r\n").encode() + route.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.trickle_s)
+                return
+            self.send_response(route.status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.errors import FetchError, UnsafeURLError
+from retrieval.errors import BadInputError, FetchError, UnsafeURLError
 from retrieval.loaders import load_source
 from retrieval.loaders.url import SafeFetcher
 from tests.conftest import make_settings
@@ -36,7 +36,7 @@ def site():
 
 
 def fetcher(tmp_path: Path, model_dir: Path, **overrides: object) -> SafeFetcher:
-    settings = make_settings(tmp_path, model_dir, fetch_timeout_s=0.5, **overrides)
+    settings = make_settings(tmp_path, model_dir, **{"fetch_timeout_s": 0.5, **overrides})
     return SafeFetcher(settings)
 
 
@@ -82,12 +82,89 @@ def test_hosts_resolving_to_private_ranges_are_refused(tmp_path, model_dir) -> N
         "file:///etc/passwd",
         "http://",
         "https://user:pw@example.org/",
-        "http://example.org:99999/",
     ],
 )
-def test_malformed_and_hostile_urls(url: str, tmp_path, model_dir) -> None:
+def test_hostile_urls_are_refused(url: str, tmp_path, model_dir) -> None:
     with pytest.raises(UnsafeURLError):
         fetcher(tmp_path, model_dir).check(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org:99999/",
+        "http://[::1",
+        "http://" + "a" * 64 + ".example/",
+        "http://127.0.0.1:80:80/",
+        "http://exa\tmple.org/",
+        "http://example.org/ a",
+    ],
+)
+def test_malformed_urls_are_bad_input_not_a_crash(url: str, tmp_path, model_dir) -> None:
+    with pytest.raises(BadInputError, match="link"):
+        fetcher(tmp_path, model_dir).check(url)
+
+
+@pytest.mark.parametrize(
+    "address", ["::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "64:ff9b::a00:1", "::ffff:10.0.0.1"]
+)
+def test_ipv6_addresses_embedding_private_ipv4_are_private(address: str, tmp_path, model_dir) -> None:
+    guarded = SafeFetcher(make_settings(tmp_path, model_dir), resolver=lambda host, port: [address])
+    with pytest.raises(UnsafeURLError):
+        guarded.check("https://news.example/story")
+
+
+def test_dns_rebinding_cannot_reach_loopback(site, tmp_path, model_dir) -> None:
+    """The resolver approves a public address, then would answer 127.0.0.1: we connect only to what was checked."""
+    answers = iter([["192.0.2.10"], ["127.0.0.1"], ["127.0.0.1"]])
+    settings = make_settings(tmp_path, model_dir, fetch_timeout_s=0.3, fetch_deadline_s=1.0)
+    rebinding = SafeFetcher(settings, resolver=lambda host, port: next(answers))
+    with pytest.raises(UnsafeURLError):  # 192.0.2.0/24 is documentation space: not public either
+        rebinding.fetch(site.url("/article", host="rebind.example"))
+    answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+    with pytest.raises(FetchError):
+        rebinding.fetch(f"http://rebind.example:{site.port}/article")
+    assert site.requests == []
+
+
+def test_a_trickling_server_hits_one_overall_deadline(site, tmp_path, model_dir) -> None:
+    site.routes["/trickle"] = Route(body=ARTICLE, trickle_s=0.05)  # each read is quick; the whole is ~20 s
+    f = fetcher(tmp_path, model_dir, allow_private_urls=True, fetch_timeout_s=1.0, fetch_deadline_s=1.0)
+    with pytest.raises(FetchError, match="longer than the 1 s limit"):  # not the per-read timeout
+        f.fetch(site.url("/trickle"))
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9)
+
+
+def test_decompression_bombs_stop_at_the_cap(site, tmp_path, model_dir) -> None:
+    import zstandard
+
+    html = {"Content-Type": "text/html"}
+    bomb = b"<p>" + b"x" * 20_000_000 + b"</p>"
+    site.routes["/gzip-bomb"] = Route(body=_gzip(bomb), headers={**html, "Content-Encoding": "gzip"})
+    site.routes["/stacked"] = Route(body=_gzip(_gzip(bomb)), headers={**html, "Content-Encoding": "gzip, gzip"})
+    zstd = zstandard.ZstdCompressor().compress(bomb)
+    site.routes["/zstd"] = Route(body=zstd, headers={**html, "Content-Encoding": "zstd"})
+    site.routes["/ok-gzip"] = Route(body=_gzip(ARTICLE), headers={**html, "Content-Encoding": "gzip"})
+    f = fetcher(tmp_path, model_dir, allow_private_urls=True, max_fetch_bytes=100_000)
+    with pytest.raises(FetchError, match="larger than"):
+        f.fetch(site.url("/gzip-bomb"))
+    with pytest.raises(FetchError, match="compressed more than once"):
+        f.fetch(site.url("/stacked"))
+    with pytest.raises(FetchError, match="does not accept"):
+        f.fetch(site.url("/zstd"))
+    assert f.fetch(site.url("/ok-gzip")).body == ARTICLE
+    assert site.requests[0][1]["Accept-Encoding"] == "gzip, x-gzip, deflate"
+
+
+def test_a_malformed_content_length_is_one_sentence(site, tmp_path, model_dir) -> None:
+    site.routes["/bad-length"] = Route(body=ARTICLE, headers={"Content-Type": "text/html", "Content-Length": "12abc"})
+    with pytest.raises(FetchError, match="malformed"):
+        fetcher(tmp_path, model_dir, allow_private_urls=True).fetch(site.url("/bad-length"))
 
 
 @pytest.mark.parametrize(
