@@ -26,8 +26,7 @@ class ServerBusy(Exception):
 def is_moderator(member: discord.abc.User, permissions: discord.Permissions, settings: Settings) -> bool:
     if permissions.manage_guild or permissions.administrator:
         return True
-    role = settings.moderator_role
-    return bool(role) and any(r.name == role for r in getattr(member, "roles", []))
+    return any(r.id in settings.moderator_role_ids for r in getattr(member, "roles", []))
 
 
 def user_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
@@ -22,6 +25,9 @@ from retrieval.knowledge_base import KnowledgeBase, Services
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+INGEST_WORKERS = 2  # threads for fetching and indexing, apart from the ones that answer questions
+INGEST_QUEUE = 5  # knowledge-base jobs a server may have waiting before new ones are refused
 
 EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin", "bot.cogs.feeds")
 
@@ -54,6 +60,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.slots = GuildSlots(settings.guild_concurrency)
         self.feeds = FeedRegistry(settings.feeds_path)
         self.refresher = FeedRefresher(self.feeds, services.fetcher)
+        self.ingest_pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="newsdesk-ingest")
+        self._ingest_locks: dict[int, asyncio.Lock] = {}
+        self._ingest_waiting: dict[int, int] = {}
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
 
@@ -94,6 +103,28 @@ class NewsdeskBot(commands.AutoShardedBot):
                 SummaryService(self.settings, kb, self._chat_model),
             )
         return self._answerers[name]
+
+    async def run_ingest(self, guild_id: int | None, work: Callable[[], T]) -> T:
+        """Run knowledge-base work for a server: one job at a time per server, on the ingest pool.
+
+        Fetching and indexing get their own small pool, so however many slow `/kb add` calls are waiting, the
+        threads that answer questions in every server stay free; a server's jobs queue behind each other.
+        """
+        key = guild_id or 0
+        if self._ingest_waiting.get(key, 0) >= INGEST_QUEUE:
+            raise BadInputError("This server already has several knowledge-base jobs waiting; try again shortly.")
+        self._ingest_waiting[key] = self._ingest_waiting.get(key, 0) + 1
+        try:
+            async with self._ingest_locks.setdefault(key, asyncio.Lock()):
+                # Like asyncio.to_thread, carry the caller's context variables into the worker thread.
+                context = contextvars.copy_context()
+                return await asyncio.get_running_loop().run_in_executor(self.ingest_pool, context.run, work)
+        finally:
+            self._ingest_waiting[key] -= 1
+
+    async def close(self) -> None:
+        await super().close()
+        self.ingest_pool.shutdown(wait=False, cancel_futures=True)
 
     async def audit(self, guild: discord.Guild | None, text: str) -> None:
         """Post a knowledge-base change to the audit channel, when one is configured."""

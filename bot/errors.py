@@ -20,9 +20,7 @@ def user_message(error: BaseException, interaction: discord.Interaction | None) 
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: you can ask again in {error.retry_after:.0f} s."
     if isinstance(error, NotModerator):
-        role = interaction.client.settings.moderator_role if interaction else None  # type: ignore[attr-defined]
-        extra = f" or the {role} role" if role else ""
-        return f"Only moderators (Manage Server{extra}) can change the knowledge base."
+        return "Only moderators (Manage Server, or a moderator role the host set) can change the knowledge base."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works inside a server."
     if isinstance(error, ServerBusy):

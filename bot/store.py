@@ -11,7 +11,9 @@ from retrieval.sqlite import SharedSqlite
 from retrieval.types import Answer, IngestFailure
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, guild_id INTEGER, question TEXT, payload TEXT, created TEXT);
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY, guild_id INTEGER, question TEXT, payload TEXT, created TEXT, user_id INTEGER, private INTEGER
+);
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT, user_id INTEGER, helpful INTEGER, reason TEXT, created TEXT, PRIMARY KEY (answer_id, user_id)
 );
@@ -27,19 +29,33 @@ def _now() -> str:
 class BotStore:
     def __init__(self, path: Path) -> None:
         self._db = SharedSqlite(path, _SCHEMA)
+        columns = {row[1] for row in self._db.run("PRAGMA table_info(answers)")}
+        for column in ("user_id", "private"):  # stores written before answers had owners
+            if column not in columns:
+                self._db.run(f"ALTER TABLE answers ADD COLUMN {column} INTEGER")
 
-    def remember(self, guild_id: int | None, answer: Answer) -> str:
+    def remember(self, guild_id: int | None, user_id: int, answer: Answer, *, private: bool = False) -> str:
         """Keep an answer so its buttons (feedback, show passage) work after a restart; returns its id."""
         answer_id = secrets.token_hex(6)
         self._db.run(
-            "INSERT INTO answers VALUES (?, ?, ?, ?, ?)",
-            (answer_id, guild_id, answer.question, json.dumps(answer.to_dict()), _now()),
+            "INSERT INTO answers (id, guild_id, question, payload, created, user_id, private) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (answer_id, guild_id, answer.question, json.dumps(answer.to_dict()), _now(), user_id, int(private)),
         )
         return answer_id
 
-    def answer(self, answer_id: str) -> dict | None:
-        rows = self._db.run("SELECT payload FROM answers WHERE id = ?", (answer_id,))
-        return json.loads(rows[0][0]) if rows else None
+    def answer(self, answer_id: str, *, guild_id: int | None, user_id: int) -> dict | None:
+        """The stored answer, only for the server it was given in, and only for its asker when it was private.
+
+        Button ids are plain text that anyone can forge, so the id alone never reveals an answer.
+        """
+        rows = self._db.run("SELECT payload, guild_id, user_id, private FROM answers WHERE id = ?", (answer_id,))
+        if not rows:
+            return None
+        payload, owner_guild, owner, private = rows[0]
+        if owner_guild != guild_id or (private and owner != user_id):
+            return None
+        return json.loads(payload)
 
     def record_feedback(self, answer_id: str, user_id: int, helpful: bool, reason: str | None = None) -> None:
         self._db.run(
@@ -51,8 +67,11 @@ class BotStore:
         return [(u, bool(h), r) for u, h, r in rows]
 
     def record_failures(self, guild_id: int, failures: list[IngestFailure]) -> None:
-        for f in failures:
-            self._db.run("INSERT INTO failures VALUES (?, ?, ?, ?)", (guild_id, f.source, f.error, _now()))
+        """One statement for any number of failures (a 100k-item feed can fail every item); call it off the loop."""
+        now = _now()
+        self._db.run_many(
+            "INSERT INTO failures VALUES (?, ?, ?, ?)", [(guild_id, f.source, f.error, now) for f in failures]
+        )
 
     def recent_failures(self, guild_id: int, limit: int = 5) -> list[tuple[str, str, str]]:
         return self._db.run(

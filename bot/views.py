@@ -17,6 +17,14 @@ def _store(interaction: discord.Interaction) -> BotStore:
     return interaction.client.store  # type: ignore[attr-defined]
 
 
+def _visible_answer(interaction: discord.Interaction, answer_id: str) -> dict | None:
+    """The answer a button names, if it was given in this server (and, when private, to this user)."""
+    return _store(interaction).answer(answer_id, guild_id=interaction.guild_id, user_id=interaction.user.id)
+
+
+NO_SUCH_ANSWER = "That answer is not available here."
+
+
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:fb:(?P<vote>up|down):(?P<id>[0-9a-f]+)"):
     def __init__(self, answer_id: str, helpful: bool) -> None:
         super().__init__(
@@ -37,6 +45,9 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:fb
         return cls(match["id"], match["vote"] == "up")
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if _visible_answer(interaction, self.answer_id) is None:
+            await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
+            return
         _store(interaction).record_feedback(self.answer_id, interaction.user.id, self.helpful)
         if self.helpful:
             await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
@@ -53,7 +64,11 @@ class ReasonSelect(discord.ui.Select):
         self.answer_id = answer_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        _store(interaction).record_feedback(self.answer_id, interaction.user.id, False, self.values[0])
+        reason = self.values[0] if self.values else ""
+        if reason not in FEEDBACK_REASONS or _visible_answer(interaction, self.answer_id) is None:
+            await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
+            return
+        _store(interaction).record_feedback(self.answer_id, interaction.user.id, False, reason)
         await interaction.response.edit_message(content="Noted, thank you.", view=None)
 
 
@@ -82,8 +97,11 @@ class PassageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:pas
         return cls(match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        stored = _store(interaction).answer(self.answer_id)
-        if not stored or not stored["citations"]:
+        stored = _visible_answer(interaction, self.answer_id)
+        if stored is None:
+            await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
+            return
+        if not stored["citations"]:
             await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
             return
         embed = discord.Embed(title="Cited passages")

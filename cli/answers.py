@@ -12,7 +12,7 @@ from retrieval.types import Answer
 
 
 def _render(answer: Answer) -> None:
-    console.print(answer.answer, highlight=False)
+    console.print(answer.answer, highlight=False, markup=False)
     if answer.as_of and answer.grounded:
         console.print(f"[dim]As of {answer.as_of}.[/dim]")
     if answer.citations:

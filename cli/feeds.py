@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
@@ -39,7 +40,11 @@ def feeds_add(
     with friendly_errors(as_json):
         SafeFetcher(state(ctx).settings).check(url)
         feed = _registry(ctx).add(_kb_name(ctx, kb), url, parse_every(every))
-    emit(feed.to_dict(), as_json, lambda: console.print(f"Following {url}; run `newsdesk refresh` to fetch it now."))
+    emit(
+        feed.to_dict(),
+        as_json,
+        lambda: console.print(f"Following {url}; run `newsdesk refresh` to fetch it now.", markup=False),
+    )
 
 
 @feeds_app.command("list")
@@ -56,7 +61,12 @@ def feeds_list(
             return
         table = Table("feed", "every", "last success", "last error")
         for f in feeds:
-            table.add_row(f.title or f.url, f"{f.every_s // 60} min", f.last_success or "never", f.last_error or "")
+            table.add_row(
+                escape(f.title or f.url),
+                f"{f.every_s // 60} min",
+                f.last_success or "never",
+                escape(f.last_error or ""),
+            )
         console.print(table)
 
     emit({"feeds": [f.to_dict() for f in feeds]}, as_json, render)
@@ -72,7 +82,7 @@ def feeds_remove(
     """Stop following a feed (its articles stay in the knowledge base)."""
     with friendly_errors(as_json):
         _registry(ctx).remove(_kb_name(ctx, kb), url)
-    emit({"removed": url}, as_json, lambda: console.print(f"No longer following {url}."))
+    emit({"removed": url}, as_json, lambda: console.print(f"No longer following {url}.", markup=False))
 
 
 def refresh(
@@ -96,6 +106,6 @@ def refresh(
             f"{report.feeds} feeds: {report.added} added, {report.updated} updated, {report.unchanged} unchanged"
         )
         for failure in report.failed:
-            console.print(f"  [red]failed[/red] {failure.source}: {failure.error}", highlight=False)
+            console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
 
     emit(report.to_dict(), as_json, render)

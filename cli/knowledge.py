@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.output import (
@@ -26,13 +27,16 @@ def ingest(
     ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="Files, folders or http(s) URLs to add.")],
     kb: Annotated[str | None, KB_OPTION] = None,
+    allow_secrets: Annotated[
+        bool, typer.Option("--allow-secrets", help="Index files that look like credentials (.env, API keys).")
+    ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add or update articles from files, folders and URLs. Unchanged articles are skipped."""
     with friendly_errors(as_json):
         base = open_kb(ctx, kb)
         with progress_bar("Indexing", not as_json) as progress:
-            report = base.ingest(sources, progress)
+            report = base.ingest(sources, progress, allow_secrets=allow_secrets)
     if report.failed and not (report.added or report.updated or report.unchanged):
         emit(report.to_dict(), as_json, lambda: None)
         raise fail(report.failed[0].error if len(report.failed) == 1 else "Nothing could be ingested.", False)
@@ -41,9 +45,11 @@ def ingest(
         console.print(
             f"[bold]{base.name}[/bold]: {report.added} added, {report.updated} updated, {report.unchanged} unchanged "
             f"({report.chunks_embedded} passages embedded)"
+            + (f"; {report.skipped} files skipped (hidden or not .txt/.md/.html/.jsonl)" if report.skipped else ""),
+            highlight=False,
         )
         for failure in report.failed:
-            console.print(f"  [red]failed[/red] {failure.source}: {failure.error}", highlight=False)
+            console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
 
     emit(report.to_dict(), as_json, render)
 
@@ -70,8 +76,10 @@ def search(
             console.print("No matching passages. Add articles with `newsdesk ingest PATH_OR_URL`.")
         for h in hits:
             meta = ", ".join(x for x in (h.article.outlet, h.article.published) if x)
-            console.print(f"[bold]{h.rank}. {h.article.title}[/bold] ({meta}) [dim]{h.chunk.chunk_id}[/dim]")
-            console.print(f"   {h.chunk.text[:300]}", highlight=False)
+            console.print(
+                f"[bold]{h.rank}. {escape(h.article.title)}[/bold] ({escape(meta)}) [dim]{h.chunk.chunk_id}[/dim]"
+            )
+            console.print(f"   {h.chunk.text[:300]}", highlight=False, markup=False)
 
     emit({"results": [h.to_dict() for h in hits]}, as_json, render)
 
@@ -117,7 +125,7 @@ def kb_list(
             return
         table = Table("id", "title", "outlet", "published", "chunks")
         for a in articles:
-            table.add_row(a.id, a.title[:70], a.outlet or "", a.published or "", str(a.chunks))
+            table.add_row(a.id, escape(a.title[:70]), escape(a.outlet or ""), a.published or "", str(a.chunks))
         console.print(table)
 
     emit(data, as_json, render)
@@ -136,9 +144,10 @@ def kb_show(
     data = {"article": record.to_dict(), "chunks": [{"chunk_id": c.chunk_id, "text": c.text} for c in chunks]}
 
     def render() -> None:
-        console.print(f"[bold]{record.title}[/bold]\n{record.outlet or ''} {record.published or ''} {record.url or ''}")
+        console.print(f"[bold]{escape(record.title)}[/bold]")
+        console.print(f"{record.outlet or ''} {record.published or ''} {record.url or ''}", markup=False)
         for c in chunks:
-            console.print(f"[dim]{c.chunk_id}[/dim] {c.text}", highlight=False)
+            console.print(f"[dim]{c.chunk_id}[/dim] {escape(c.text)}", highlight=False)
 
     emit(data, as_json, render)
 
@@ -156,7 +165,7 @@ def kb_remove(
     emit(
         {"removed": record.id, "title": record.title, "chunks": chunks},
         as_json,
-        lambda: console.print(f"Removed {record.title!r} ({chunks} passages)."),
+        lambda: console.print(f"Removed {record.title!r} ({chunks} passages).", markup=False),
     )
 
 
@@ -173,7 +182,7 @@ def kb_stats(
     def render() -> None:
         console.print(f"[bold]{stats.kb}[/bold]: {stats.articles} articles, {stats.chunks} passages")
         if stats.outlets:
-            console.print("outlets: " + ", ".join(f"{o} ({n})" for o, n in stats.outlets.items()))
+            console.print("outlets: " + ", ".join(f"{o} ({n})" for o, n in stats.outlets.items()), markup=False)
         console.print(f"published: {stats.oldest or '?'} .. {stats.newest or '?'}; last ingest: {stats.last_ingest}")
 
     emit(stats.to_dict(), as_json, render)

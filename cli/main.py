@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli import answers, discord_bot, feeds, knowledge, measure
 from cli.output import JSON_OPTION, AppState, console, emit, err_console, friendly_errors
@@ -60,7 +61,7 @@ def run() -> None:
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise
         err_console.print(
-            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (run with --verbose for details)",
             highlight=False,
         )
         sys.exit(1)

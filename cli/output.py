@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retrieval.errors import BadInputError, FetchError, NewsdeskError, NotFoundError
@@ -58,7 +59,7 @@ def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> Non
 def fail(message: str, as_json: bool, code: int = 2) -> typer.Exit:
     if as_json:
         sys.stdout.write(json.dumps({"error": message}) + "\n")
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

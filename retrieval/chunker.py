@@ -55,6 +55,26 @@ def split_sentences(text: str) -> list[str]:
     return [sentence for sentence, _ in sentence_spans(text)]
 
 
+# Characters per sentence piece. Token counts alone do not bound a passage: one 10 MB "word" is one unit to split on
+# spaces. 8 characters a token is above real prose (about 4-5) and keeps pathological input linear.
+CHARS_PER_TOKEN = 8
+
+
+def _hard_wrap(sentence: str, limit: int) -> list[str]:
+    """Cut words longer than `limit` characters into pieces; ordinary sentences come back unchanged."""
+    if len(sentence) <= limit:
+        return [sentence]
+    words = [w[i : i + limit] for w in sentence.split() for i in range(0, len(w), limit)]
+    pieces, current = [], ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > limit:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return [*pieces, current] if current else pieces
+
+
 def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
     """A sentence over the limit is cut on word boundaries into near-equal pieces."""
     words = sentence.split()
@@ -73,7 +93,13 @@ def index_fingerprint(article: Article, max_tokens: int) -> str:
 
 
 def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
-    spans = sentence_spans(article.text)
+    char_limit = max_tokens * CHARS_PER_TOKEN
+    spans = [
+        (piece, separator if i == len(pieces) - 1 else " ")
+        for sentence, separator in sentence_spans(article.text)
+        for pieces in [_hard_wrap(sentence, char_limit)]
+        for i, piece in enumerate(pieces)
+    ]
     counts = count_tokens([sentence for sentence, _ in spans])
     units: list[tuple[str, int, str]] = []  # (text, tokens, separator after it)
     for (sentence, separator), n in zip(spans, counts, strict=True):

@@ -70,6 +70,10 @@ class KnowledgeBase:
         self._write_lock = threading.Lock()  # one writer per knowledge base; searches never wait for it
 
     @property
+    def settings(self) -> Settings:
+        return self._services.settings
+
+    @property
     def embedder(self) -> Embedder:
         return self._services.embedder
 
@@ -77,18 +81,24 @@ class KnowledgeBase:
     def fetcher(self) -> SafeFetcher:
         return self._services.fetcher
 
-    def load(self, sources: Iterable[str]) -> Loaded:
+    def load(self, sources: Iterable[str], *, allow_secrets: bool = False) -> Loaded:
+        """Paths, folders and URLs given by the host operator (the CLI). The bot uses `load_url` / `load_upload`."""
         loaded = Loaded()
         for source in sources:
-            part = load_source(source, self._services.settings, self._services.fetcher)
-            loaded.articles += part.articles
-            loaded.failures += part.failures
+            loaded.add(
+                load_source(source, self._services.settings, self._services.fetcher, allow_secrets=allow_secrets)
+            )
         return loaded
 
-    def ingest(self, sources: Iterable[str], progress: Progress | None = None) -> IngestReport:
-        loaded = self.load(sources)
+    def ingest(
+        self, sources: Iterable[str], progress: Progress | None = None, *, allow_secrets: bool = False
+    ) -> IngestReport:
+        return self.ingest_loaded(self.load(sources, allow_secrets=allow_secrets), progress)
+
+    def ingest_loaded(self, loaded: Loaded, progress: Progress | None = None) -> IngestReport:
         report = self.ingest_articles(loaded.articles, progress)
         report.failed += loaded.failures
+        report.skipped += loaded.skipped
         return report
 
     def ingest_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:

@@ -6,9 +6,10 @@ Nothing in newsdesk reads the environment anywhere else; tests build `Settings(.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -44,13 +45,25 @@ class Settings(BaseSettings):
 
     # Discord
     discord_token: SecretStr | None = Field(None, alias="DISCORD_TOKEN")
-    moderator_role: str | None = Field(None, alias="NEWSDESK_MODERATOR_ROLE")
+    # Role ids, not names: any server can create a role called "newsdesk-mods", but ids are unique across Discord.
+    moderator_role_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="NEWSDESK_MODERATOR_ROLE")
     audit_channel_id: int | None = Field(None, alias="NEWSDESK_AUDIT_CHANNEL_ID")
     allow_dms: bool = Field(False, alias="NEWSDESK_ALLOW_DMS")
     dm_kb: str = Field("default", alias="NEWSDESK_DM_KB")
     user_cooldown_s: float = Field(10.0, alias="NEWSDESK_USER_COOLDOWN")
     guild_concurrency: int = Field(3, alias="NEWSDESK_GUILD_CONCURRENCY")
     refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")
+
+    @field_validator("moderator_role_ids", mode="before")
+    @classmethod
+    def _role_ids(cls, value: object) -> object:
+        """'123, 456' (the environment's spelling) or any iterable of ids."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("NEWSDESK_MODERATOR_ROLE takes role ids (numbers), separated by commas")
+            return frozenset(int(p) for p in parts)
+        return value
 
     @property
     def model_cache_dir(self) -> Path:

@@ -20,3 +20,14 @@ class SharedSqlite:
     def run(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+    def run_many(self, sql: str, rows: list[tuple]) -> None:
+        """One transaction for many rows."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(sql, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")

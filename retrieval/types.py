@@ -112,6 +112,7 @@ class IngestReport:
     unchanged: int = 0
     chunks_embedded: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
+    skipped: int = 0  # files a folder walk passed over: hidden or not a supported type
 
     def absorb(self, other: IngestReport) -> None:
         """Add `other`'s counts and failures to this report (one report over several ingests)."""
@@ -120,6 +121,7 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.chunks_embedded += other.chunks_embedded
         self.failed += other.failed
+        self.skipped += other.skipped
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -181,24 +181,23 @@ async def test_bot_non_moderators_cannot_change_the_knowledge_base(harness: Harn
     assert "Only moderators" in sent[0].body["data"]["content"]
 
 
-async def test_bot_moderator_role_from_config_is_enough(harness: Harness) -> None:
-    harness.bot.settings.moderator_role = "news-mods"
-    role = {
-        "id": str(snowflake()),
-        "name": "news-mods",
-        "permissions": "0",
-        "position": 1,
-        "color": 0,
-        "hoist": False,
-        "managed": False,
-        "mentionable": False,
-        "flags": 0,
-    }
-    harness.bot.get_guild(GUILD_A)._add_role(
-        discord.Role(guild=harness.bot.get_guild(GUILD_A), state=harness.bot._connection, data=role)
-    )
+def _add_role(harness: Harness, role_id: int, name: str) -> None:
+    guild = harness.bot.get_guild(GUILD_A)
+    data = {"id": str(role_id), "name": name, "permissions": "0", "position": 1, "color": 0, "hoist": False}
+    guild._add_role(discord.Role(guild=guild, state=harness.bot._connection, data={**data, "managed": False}))
+
+
+async def test_bot_moderator_role_is_matched_by_id_not_name(harness: Harness) -> None:
+    role_id, impostor = snowflake(), snowflake()
+    harness.bot.settings.moderator_role_ids = frozenset({role_id})
+    _add_role(harness, role_id, "news-mods")
+    _add_role(harness, impostor, "news-mods")  # anyone can create a role with the same name
     payload = kb_payload(harness, "status", [], user=MEMBER, permissions=0)
-    payload["member"]["roles"] = [role["id"]]
+    payload["member"]["roles"] = [str(impostor)]
+    (refusal,) = await harness.interact(payload)
+    assert "Only moderators" in refusal.body["data"]["content"]
+    payload = kb_payload(harness, "status", [], user=MEMBER, permissions=0)
+    payload["member"]["roles"] = [str(role_id)]
     sent = await harness.interact(payload)
     assert final_embed(sent)["title"] == "Knowledge base status"
 
@@ -369,7 +368,9 @@ async def test_bot_feeds_follow_refresh_status_and_background_refresh(harness: H
         added = await harness.interact(
             feeds_payload("add", [{"name": "url", "type": 3, "value": site.url("/feed.xml")}])
         )
-        assert "Following" in added[0].body["data"]["content"] and added[0].body["data"]["flags"] == 64
+        # Acknowledged (privately) before the feed's host is resolved; the result follows.
+        assert added[0].body["type"] == 5 and added[0].body["data"]["flags"] == 64
+        assert "Following" in added[-1].body["content"] and added[-1].body["flags"] == 64
         refreshed = await harness.interact(kb_payload(harness, "refresh", []))
         assert "Added 1" in refreshed[-1].body["content"]
         listed = await harness.interact(feeds_payload("list", []))

@@ -15,6 +15,7 @@ def test_ingest_search_and_kb_commands(run) -> None:
         "unchanged": 0,
         "chunks_embedded": report["chunks_embedded"],
         "failed": [],
+        "skipped": 0,
     }
     assert run("ingest", str(SAMPLE_CORPUS), "--json")["chunks_embedded"] == 0
 
@@ -35,9 +36,12 @@ def test_ingest_search_and_kb_commands(run) -> None:
 
 
 def test_bad_input_exits_2_with_one_sentence(run, tmp_path: Path) -> None:
-    (tmp_path / "blob.bin").write_bytes(b"\x00" * 64)
-    out = run("ingest", str(tmp_path / "blob.bin"), "--json", code=2)
+    (tmp_path / "blob").write_bytes(b"\x00" * 64)
+    out = run("ingest", str(tmp_path / "blob"), "--json", code=2)
     assert out["failed"][0]["error"].endswith("HTML and JSONL.")
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7")
+    out = run("ingest", str(tmp_path / "report.pdf"), "--json", code=2)
+    assert out["failed"][0]["error"].endswith("is a .pdf file; newsdesk reads .txt, .md, .html and .jsonl files.")
     assert "does not exist" in run("ingest", "no/such/file.txt", code=2)["text"]
     assert "not a valid knowledge base name" in run("kb", "list", "--kb", "../etc", code=2)["text"]
     assert "No article" in run("kb", "show", "deadbeef", "--json", code=2)["error"]

@@ -26,8 +26,10 @@ class AskCog(commands.Cog):
         self.bot = bot
         self._cooldowns = message_cooldowns(bot.settings)
 
-    def _remember(self, guild_id: int | None, answer: Answer) -> tuple[discord.Embed, discord.ui.View]:
-        answer_id = self.bot.store.remember(guild_id, answer)
+    def _remember(
+        self, guild_id: int | None, user_id: int, answer: Answer, private: bool = False
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        answer_id = self.bot.store.remember(guild_id, user_id, answer, private=private)
         return answer_embed(answer), answer_view(answer_id, answer.grounded)
 
     @app_commands.command(description="Ask a question about the news in this server's knowledge base.")
@@ -47,7 +49,7 @@ class AskCog(commands.Cog):
 
         async with self.bot.slots.slot(interaction.guild_id):
             answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_draft)
-        embed, view = self._remember(interaction.guild_id, answer)
+        embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private)
         if streamed:
             await interaction.edit_original_response(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:
@@ -109,7 +111,7 @@ class AskCog(commands.Cog):
         except (NewsdeskError, ServerBusy) as exc:
             await target.send(user_message(exc, None), allowed_mentions=NO_PINGS)
             return
-        embed, view = self._remember(guild_id, answer)
+        embed, view = self._remember(guild_id, message.author.id, answer)
         if placeholder is not None:
             await placeholder.edit(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:

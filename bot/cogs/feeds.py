@@ -39,7 +39,7 @@ class FeedRefreshCog(commands.Cog):
         for name in await asyncio.to_thread(self.bot.feeds.knowledge_bases):
             try:
                 kb = await asyncio.to_thread(self.bot.services.kb, name)
-                report = await asyncio.to_thread(self.bot.refresher.refresh, kb, only_due=True)
+                report = await self.bot.run_ingest(None, lambda kb=kb: self.bot.refresher.refresh(kb, only_due=True))
             except NewsdeskError as exc:
                 log.warning("background refresh of %s failed: %s", name, exc)
                 continue

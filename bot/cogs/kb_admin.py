@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Literal
 
 import discord
@@ -28,6 +26,7 @@ from retrieval.errors import BadInputError
 from retrieval.feeds import parse_every
 from retrieval.indexer import Progress
 from retrieval.knowledge_base import KnowledgeBase
+from retrieval.loaders import Loaded, load_upload, load_url
 from retrieval.types import Article, IngestReport
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,14 @@ def report_line(report: IngestReport) -> str:
     for failure in report.failed[:5]:
         line += f"\n• {clip(failure.source, 80)}: {failure.error}"
     return clip(line, 2000)
+
+
+async def moderator_article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for moderator commands: nothing at all for anyone else."""
+    settings = interaction.client.settings  # type: ignore[attr-defined]
+    if interaction.guild_id is None or not is_moderator(interaction.user, interaction.permissions, settings):
+        return []
+    return await article_choices(interaction, current)
 
 
 @app_commands.guild_only()
@@ -73,10 +80,10 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
 
         kb = await self.bot.knowledge_base(interaction.guild_id)
         await interaction.edit_original_response(content=f"{label}…")
-        report: IngestReport = await asyncio.to_thread(work, kb, progress)
+        report: IngestReport = await self.bot.run_ingest(interaction.guild_id, lambda: work(kb, progress))
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
-        self.bot.store.record_failures(interaction.guild_id or 0, report.failed)
+        await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
         await interaction.edit_original_response(content=f"{label} done. {report_line(report)}")
         await self.bot.audit(
             interaction.guild, f"{interaction.user} ({interaction.user.id}) — {label}: {report_line(report)}"
@@ -108,7 +115,9 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
         if url is not None:
-            await self._ingest(interaction, lambda kb, p: kb.ingest([url], p), f"Adding {clip(url, 100)}")
+            # Only http(s) through the SSRF guard: text from Discord never names a file on this machine.
+            work = lambda kb, p: kb.ingest_loaded(load_url(url, kb.fetcher), p)  # noqa: E731
+            await self._ingest(interaction, work, f"Adding {clip(url, 100)}")
         elif attachment is not None:
             data = await attachment.read()
             work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p)  # noqa: E731
@@ -119,7 +128,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             await self._ingest(interaction, work, f"Adding {clip(title or '', 100)}")
 
     @app_commands.command(name="remove", description="Remove an article and all its passages.")
-    @app_commands.autocomplete(article=article_choices)
+    @app_commands.autocomplete(article=moderator_article_choices)
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -147,7 +156,10 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
 
         def work(base: KnowledgeBase, progress: Progress) -> IngestReport:
             feeds = self.bot.refresher.refresh(base)
-            report = base.ingest(urls, progress) if urls else IngestReport()
+            links = Loaded()
+            for url in urls:
+                links.add(load_url(url, base.fetcher))
+            report = base.ingest_loaded(links, progress)
             report.absorb(feeds)
             return report
 
@@ -160,10 +172,12 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     async def feeds_add(
         self, interaction: discord.Interaction, url: str, every: Literal["30m", "1h", "6h", "1d"] = "1h"
     ) -> None:
-        self.bot.services.fetcher.check(url)
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)  # acknowledge before any DNS lookup
+        await asyncio.to_thread(self.bot.services.fetcher.check, url)
         kb = self.bot.kb_name(interaction.guild_id)
         await asyncio.to_thread(self.bot.feeds.add, kb, url, parse_every(every))
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Following {clip(url, 200)} every {every}. Run `/kb refresh` to fetch it now.", ephemeral=True
         )
         await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) followed {url}")
@@ -240,15 +254,10 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
 
 
 def _ingest_upload(kb: KnowledgeBase, filename: str, data: bytes, progress: Progress | None) -> IngestReport:
-    """Ingest an uploaded file through the same loaders as local files, crediting the upload as the source."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(filename).name
-        path.write_bytes(data)
-        loaded = kb.load([str(path)])
-    articles = [replace(a, source=f"upload:{filename}") for a in loaded.articles]
-    report = kb.ingest_articles(articles, progress)
-    report.failed += [replace(f, source=filename, error=f.error.replace(str(path), filename)) for f in loaded.failures]
-    return report
+    """Ingest an uploaded file from memory (never written to disk), crediting the upload as the source."""
+    loaded = load_upload(filename, data, kb.settings)
+    loaded.articles = [replace(a, source=f"upload:{filename}") for a in loaded.articles]
+    return kb.ingest_loaded(loaded, progress)
 
 
 async def setup(bot: NewsdeskBot) -> None:

@@ -20,6 +20,8 @@ from retrieval.types import Answer
 async def article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: this server's articles whose title contains what was typed so far."""
     bot: NewsdeskBot = interaction.client  # type: ignore[assignment]
+    if interaction.guild_id is None and not bot.settings.allow_dms:
+        return []
     kb = await bot.knowledge_base(interaction.guild_id)
     articles = await asyncio.to_thread(kb.articles)
     needle = current.lower()
@@ -33,7 +35,7 @@ class SummariesCog(commands.Cog):
         self.bot = bot
 
     async def _send(self, interaction: discord.Interaction, answer: Answer, title: str) -> None:
-        answer_id = self.bot.store.remember(interaction.guild_id, answer)
+        answer_id = self.bot.store.remember(interaction.guild_id, interaction.user.id, answer)
         await interaction.followup.send(
             embed=answer_embed(answer, title=title),
             view=answer_view(answer_id, answer.grounded),

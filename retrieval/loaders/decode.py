@@ -5,6 +5,8 @@ from __future__ import annotations
 from retrieval.errors import BadInputError
 
 _SNIFF_BYTES = 8192
+# C0 control characters (and DEL) other than tab, newline, form feed and carriage return: never article text.
+_CONTROLS = dict.fromkeys([*range(0, 9), 11, *range(14, 32), 127])
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -20,7 +22,7 @@ def decode_text(data: bytes, source: str) -> str:
         raise BadInputError(f"{source} looks like a binary file; newsdesk reads text, Markdown, HTML and JSONL.")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).translate(_CONTROLS)  # NULs past the sniffed head are dropped, not indexed
         except UnicodeDecodeError:
             continue
     raise BadInputError(f"{source} is not UTF-8 or Windows-1252 text; re-save it as UTF-8 and try again.")

@@ -9,9 +9,17 @@ from retrieval.errors import BadInputError
 from retrieval.loaders.aggregator import split_aggregator_page
 from retrieval.types import Article
 
+# Extraction time grows with the element count (a page of a million `<p>x</p>` ran for minutes); real articles,
+# menus and comments included, stay well under this.
+MAX_ELEMENTS = 100_000
+
 
 def articles_from_html(html: str, source: str, *, url: str | None = None) -> list[Article]:
     import trafilatura  # ~0.1 s to import; `ask` and the bot's answers never need it
+
+    elements = html.count("<")
+    if elements > MAX_ELEMENTS:
+        raise BadInputError(f"{source} has {elements:,} HTML tags, more than the {MAX_ELEMENTS:,} newsdesk reads.")
 
     extracted = trafilatura.extract(
         html, url=url, output_format="json", with_metadata=True, include_comments=False, favor_precision=True
