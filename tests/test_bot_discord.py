@@ -57,13 +57,22 @@ def ask_payload(
     return slash(h, "ask", options, guild=guild, user=user)
 
 
-def component(h: Harness, custom_id: str, message: dict, *, values: list[str] | None = None) -> dict:
+def component(
+    h: Harness,
+    custom_id: str,
+    message: dict,
+    *,
+    values: list[str] | None = None,
+    guild: int = GUILD_A,
+    user: int = OTHER,
+) -> dict:
     """A click on a button (or a choice in a select, with `values`) under `message`, by OTHER in GUILD_A."""
     data: dict = {"custom_id": custom_id, "component_type": 3 if values else 2}
     if values:
         data["values"] = values
+    channel = CHANNEL_B if guild == GUILD_B else CHANNEL_A
     return h.interaction_payload(
-        "", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=OTHER, kind=3, data=data, message=message
+        "", [], guild_id=guild, channel_id=channel, user_id=user, kind=3, data=data, message=message
     )
 
 

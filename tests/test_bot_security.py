@@ -1,0 +1,132 @@
+"""Attacks on the Discord layer, each replayed through the real discord.py objects (see tests/discord_harness.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from tests.conftest import SAMPLE_CORPUS
+from tests.discord_harness import BOT_ID, Harness, message_payload, snowflake, user_payload
+from tests.loopback import Route, serve
+from tests.test_bot_discord import (  # noqa: F401  (harness is a pytest fixture)
+    GUILD_A,
+    GUILD_B,
+    MEMBER,
+    OTHER,
+    ask_payload,
+    assert_safe,
+    component,
+    harness,
+    kb_payload,
+)
+
+
+def _text(sent) -> str:
+    return json.dumps([s.body for s in sent])
+
+
+def _message_with(*custom_ids: str) -> dict:
+    """A bot message carrying buttons with these ids, as a forger's client would present them."""
+    message = message_payload(0, {}, user_payload(BOT_ID, "newsdesk", True))
+    buttons = [{"type": 2, "style": 2, "label": "x", "custom_id": c} for c in custom_ids]
+    message["components"] = [{"type": 1, "components": buttons}]
+    return message
+
+
+async def _answer_buttons(h: Harness, **ask: object) -> tuple[list[str], dict]:
+    sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?", **ask))
+    components = sent[-1].body["components"]
+    message = message_payload(0, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = components
+    return [c["custom_id"] for row in components for c in row["components"]], message
+
+
+async def test_kb_add_url_never_reads_host_files(harness: Harness, tmp_path: Path) -> None:
+    secret = tmp_path / "bot.env"
+    secret.write_text("Quarterly secrets\nDISCORD_TOKEN=abc.def.ghi and the launch code is 0000\n")
+    before = len(harness.bot.services.kb(f"guild-{GUILD_A}").articles())
+    for value in (str(secret), str(tmp_path), f"file://{secret}", "/dev/zero", "../../etc/passwd"):
+        sent = await harness.interact(kb_payload(harness, "add", [{"name": "url", "type": 3, "value": value}]))
+        assert "Only http and https links" in _text(sent) or "malformed" in _text(sent), value
+    assert len(harness.bot.services.kb(f"guild-{GUILD_A}").articles()) == before
+
+
+def _attachment(harness: Harness, name: str, data: bytes) -> dict:
+    url = f"https://cdn.discordapp.com/attachments/1/2/{snowflake()}"
+    harness.wire.cdn[url] = data
+    attachment_id = str(snowflake())
+    resolved = {
+        "attachments": {
+            attachment_id: {"id": attachment_id, "filename": name, "size": len(data), "url": url, "proxy_url": url}
+        }
+    }
+    return kb_payload(harness, "add", [{"name": "attachment", "type": 11, "value": attachment_id}], resolved=resolved)
+
+
+async def test_attachments_are_read_from_memory_whatever_their_name(harness: Harness) -> None:
+    odd = await harness.interact(_attachment(harness, "..", b"Harbour reopens\nThe harbour reopened on Monday."))
+    assert "Added 1" in _text(odd)
+    leaked = await harness.interact(_attachment(harness, "notes.txt", b"Config\nOPENAI_API_KEY=sk-" + b"x" * 40))
+    assert "looks like it holds credentials" in _text(leaked) and "Added 0" in _text(leaked)
+
+
+async def test_a_forged_show_passage_button_cannot_read_another_server(harness: Harness) -> None:
+    buttons, message = await _answer_buttons(harness, private=True)
+    passage = next(b for b in buttons if b.startswith("nd:passage:"))
+    answer_id = passage.rsplit(":", 1)[1]
+    elsewhere = await harness.interact(component(harness, passage, message, guild=GUILD_B))
+    assert "not available here" in _text(elsewhere) and "national security" not in _text(elsewhere)
+    same_server_other_user = await harness.interact(component(harness, passage, message, user=OTHER))
+    assert "not available here" in _text(same_server_other_user)
+    owner = await harness.interact(component(harness, passage, message, user=MEMBER))
+    assert "national security" in _text(owner)
+    vote = await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message, guild=GUILD_B, user=MEMBER))
+    assert "not available here" in _text(vote) and harness.bot.store.feedback(answer_id) == []
+    assert_safe(elsewhere + vote)
+
+
+async def test_feedback_on_unknown_answers_and_bad_reasons_is_refused(harness: Harness) -> None:
+    buttons, message = await _answer_buttons(harness)
+    answer_id = buttons[0].rsplit(":", 1)[1]
+    ghost = await harness.interact(component(harness, "nd:fb:up:0123456789ab", _message_with("nd:fb:up:0123456789ab")))
+    assert "not available here" in _text(ghost) and harness.bot.store.feedback("0123456789ab") == []
+    await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))  # opens the reason select
+    forged = await harness.interact(component(harness, f"nd:why:{answer_id}", message, values=["<script>"]))
+    assert "not available here" in _text(forged)
+    assert harness.bot.store.feedback(answer_id) == [(OTHER, False, None)]
+
+
+async def test_moderator_autocomplete_is_empty_for_members(harness: Harness) -> None:
+    def autocomplete(user: int, permissions: int) -> dict:
+        payload = kb_payload(harness, "remove", [], user=user, permissions=permissions)
+        payload["type"] = 4
+        payload["data"]["options"][0]["options"] = [{"name": "article", "type": 3, "value": "", "focused": True}]
+        return payload
+
+    member = await harness.interact(autocomplete(MEMBER, 0))
+    assert member[-1].body["data"]["choices"] == []
+    moderator = await harness.interact(autocomplete(OTHER, 32))
+    assert len(moderator[-1].body["data"]["choices"]) == 4
+
+
+async def test_slow_knowledge_base_jobs_cannot_starve_answers(harness: Harness) -> None:
+    """Six /kb add calls to a site that stalls: answers in another server still go out first; the queue is bounded."""
+    harness.bot.settings.allow_private_urls = True
+    harness.bot.services.kb(f"guild-{GUILD_B}").ingest([str(SAMPLE_CORPUS)])
+    with serve({f"/stall{i}": Route(body=b"<p>late</p>", delay_s=1.0) for i in range(7)}) as site:
+        stalls = [
+            kb_payload(harness, "add", [{"name": "url", "type": 3, "value": site.url(f"/stall{i}")}]) for i in range(7)
+        ]
+        for payload in stalls:
+            harness.bot._connection.parse_interaction_create(payload)
+        await asyncio.sleep(0.2)
+        start = len(harness.wire.sent)
+        question = ask_payload(harness, "why did Canada ban Hikvision?", guild=GUILD_B)
+        harness.bot._connection.parse_interaction_create(question)
+        await harness.settle()
+    sent = harness.wire.sent
+    finals = [i for i, s in enumerate(sent) if s.body and "done." in str(s.body.get("content", ""))]
+    answer = next(i for i, s in enumerate(sent) if i >= start and s.body and s.body.get("embeds"))
+    assert finals and answer < min(finals)
+    assert "several knowledge-base jobs waiting" in _text(sent)
