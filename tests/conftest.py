@@ -64,3 +64,20 @@ def services(settings: Settings) -> Iterator[Services]:
     svc = Services(settings)
     yield svc
     svc.close()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, model_dir: Path):
+    """The bot on a recorded wire, in two servers; server A's knowledge base holds the sample page."""
+    from bot.client import NewsdeskBot
+    from tests.discord_harness import CHANNEL_A, CHANNEL_B, GUILD_A, GUILD_B, Harness
+
+    settings = make_settings(tmp_path / "data", model_dir, user_cooldown_s=30, guild_concurrency=2)
+    services = Services(settings)
+    services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
+    h = Harness(NewsdeskBot(settings, services))
+    await h.start()
+    h.add_guild(GUILD_A, CHANNEL_A)
+    h.add_guild(GUILD_B, CHANNEL_B)
+    yield h
+    services.close()

@@ -17,6 +17,8 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bot.client import NewsdeskBot
 
+GUILD_A, GUILD_B = 111111111111111111, 222222222222222222
+CHANNEL_A, CHANNEL_B = 333333333333333333, 444444444444444444
 APP_ID = 900000000000000001
 BOT_ID = 900000000000000002
 _ids = itertools.count(1_100_000_000_000_000_000)

@@ -6,17 +6,25 @@ import json
 from pathlib import Path
 
 import discord
-import pytest
 
 from bot.client import NewsdeskBot
 from bot.cogs import kb_admin
 from retrieval.knowledge_base import Services
 from retrieval.types import Article
 from tests.conftest import SAMPLE_CORPUS, make_settings
-from tests.discord_harness import BOT_ID, Harness, Sent, message_payload, snowflake, user_payload
+from tests.discord_harness import (
+    BOT_ID,
+    CHANNEL_A,
+    CHANNEL_B,
+    GUILD_A,
+    GUILD_B,
+    Harness,
+    Sent,
+    message_payload,
+    snowflake,
+    user_payload,
+)
 
-GUILD_A, GUILD_B = 111111111111111111, 222222222222222222
-CHANNEL_A, CHANNEL_B = 333333333333333333, 444444444444444444
 MOD, MEMBER, OTHER = 500000000000000001, 500000000000000002, 500000000000000003
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 PINGY = Article(
@@ -25,19 +33,6 @@ PINGY = Article(
     "office in Ottawa on Monday to protest the camera maker.",
     outlet="Pingy Post",
 )
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, model_dir: Path):
-    settings = make_settings(tmp_path / "data", model_dir, user_cooldown_s=30, guild_concurrency=2)
-    services = Services(settings)
-    services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
-    h = Harness(NewsdeskBot(settings, services))
-    await h.start()
-    h.add_guild(GUILD_A, CHANNEL_A)
-    h.add_guild(GUILD_B, CHANNEL_B)
-    yield h
-    services.close()
 
 
 def slash(

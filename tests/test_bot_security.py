@@ -7,19 +7,9 @@ import json
 from pathlib import Path
 
 from tests.conftest import SAMPLE_CORPUS
-from tests.discord_harness import BOT_ID, Harness, message_payload, snowflake, user_payload
+from tests.discord_harness import BOT_ID, GUILD_A, GUILD_B, Harness, message_payload, snowflake, user_payload
 from tests.loopback import Route, serve
-from tests.test_bot_discord import (  # noqa: F401  (harness is a pytest fixture)
-    GUILD_A,
-    GUILD_B,
-    MEMBER,
-    OTHER,
-    ask_payload,
-    assert_safe,
-    component,
-    harness,
-    kb_payload,
-)
+from tests.test_bot_discord import MEMBER, OTHER, ask_payload, assert_safe, component, kb_payload
 
 
 def _text(sent) -> str:
