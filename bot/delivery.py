@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from bot.client import NewsdeskBot
 
 EDIT_INTERVAL_S = 1.0  # Discord allows about five edits per five seconds per message; one a second leaves room
+SLOW_NOTICE_S = 4.0  # with no draft yet after this long, say that the answer is coming
+SLOW_NOTICE = "Still working on it: the language model is taking longer than usual…"
 HISTORY_TURNS = 10
 
 OnPartial = Callable[[str], Awaitable[None]]
@@ -31,13 +33,23 @@ async def produce_answer(
         return await asyncio.to_thread(answers.ask, question, history)
     last_edit = 0.0
     final: Answer | None = None
-    async for event in answers.astream(question, history):
-        if isinstance(event, Partial):
-            if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
-                last_edit = time.monotonic()
-                await on_partial(clip(event.text, MESSAGE_LIMIT - 2) + " ▌")
-        else:
-            final = event
+
+    async def notice_when_slow() -> None:
+        await asyncio.sleep(SLOW_NOTICE_S)
+        await on_partial(SLOW_NOTICE)
+
+    slow = asyncio.create_task(notice_when_slow())
+    try:
+        async for event in answers.astream(question, history):
+            if isinstance(event, Partial):
+                slow.cancel()
+                if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
+                    last_edit = time.monotonic()
+                    await on_partial(clip(event.text, MESSAGE_LIMIT - 2) + " ▌")
+            else:
+                final = event
+    finally:
+        slow.cancel()
     assert final is not None, "astream always ends with an Answer"
     return final
 

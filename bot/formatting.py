@@ -99,5 +99,7 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
     if answer.grounded and answer.as_of:
         footer = f"As of {answer.as_of} · {footer}"
+    if answer.notice:
+        footer = f"{footer} · {answer.notice}"
     embed.set_footer(text=footer)
     return embed

@@ -15,6 +15,8 @@ def _render(answer: Answer) -> None:
     console.print(answer.answer, highlight=False, markup=False)
     if answer.as_of and answer.grounded:
         console.print(f"[dim]As of {answer.as_of}.[/dim]")
+    if answer.notice:
+        console.print(f"[dim]{answer.notice}[/dim]")
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:

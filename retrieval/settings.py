@@ -6,7 +6,7 @@ Nothing in newsdesk reads the environment anywhere else; tests build `Settings(.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     model: str = Field("gpt-4o-mini", alias="NEWSDESK_MODEL")
     llm_timeout_s: float = Field(30.0, alias="NEWSDESK_LLM_TIMEOUT")
     llm_max_retries: int = Field(2, alias="NEWSDESK_LLM_RETRIES")
+    llm_deadline_s: float = Field(30.0, alias="NEWSDESK_LLM_DEADLINE")  # one answer, retries included
+    llm_fallback: Literal["offline", "error"] = Field("offline", alias="NEWSDESK_LLM_FALLBACK")
     max_question_chars: int = Field(500, alias="NEWSDESK_MAX_QUESTION_CHARS")
     top_k: int = Field(6, alias="NEWSDESK_TOP_K")
 

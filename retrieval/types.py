@@ -156,6 +156,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     dropped_sentences: int = 0
     total_sentences: int = 0
+    notice: str | None = None  # e.g. that the LLM was down and the answer was composed offline
 
     @property
     def as_of(self) -> str | None:
@@ -172,4 +173,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "nearest": [{"id": a.id, "title": a.title, "outlet": a.outlet, "url": a.url} for a in self.nearest],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "notice": self.notice,
         }

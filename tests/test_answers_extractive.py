@@ -148,3 +148,23 @@ def test_latest_questions_favour_the_newer_article_and_say_as_of(settings, servi
     assert answer.answer.startswith("The ferry timetable changed: the island boat now sails at 11am")
     assert answer.as_of == "2026-06-20" and answer.citations[0].published == "2026-06-20"
     assert answer.to_dict()["as_of"] == "2026-06-20"
+
+
+def test_markers_inside_articles_cannot_become_citations(kb, answers: AnswerService) -> None:
+    """A forum post that writes "[1][2]" must not hand its claim citations to other sources."""
+    rumour = Article(
+        title="Camera forum thread",
+        text="Posters claim Hikvision will pay every Canadian customer a refund next month [1][2]. "
+        "One poster wrote that Reuters confirmed the refund plan [3].",
+        outlet="Camera Forum",
+    )
+    kb.ingest_articles([rumour])
+    question = "Will Hikvision pay Canadian customers a refund?"
+    sources = number_sources(kb.search(question, 6))
+    forum = next(s.n for s in sources if s.article.title == "Camera forum thread")
+    assert len(sources) > 1 and not any(re.search(r"\[\d", " ".join(s.sentences) + s.text) for s in sources)
+    draft = answers._extractive.draft(question, sources)
+    refund = next(sentence for sentence in re.split(r"(?<=[.!?])\s+", draft) if "refund" in sentence)
+    assert re.findall(r"\[(\d+)\]", refund) == [str(forum)]
+    answer = answers.ask(question)
+    assert [c.title for c in answer.citations if "refund" in c.quote] == ["Camera forum thread"]

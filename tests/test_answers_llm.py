@@ -36,9 +36,7 @@ def service(tmp_path: Path, model_dir: Path, llm: FakeLLM, *, extra: list[Articl
         openai_base_url=llm.base_url,
         openai_api_key="test-key",
         model="test-model",
-        llm_timeout_s=1.0,
-        llm_max_retries=2,
-        **overrides,
+        **{"llm_timeout_s": 1.0, "llm_max_retries": 2, "llm_deadline_s": 3.0, "llm_fallback": "error", **overrides},
     )
     kb = Services(settings).kb("default")
     kb.ingest([str(SAMPLE_CORPUS)])
@@ -108,7 +106,7 @@ def test_429_then_success_is_retried(tmp_path, model_dir) -> None:
     [
         (Step(status=500), "failed with HTTP 500"),
         (Step(status=429, headers={"retry-after-ms": "10"}), "rate-limiting"),
-        (Step(delay_s=1.5, content="late"), "did not answer within 1 s"),
+        (Step(delay_s=1.5, content="late"), "did not answer within 3 s"),
         (Step(raw=b"{not json"), "could not read"),
     ],
 )
@@ -118,6 +116,36 @@ def test_persistent_failures_are_one_sentence_after_bounded_retries(tmp_path, mo
         with pytest.raises(LLMError, match=message):
             svc.ask("why did Canada ban Hikvision?")
     assert 2 <= len(llm.requests) <= 9  # retried, but not forever
+
+
+def test_retries_share_one_deadline(tmp_path, model_dir) -> None:
+    """A hanging LLM: three attempts fit the 3 s answer deadline (1 s each), not three full 30 s timeouts."""
+    with fake_llm(Step(delay_s=5, content="late")) as llm:
+        svc = service(tmp_path, model_dir, llm, llm_timeout_s=30.0)
+        with pytest.raises(LLMError, match="within 3 s"):
+            svc.ask("why did Canada ban Hikvision?")
+    assert svc._llm.request_timeout == 1.0 and len(llm.requests) == 3
+
+
+def test_an_unreachable_llm_falls_back_to_the_offline_answer(tmp_path, model_dir) -> None:
+    with fake_llm(Step(status=500)) as llm:
+        svc = service(tmp_path, model_dir, llm, llm_fallback="offline")
+        answer = svc.ask("why did Canada ban Hikvision?")
+    assert answer.grounded and answer.mode == "extractive" and "national security" in answer.answer
+    assert answer.notice and "offline" in answer.notice
+
+
+def test_llm_errors_name_no_address_or_setting(tmp_path, model_dir) -> None:
+    settings = make_settings(
+        tmp_path / "data", model_dir, openai_base_url="http://127.0.0.1:9/v1", openai_api_key="k", llm_fallback="error"
+    )
+    kb = Services(settings).kb("default")
+    kb.ingest([str(SAMPLE_CORPUS)])
+    with pytest.raises(LLMError) as failure:
+        AnswerService(settings, kb, chat_model_for(settings)).ask("why did Canada ban Hikvision?")
+    message = str(failure.value)
+    assert "could not be reached" in message
+    assert "127.0.0.1" not in message and "OPENAI" not in message and "http" not in message
 
 
 async def test_streaming_yields_partials_then_the_checked_answer(tmp_path, model_dir) -> None:

@@ -120,3 +120,46 @@ async def test_slow_knowledge_base_jobs_cannot_starve_answers(harness: Harness) 
     answer = next(i for i, s in enumerate(sent) if i >= start and s.body and s.body.get("embeds"))
     assert finals and answer < min(finals)
     assert "several knowledge-base jobs waiting" in _text(sent)
+
+
+async def _llm_bot(tmp_path: Path, model_dir: Path, **overrides: object) -> Harness:
+    from bot.client import NewsdeskBot
+    from retrieval.knowledge_base import Services
+    from tests.conftest import make_settings
+    from tests.discord_harness import CHANNEL_A
+
+    settings = make_settings(tmp_path / "data", model_dir, openai_api_key="k", **overrides)
+    services = Services(settings)
+    services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
+    h = Harness(NewsdeskBot(settings, services))
+    await h.start()
+    h.add_guild(GUILD_A, CHANNEL_A)
+    return h
+
+
+async def test_an_llm_outage_answers_offline_and_exposes_nothing(tmp_path: Path, model_dir: Path) -> None:
+    down = "http://127.0.0.1:9/v1"
+    h = await _llm_bot(tmp_path / "a", model_dir, openai_base_url=down, llm_max_retries=0)
+    sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
+    final = sent[-1].body
+    assert "national security" in final["embeds"][0]["description"]
+    assert "composed offline" in final["embeds"][0]["footer"]["text"]
+    h = await _llm_bot(tmp_path / "b", model_dir, openai_base_url=down, llm_max_retries=0, llm_fallback="error")
+    sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
+    assert "could not be reached" in _text(sent)
+    for leak in ("127.0.0.1", "OPENAI", "/v1", "guild-"):
+        assert leak not in _text(sent)
+    assert_safe(sent)
+
+
+async def test_a_slow_llm_says_it_is_still_working(tmp_path: Path, model_dir: Path, monkeypatch) -> None:
+    from bot import delivery
+    from tests.openai_server import Step, fake_llm
+
+    monkeypatch.setattr(delivery, "SLOW_NOTICE_S", 0.2)
+    reply = "Canada ordered Hikvision to shut down its Canadian operations over national security [{Hikvision}]."
+    with fake_llm(Step(reply, delay_s=1.0)) as llm:
+        h = await _llm_bot(tmp_path, model_dir, openai_base_url=llm.base_url)
+        sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
+    edits = [s.body.get("content") for s in sent if s.method == "PATCH"]
+    assert edits[0] == delivery.SLOW_NOTICE and "national security" in _text(sent[-1:])

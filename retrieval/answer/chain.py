@@ -31,6 +31,7 @@ from retrieval.types import Answer, SearchHit
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 10
+OFFLINE_NOTICE = "The language model was unavailable, so this answer was composed offline from the articles."
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,15 @@ class AnswerService:
         self._checker = CitationChecker(self._embedder)
         self._extractive = ExtractiveAnswerer(self._embedder)
         self._prepare = self._prepare_chain()
-        self._draft = self._draft_runnable()
-        self._chain = self._build_chain()
+        offline = RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")
+        self._draft = self._llm_draft() if chat_model is not None else offline
+        self._chain = self._build_chain(self._draft)
+        # When the LLM fails, the same chain with the offline answerer (NEWSDESK_LLM_FALLBACK=offline).
+        self._offline_chain = self._build_chain(offline)
 
     # --- chain -------------------------------------------------------------------------------------------------
 
-    def _draft_runnable(self) -> Runnable:
-        if self._llm is None:
-            return RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")
+    def _llm_draft(self) -> Runnable:
         from retrieval.answer.llm import with_malformed_retry  # openai costs ~0.8 s to import: only when used
 
         return (
@@ -86,10 +88,10 @@ class AnswerService:
             | StrOutputParser()
         )
 
-    def _build_chain(self) -> Runnable:
+    def _build_chain(self, draft: Runnable) -> Runnable:
         answer = RunnableBranch(
             (lambda x: not x["sources"], RunnableLambda(self._refusal)),
-            RunnablePassthrough.assign(draft=_timed("answer", self._draft.invoke)) | RunnableLambda(self._finish),
+            RunnablePassthrough.assign(draft=_timed("answer", draft.invoke)) | RunnableLambda(self._finish),
         )
         return self._prepare | answer
 
@@ -105,7 +107,7 @@ class AnswerService:
         history: list[Turn] = x["history"]
         if not history:
             return x["question"]
-        if self._llm is None:
+        if x["mode"] == "extractive":
             # Offline, a follow-up borrows the words of the previous question ("what did the company say?").
             previous = next((t.text for t in reversed(history) if t.role == "user"), "")
             return f"{previous} {x['question']}".strip()
@@ -117,10 +119,10 @@ class AnswerService:
         return self._kb.search(x["query"], x["k"])
 
     def _refusal(self, x: dict) -> Answer:
-        return refusal(x["question"], self.mode, x["hits"], x["timings"])
+        return refusal(x["question"], x["mode"], x["hits"], x["timings"])
 
     def _finish(self, x: dict) -> Answer:
-        return checked_answer(self._checker, x["question"], x["draft"], x["sources"], self.mode, x["timings"])
+        return checked_answer(self._checker, x["question"], x["draft"], x["sources"], x["mode"], x["timings"])
 
     # --- public API --------------------------------------------------------------------------------------------
 
@@ -137,20 +139,28 @@ class AnswerService:
             "history": (history or [])[-HISTORY_TURNS:],
             "k": k or self._settings.top_k,
             "timings": {},
+            "mode": self.mode,
         }
+
+    def _fall_back(self, exc: Exception, inputs: dict) -> Answer:
+        """The offline answer after an LLM failure, when the operator allows it; else the failure as one sentence."""
+        error = exc if isinstance(exc, LLMError) else _as_llm_error(exc, self._settings)
+        log.warning("LLM call failed: %r", exc)
+        if self._settings.llm_fallback != "offline":
+            raise error from exc
+        answer: Answer = self._offline_chain.invoke({**inputs, "timings": {}, "mode": "extractive"})
+        answer.notice = OFFLINE_NOTICE
+        return answer
 
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None) -> Answer:
         inputs = self._inputs(question, history, k)
         start = time.perf_counter()
         try:
             answer: Answer = self._chain.invoke(inputs)
-        except LLMError:
-            raise
         except Exception as exc:
-            if self._llm is None or not _is_llm_failure(exc):
+            if self._llm is None or not (isinstance(exc, LLMError) or _is_llm_failure(exc)):
                 raise
-            log.warning("LLM call failed: %r", exc)
-            raise _as_llm_error(exc, self._settings) from exc
+            answer = self._fall_back(exc, inputs)
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         return answer
 
@@ -175,10 +185,10 @@ class AnswerService:
                 yield Partial(draft)
             x["timings"]["answer"] = (time.perf_counter() - answer_start) * 1000
         except Exception as exc:
-            if not _is_llm_failure(exc):
+            if not (isinstance(exc, LLMError) or _is_llm_failure(exc)):
                 raise
-            log.warning("LLM stream failed: %r", exc)
-            raise _as_llm_error(exc, self._settings) from exc
+            yield await asyncio.to_thread(self._fall_back, exc, inputs)
+            return
         answer = await asyncio.to_thread(self._finish, {**x, "draft": draft})  # embeddings: keep the loop free
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         yield answer

@@ -23,10 +23,15 @@ def build_chat_model(settings: Settings) -> ChatOpenAI:
         model=settings.model,
         api_key=key,
         base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout_s,
+        # Each attempt gets its share of the answer's deadline, so retries cannot stack up past it.
+        timeout=attempt_timeout(settings),
         max_retries=settings.llm_max_retries,
         temperature=0,
     )
+
+
+def attempt_timeout(settings: Settings) -> float:
+    return min(settings.llm_timeout_s, settings.llm_deadline_s / (settings.llm_max_retries + 1))
 
 
 def with_malformed_retry(model: BaseChatModel, settings: Settings) -> Runnable:
@@ -38,16 +43,16 @@ def with_malformed_retry(model: BaseChatModel, settings: Settings) -> Runnable:
 
 
 def as_llm_error(exc: Exception, settings: Settings) -> LLMError:
-    """One sentence per failure kind, saying what happened and what to do."""
+    """One sentence per failure kind, saying what happened; never an address, key or setting name (it may be shown
+    in a public channel). The operator finds the detail in the log."""
     if isinstance(exc, openai.APITimeoutError):
-        message = f"The language model did not answer within {settings.llm_timeout_s:g} s; try again shortly."
+        message = f"The language model did not answer within {settings.llm_deadline_s:g} s; try again shortly."
     elif isinstance(exc, openai.RateLimitError):
         message = "The language model is rate-limiting requests; try again in a minute."
     elif isinstance(exc, openai.AuthenticationError):
-        message = "The language model rejected the API key; check OPENAI_API_KEY."
+        message = "The language model refused newsdesk's credentials; the bot's host needs to fix its settings."
     elif isinstance(exc, openai.APIConnectionError):
-        where = settings.openai_base_url or "OpenAI"
-        message = f"Could not reach the language model at {where}; check OPENAI_BASE_URL."
+        message = "The language model could not be reached; try again shortly."
     elif isinstance(exc, openai.APIStatusError):
         message = f"The language model failed with HTTP {exc.status_code}; try again shortly."
     else:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
 from retrieval.answer.guard import is_instruction
 from retrieval.chunker import split_sentences
 from retrieval.types import ArticleRecord, Citation, SearchHit
+
+# An article's own reference markers ("[1]", "[2, 3]", "[12–14]") would read as our citations once quoted: a forum
+# post writing "[1]" could then appear cited to source 1. They are removed before text becomes evidence or prompt.
+_SOURCE_MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
+
+
+def without_markers(text: str) -> str:
+    return _SOURCE_MARKERS.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -23,14 +32,14 @@ class Source:
 
     @property
     def text(self) -> str:
-        return "\n…\n".join(h.chunk.text for h in self.hits)
+        return "\n…\n".join(without_markers(h.chunk.text) for h in self.hits)
 
     @cached_property
     def _sentence_chunks(self) -> dict[str, str]:
         """Evidence sentence -> the chunk it came from. Instruction-like sentences never count as evidence."""
         found: dict[str, str] = {}
         for hit in self.hits:
-            for sentence in split_sentences(hit.chunk.text):
+            for sentence in split_sentences(without_markers(hit.chunk.text)):
                 if not is_instruction(sentence):
                     found.setdefault(sentence, hit.chunk.chunk_id)
         return found
