@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from retrieval.errors import BadInputError, FetchError, NewsdeskError, NotFoundError
+from retrieval.errors import BadInputError, FetchError, NewsdeskError, NotFoundError, StoreUnavailableError
 from retrieval.settings import Settings
 
 console = Console()
@@ -24,7 +24,7 @@ JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead o
 ARTICLE_ID = typer.Argument(help="Article id (or a unique prefix of 6+ characters).")
 KB_OPTION = typer.Option("--kb", help="Knowledge base name (default: NEWSDESK_KB or 'default').")
 
-_USER_ERRORS = (BadInputError, NotFoundError, FetchError)
+_USER_ERRORS = (BadInputError, NotFoundError, FetchError, StoreUnavailableError)
 
 
 @dataclass

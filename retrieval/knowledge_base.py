@@ -16,7 +16,7 @@ from retrieval.loaders.url import SafeFetcher
 from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
-from retrieval.store import connect, open_collection, validate_kb_name
+from retrieval.store import connect, open_collection, store_errors, validate_kb_name
 from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
 
 
@@ -102,14 +102,19 @@ class KnowledgeBase:
         return report
 
     def ingest_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
-        with self._write_lock:
+        with self._write_lock, store_errors():
             return self._indexer.index(articles, progress)
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
-        return self._searcher.search(query, k, filters)
+        with store_errors():
+            return self._searcher.search(query, k, filters)
 
     def articles(self) -> list[ArticleRecord]:
         return self._records.articles(self.name)
+
+    def lead_passages(self) -> dict[str, Chunk]:
+        """Article id -> its first passage."""
+        return self._records.lead_chunks(self.name)
 
     def article(self, id_or_prefix: str) -> tuple[ArticleRecord, list[Chunk]]:
         record = self._records.find_article(self.name, id_or_prefix)
@@ -119,7 +124,7 @@ class KnowledgeBase:
 
     def remove(self, id_or_prefix: str) -> tuple[ArticleRecord, int]:
         record, _ = self.article(id_or_prefix)
-        with self._write_lock:
+        with self._write_lock, store_errors():
             return record, self._indexer.remove([record.id])
 
     def stats(self) -> Stats:

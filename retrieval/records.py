@@ -146,6 +146,15 @@ class RecordManager:
         rows = self._query(query + " ORDER BY c.article_id, c.ordinal", params)
         return [Chunk(*row) for row in rows]
 
+    def lead_chunks(self, kb: str) -> dict[str, Chunk]:
+        """Every article's first passage, in one query (digests need one per article)."""
+        rows = self._query(
+            "SELECT c.chunk_id, c.article_id, c.ordinal, c.text, a.title FROM chunks c "
+            "JOIN articles a ON a.kb = c.kb AND a.id = c.article_id WHERE c.kb = ? AND c.ordinal = 0",
+            (kb,),
+        )
+        return {row[1]: Chunk(*row) for row in rows}
+
     def version(self, kb: str) -> int:
         rows = self._query("SELECT version FROM kb_state WHERE kb = ?", (kb,))
         return rows[0][0] if rows else 0

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from retrieval.errors import BadInputError, EmbeddingMismatchError, StoreUnavailableError
+from retrieval.errors import BadInputError, EmbeddingMismatchError, NewsdeskError, StoreUnavailableError
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE = "The knowledge base store is unreachable; try again shortly."
 _KB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 COLLECTION_PREFIX = "newsdesk-"
 
@@ -41,9 +44,33 @@ def connect(settings: Settings) -> ClientAPI:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:  # chromadb raises bare ValueError/ConnectionError/httpx errors depending on mode
         where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.chroma_dir)
-        raise StoreUnavailableError(
-            f"The Chroma store at {where} is unavailable; start it or check CHROMA_HOST/CHROMA_PORT."
-        ) from exc
+        log.error("cannot open the Chroma store at %s: %r", where, exc)  # the address goes to the log, not to users
+        raise StoreUnavailableError(UNREACHABLE) from exc
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """A Chroma server that dies mid-ingest or mid-question becomes one sentence instead of a transport error."""
+    try:
+        yield
+    except NewsdeskError:
+        raise
+    except Exception as exc:
+        if not _is_transport_failure(exc):
+            raise
+        log.error("the Chroma store failed: %r", exc)
+        raise StoreUnavailableError(UNREACHABLE) from exc
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    import httpx
+
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, httpx.TransportError | ConnectionError) or "Could not connect" in str(chain):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
 
 
 def open_collection(client: ClientAPI, kb: str, model_name: str, *, create: bool) -> Collection | None:
@@ -63,7 +90,8 @@ def open_collection(client: ClientAPI, kb: str, model_name: str, *, create: bool
                 return None
             collection = client.get_collection(name, embedding_function=None)
     except Exception as exc:
-        raise StoreUnavailableError(f"The Chroma store could not open knowledge base '{kb}': {exc}") from exc
+        log.error("the Chroma store could not open knowledge base %r: %r", kb, exc)
+        raise StoreUnavailableError(UNREACHABLE) from exc
     built_with = (collection.metadata or {}).get("embedding_model")
     if built_with != model_name:
         raise EmbeddingMismatchError(

@@ -168,3 +168,14 @@ def test_markers_inside_articles_cannot_become_citations(kb, answers: AnswerServ
     assert re.findall(r"\[(\d+)\]", refund) == [str(forum)]
     answer = answers.ask(question)
     assert [c.title for c in answer.citations if "refund" in c.quote] == ["Camera forum thread"]
+
+
+def test_a_digest_of_a_large_knowledge_base_reads_passages_in_one_query(settings, kb, monkeypatch) -> None:
+    stories = [
+        Article(title=f"Council note {i}", text=f"The council approved item {i} on Monday.", published="2099-02-01")
+        for i in range(300)
+    ]
+    kb.ingest_articles(stories)
+    monkeypatch.setattr(type(kb), "article", lambda *_: pytest.fail("one lookup per article is quadratic"))
+    digest = SummaryService(settings, kb).digest("2099-01-01")
+    assert len(digest.citations) == 60 and digest.answer.endswith("… and 240 older stories")

@@ -163,3 +163,11 @@ async def test_a_slow_llm_says_it_is_still_working(tmp_path: Path, model_dir: Pa
         sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
     edits = [s.body.get("content") for s in sent if s.method == "PATCH"]
     assert edits[0] == delivery.SLOW_NOTICE and "national security" in _text(sent[-1:])
+
+
+async def test_digests_take_a_server_slot_like_questions(harness: Harness) -> None:
+    from tests.test_bot_discord import slash
+
+    async with harness.bot.slots.slot(GUILD_A), harness.bot.slots.slot(GUILD_A):
+        sent = await harness.interact(slash(harness, "digest"))
+    assert "busy answering" in _text(sent)

@@ -28,5 +28,22 @@ def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, model_dir: Pa
 
 def test_chroma_down_is_one_clear_sentence(tmp_path: Path, model_dir: Path) -> None:
     settings = make_settings(tmp_path, model_dir, chroma_host="127.0.0.1", chroma_port=free_port())
-    with pytest.raises(StoreUnavailableError, match=r"unavailable; start it or check CHROMA_HOST"):
+    with pytest.raises(StoreUnavailableError, match=r"^The knowledge base store is unreachable; try again shortly.$"):
         Services(settings).kb("default")
+
+
+@pytest.mark.slow
+def test_a_chroma_server_that_dies_is_one_clear_sentence(tmp_path: Path, model_dir: Path) -> None:
+    from retrieval.types import Article
+
+    with chroma_server(tmp_path / "server") as port:
+        settings = make_settings(tmp_path / "data", model_dir, chroma_host="127.0.0.1", chroma_port=port)
+        services = Services(settings)
+        kb = services.kb("default")
+        kb.ingest([str(SAMPLE_CORPUS)])
+    # The server is gone now; the open knowledge base notices on its next call.
+    with pytest.raises(StoreUnavailableError, match="unreachable"):
+        kb.search("why did Canada ban Hikvision?")
+    with pytest.raises(StoreUnavailableError, match="unreachable"):
+        kb.ingest_articles([Article(title="Late story", text="The port reopened on Friday after the strike.")])
+    services.close()

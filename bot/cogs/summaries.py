@@ -61,7 +61,8 @@ class SummariesCog(commands.Cog):
                 answer = await asyncio.to_thread(summaries.topic, topic)
             else:
                 answer = await asyncio.to_thread(summaries.article, article or "")
-        await self._send(interaction, answer, f"Summary: {topic}" if topic else answer.question.capitalize())
+        title = f"Summary: {topic}" if topic else f"Summary: {answer.question.removeprefix('summary: ')}"
+        await self._send(interaction, answer, title)
 
     @app_commands.command(description="What is new in this server's knowledge base.")
     @app_commands.describe(since="How far back to look")
@@ -69,7 +70,8 @@ class SummariesCog(commands.Cog):
     async def digest(self, interaction: discord.Interaction, since: Literal["24h", "3d", "7d", "30d"] = "7d") -> None:
         await interaction.response.defer(thinking=True)
         _, summaries = await self.bot.answerers(interaction.guild_id)
-        answer = await asyncio.to_thread(summaries.digest, since)
+        async with self.bot.slots.slot(interaction.guild_id):  # counted like /ask: eight digests cannot crowd it out
+            answer = await asyncio.to_thread(summaries.digest, since)
         await self._send(interaction, answer, f"What's new (last {since})")
 
     @app_commands.command(description="What this server's knowledge base covers.")

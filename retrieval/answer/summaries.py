@@ -20,7 +20,7 @@ import prompts
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer
-from retrieval.answer.sources import Source, format_sources, number_sources
+from retrieval.answer.sources import Source, format_sources, number_sources, without_markers
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
@@ -31,6 +31,7 @@ from retrieval.types import Answer, Citation, SearchHit
 TOPIC_PASSAGES = 8
 MAP_REDUCE_CHARS = 8000  # above this much source text, each source is summarised on its own first
 ARTICLE_SENTENCES = 4
+DIGEST_STORIES = 60  # a digest lists the newest stories; more would not fit a Discord embed anyway
 _PERIOD = {"h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -115,15 +116,19 @@ class SummaryService:
         lines: list[str] = []
         citations: list[Citation] = []
         day = None
-        for n, record in enumerate(fresh, start=1):
+        leads = self._kb.lead_passages()  # one query, not one per article: digests stay linear in the KB size
+        shown = [record for record in fresh if record.id in leads][:DIGEST_STORIES]
+        for n, record in enumerate(shown, start=1):
             when = record.published or f"added {record.ingested_at[:10]}"
             if when != day:
                 lines.append(f"**{when}**")
                 day = when
-            _, chunks = self._kb.article(record.id)
-            lead = split_sentences(chunks[0].text)[0] if chunks else record.title
+            chunk = leads[record.id]
+            lead = without_markers(split_sentences(chunk.text)[0])
             outlet = f" ({record.outlet})" if record.outlet else ""
             lines.append(f"- {record.title}{outlet}: {lead} [{n}]")
-            hit = SearchHit(rank=n, score=1.0, chunk=chunks[0], article=record, similarity=1.0)
+            hit = SearchHit(rank=n, score=1.0, chunk=chunk, article=record, similarity=1.0)
             citations.append(Source(n, (hit,)).citation(n, lead))
+        if len(fresh) > len(shown):
+            lines.append(f"… and {len(fresh) - len(shown)} older stories")
         return Answer(question=label, answer="\n".join(lines), grounded=True, mode=self.mode, citations=citations)
