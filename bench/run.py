@@ -74,6 +74,10 @@ def squad_section(settings: Settings, squad: Path, n_questions: int, scale: list
     ours["recall"], ours["query_ms"] = recall_within_budget(
         lambda q: [h.chunk.text for h in kb.search(q, max(KS))], questions, KS, BUDGET
     )
+    recall, query_ms = recall_within_budget(
+        lambda q: [h.chunk.text for h in kb.search(q, max(KS), rerank=True)], questions, KS, BUDGET
+    )
+    ours["reranked"] = {"recall": recall, "query_ms": query_ms}
     ours["ingest_fraction_of_raw"] = round(ours["ingest_chunks_per_s"] / ours["raw_embed_chunks_per_s"], 3)
     log(f"newsdesk recall {ours['recall']} query {ours['query_ms']}")
 

@@ -5,7 +5,8 @@ Discord-side `default_permissions` can be changed by server admins, so moderator
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import discord
@@ -29,31 +30,84 @@ def is_moderator(member: discord.abc.User, permissions: discord.Permissions, set
     return any(r.id in settings.moderator_role_ids for r in getattr(member, "roles", []))
 
 
-def user_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    """One question per user per NEWSDESK_USER_COOLDOWN seconds (discord.py's own cooldown machinery)."""
-    seconds = interaction.client.settings.user_cooldown_s  # type: ignore[attr-defined]
-    return app_commands.Cooldown(1, seconds) if seconds > 0 else None
+def _asker_id(who: discord.Message | discord.Interaction) -> int:
+    return who.author.id if isinstance(who, discord.Message) else who.user.id
 
 
-def message_cooldowns(settings: Settings) -> commands.CooldownMapping:
-    """The same per-user limit for questions asked by @mention or in threads."""
-    return commands.CooldownMapping.from_cooldown(1, settings.user_cooldown_s, commands.BucketType.user)
+class UserCooldown:
+    """One question per user per NEWSDESK_USER_COOLDOWN seconds, shared by /ask, /summary, /digest, mentions,
+    replies and the context menu (discord.py's cooldown buckets, keyed by the asker)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._buckets = commands.CooldownMapping.from_cooldown(1, seconds, _asker_id) if seconds > 0 else None
+
+    def retry_after(self, who: discord.Message | discord.Interaction) -> float | None:
+        """Take this user's turn; seconds to wait when they have none left."""
+        return self._buckets.get_bucket(who).update_rate_limit() if self._buckets else None
+
+    def forgive(self, who: discord.Message | discord.Interaction) -> None:
+        """A question refused for bad input costs nothing: give the turn back."""
+        if self._buckets:
+            self._buckets.get_bucket(who).reset()
+
+
+async def shared_cooldown(interaction: discord.Interaction) -> bool:
+    """The app-command check for UserCooldown."""
+    cooldown: UserCooldown = interaction.client.cooldown  # type: ignore[attr-defined]
+    retry_after = cooldown.retry_after(interaction)
+    if retry_after:
+        raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cooldown.seconds), retry_after)
+    return True
+
+
+OnQueued = Callable[[int], Awaitable[None]]
 
 
 class GuildSlots:
-    """At most N questions answered at once per server, so one busy server cannot starve the others."""
+    """At most N questions answered at once per server, so one busy server cannot starve the others.
 
-    def __init__(self, per_guild: int) -> None:
+    Beyond that, up to `queue` more wait their turn in order (for at most `wait_s`), told their place in line;
+    only past the queue's bound is a question refused.
+    """
+
+    def __init__(self, per_guild: int, queue: int = 20, wait_s: float = 120.0) -> None:
         self._per_guild = per_guild
-        self._busy: dict[int, int] = {}
+        self._queue = queue
+        self._wait_s = wait_s
+        self._slots: dict[int, asyncio.Semaphore] = {}
+        self._waiting: dict[int, int] = {}
 
     @asynccontextmanager
-    async def slot(self, guild_id: int | None) -> AsyncIterator[None]:
+    async def slot(self, guild_id: int | None, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
         key = guild_id or 0
-        if self._busy.get(key, 0) >= self._per_guild:
-            raise ServerBusy
-        self._busy[key] = self._busy.get(key, 0) + 1
+        slots = self._slots.setdefault(key, asyncio.Semaphore(self._per_guild))
+        if slots.locked():
+            if self._waiting.get(key, 0) >= self._queue:
+                raise ServerBusy
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+            try:
+                if on_queued is not None:
+                    await on_queued(self._waiting[key])
+                await asyncio.wait_for(slots.acquire(), self._wait_s)
+            except TimeoutError:
+                raise ServerBusy from None
+            finally:
+                self._waiting[key] -= 1
+        else:
+            await slots.acquire()
         try:
             yield
         finally:
-            self._busy[key] -= 1
+            slots.release()
+
+
+def queued_notice(interaction: discord.Interaction) -> OnQueued:
+    """Tell a waiting asker their place in line, in the reply that will hold the answer."""
+
+    async def notify(position: int) -> None:
+        await interaction.edit_original_response(
+            content=f"Many questions here right now: yours is number {position} in line and will be answered shortly."
+        )
+
+    return notify

@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import GuildSlots
+from bot.checks import GuildSlots, UserCooldown
 from bot.errors import NewsdeskTree
 from bot.store import BotStore
 from bot.sync import sync_commands
@@ -32,23 +33,27 @@ INGEST_QUEUE = 5  # knowledge-base jobs a server may have waiting before new one
 EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin", "bot.cogs.feeds")
 
 
-def bot_intents() -> discord.Intents:
-    """Guilds and messages; message content so thread follow-ups can be read. No presences or member lists."""
+def bot_intents(message_content: bool = True) -> discord.Intents:
+    """Guilds and messages; message content (a privileged intent) so unaddressed thread follow-ups can be read.
+
+    Without it the core still works: Discord sends the content of messages that mention the bot or reply to it,
+    and slash commands and context menus need no intent. No presences or member lists either way.
+    """
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
-    intents.message_content = True
+    intents.message_content = message_content
     return intents
 
 
 class NewsdeskBot(commands.AutoShardedBot):
-    def __init__(self, settings: Settings, services: Services, **options: Any) -> None:
+    def __init__(self, settings: Settings, services: Services, *, message_content: bool = True, **options: Any) -> None:
         # newsdesk never joins voice channels; skip discord.py's warnings about missing voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=bot_intents(),
+            intents=bot_intents(message_content),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=NewsdeskTree,
             help_command=None,
@@ -57,7 +62,8 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.settings = settings
         self.services = services
         self.store = BotStore(settings.data_dir / "bot.sqlite3")
-        self.slots = GuildSlots(settings.guild_concurrency)
+        self.slots = GuildSlots(settings.guild_concurrency, settings.guild_queue)
+        self.cooldown = UserCooldown(settings.user_cooldown_s)
         self.feeds = FeedRegistry(settings.feeds_path)
         self.refresher = FeedRefresher(self.feeds, services.fetcher)
         self.ingest_pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="newsdesk-ingest")
@@ -66,6 +72,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
 
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: mentions are questions (bot.cogs.ask), not "command not found" errors in the log."""
+
     async def load_features(self) -> None:
         """Load every feature cog; one broken cog is logged and the others still load."""
         for extension in EXTENSIONS:
@@ -73,10 +82,16 @@ class NewsdeskBot(commands.AutoShardedBot):
                 await self.load_extension(extension)
             except commands.ExtensionError:
                 log.exception("could not load %s", extension)
+        # Commands appear in DMs only when the host turned DMs on; never in group DMs.
+        contexts = app_commands.AppCommandContext(guild=True, dm_channel=self.settings.allow_dms, private_channel=False)
+        for command in self.tree.get_commands():
+            if not getattr(command, "guild_only", False):  # server-only groups (/kb) stay so
+                command.allowed_contexts = contexts
 
     async def setup_hook(self) -> None:
         await self.load_features()
-        await sync_commands(self.tree, self.settings.data_dir)
+        if self.shard_ids is None or 0 in self.shard_ids:  # one process syncs; the others would race it
+            await sync_commands(self.tree, self.settings.data_dir)
         refresher = self.get_cog("FeedRefreshCog")
         if refresher is not None:
             refresher.start()  # type: ignore[attr-defined]
@@ -127,10 +142,16 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
 
     async def audit(self, guild: discord.Guild | None, text: str) -> None:
-        """Post a knowledge-base change to the audit channel, when one is configured."""
-        channel_id = self.settings.audit_channel_id
-        channel = self.get_channel(channel_id) if channel_id else None
-        if guild is None or not isinstance(channel, discord.abc.Messageable):
+        """Post a knowledge-base change to the server's audit channel (`/kb settings`, else NEWSDESK_AUDIT_CHANNEL_ID).
+
+        Only ever a channel of the same server: one server's changes are not another server's business.
+        """
+        if guild is None:
+            return
+        chosen = await asyncio.to_thread(self.store.guild_settings, guild.id)
+        channel_id = chosen.audit_channel or self.settings.audit_channel_id
+        channel = guild.get_channel(channel_id) if channel_id else None
+        if not isinstance(channel, discord.abc.Messageable):
             return
         try:
             await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())

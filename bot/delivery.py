@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+import prompts
 from bot.formatting import MESSAGE_LIMIT, clip
 from retrieval.answer.chain import Partial, Turn
 from retrieval.types import Answer
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 EDIT_INTERVAL_S = 1.0  # Discord allows about five edits per five seconds per message; one a second leaves room
 SLOW_NOTICE_S = 4.0  # with no draft yet after this long, say that the answer is coming
 SLOW_NOTICE = "Still working on it: the language model is taking longer than usual…"
+# The LLM's words before the citation check: marked as such, and replaced by the checked answer when it is ready.
+DRAFT_LABEL = "-# Draft, not yet checked against the sources…\n"
 HISTORY_TURNS = 10
 
 OnPartial = Callable[[str], Awaitable[None]]
@@ -43,9 +46,11 @@ async def produce_answer(
         async for event in answers.astream(question, history):
             if isinstance(event, Partial):
                 slow.cancel()
-                if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
+                text = event.text.replace(prompts.NOT_IN_SOURCES, "").strip()
+                if text and time.monotonic() - last_edit >= EDIT_INTERVAL_S:
                     last_edit = time.monotonic()
-                    await on_partial(clip(event.text, MESSAGE_LIMIT - 2) + " ▌")
+                    shown = discord.utils.escape_markdown(text)
+                    await on_partial(DRAFT_LABEL + clip(shown, MESSAGE_LIMIT - len(DRAFT_LABEL) - 2) + " ▌")
             else:
                 final = event
     finally:
@@ -54,15 +59,19 @@ async def produce_answer(
     return final
 
 
-async def thread_history(thread: discord.Thread, before: discord.Message, bot_id: int) -> list[Turn]:
-    """The thread's recent turns. Our answers carry the question as the embed title and the answer as its body."""
+def answer_turns(message: discord.Message) -> list[Turn]:
+    """One of our answers as conversation: its embed title is the question, its description the answer."""
+    embed = message.embeds[0]
+    turns = [Turn("user", embed.title)] if embed.title else []
+    return [*turns, Turn("assistant", embed.description or "")]
+
+
+def turns_from(messages: list[discord.Message], bot_id: int) -> list[Turn]:
+    """Recent messages (newest first, as history() gives them) as the conversation's turns, oldest first."""
     turns: list[Turn] = []
-    async for message in thread.history(limit=HISTORY_TURNS, before=before):
+    for message in reversed(messages):
         if message.author.id == bot_id and message.embeds:
-            embed = message.embeds[0]
-            turns.append(Turn("assistant", embed.description or ""))
-            if embed.title:
-                turns.append(Turn("user", embed.title))
+            turns += answer_turns(message)
         elif message.author.id != bot_id and message.content:
             turns.append(Turn("user", message.content))
-    return list(reversed(turns))[-HISTORY_TURNS:]
+    return turns[-HISTORY_TURNS:]

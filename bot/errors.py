@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 
 from bot.checks import NotModerator, ServerBusy
-from retrieval.errors import NewsdeskError
+from bot.formatting import MESSAGE_LIMIT, clip
+from retrieval.errors import BadInputError, NewsdeskError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ def user_message(error: BaseException, interaction: discord.Interaction | None) 
 
 
 async def send_private(interaction: discord.Interaction, message: str) -> None:
-    """Reply privately, even when the interaction was already deferred publicly."""
+    """Reply privately, even when the interaction was already deferred publicly; long errors are clipped."""
     none = discord.AllowedMentions.none()
+    message = clip(message, MESSAGE_LIMIT)
     if not interaction.response.is_done():
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=none)
         return
@@ -49,4 +51,7 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 class NewsdeskTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, BadInputError | NotFoundError | ServerBusy):
+            interaction.client.cooldown.forgive(interaction)  # type: ignore[attr-defined]
         await send_private(interaction, user_message(error, interaction))

@@ -6,8 +6,11 @@ how much was left out, rather than being split over several messages that would 
 
 from __future__ import annotations
 
+import re
+
 import discord
 
+from retrieval.text import clip
 from retrieval.types import Answer, Citation
 
 MESSAGE_LIMIT = 2000
@@ -19,14 +22,8 @@ TITLE_LIMIT = 256
 BRAND = discord.Colour.from_rgb(44, 110, 190)
 NO_PINGS = discord.AllowedMentions.none()  # passed on every send, on top of the client default
 REFUSAL_COLOUR = discord.Colour.light_grey()
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters at a word boundary, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
+_MASKED_LINK = re.compile(r"\]\s*\(")  # "[text](url)" renders as a link; "[text] (url)" does not
+_LIST_ITEM = re.compile(r"(?m)^\\- ")
 
 
 def clip_lines(text: str, limit: int) -> str:
@@ -49,6 +46,18 @@ def clip_lines(text: str, limit: int) -> str:
 def _plain(text: str) -> str:
     """Article-provided text shown inside markup: no markdown tricks, no masked links."""
     return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+
+
+def answer_markup(answer: Answer) -> str:
+    """The answer as Discord Markdown: its text escaped (no masked links, no formatting tricks from articles or the
+    LLM), with the words that answer the question in bold."""
+    text = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(answer.answer))
+    text = _LIST_ITEM.sub("- ", text)  # digests are lists: keep their bullets
+    for span in answer.answer_spans:
+        escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(span))
+        if escaped.strip() and escaped in text:
+            text = text.replace(escaped, f"**{escaped}**", 1)
+    return text
 
 
 def source_line(c: Citation) -> str:
@@ -76,11 +85,24 @@ def _fields(name: str, lines: list[str]) -> list[tuple[str, str]]:
     return fields
 
 
+def add_fields(embed: discord.Embed, fields: list[tuple[str, str]], *, reserve: int = 0) -> int:
+    """Add whole fields while the embed stays within 25 fields and 6000 characters (`reserve` kept for a footer).
+    Returns how many fields did not fit."""
+    budget = EMBED_TOTAL - len(embed.title or "") - len(embed.description or "") - reserve
+    for added, (name, value) in enumerate(fields):
+        name, value = clip(name, TITLE_LIMIT), clip(value, FIELD_LIMIT)
+        if added == FIELDS_PER_EMBED - 1 or len(name) + len(value) > budget:
+            return len(fields) - added
+        embed.add_field(name=name, value=value, inline=False)
+        budget -= len(name) + len(value)
+    return 0
+
+
 def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     """The answer text with a Sources field; refusals list the nearest articles instead."""
     embed = discord.Embed(
         title=clip(title or answer.question, TITLE_LIMIT),
-        description=clip_lines(answer.answer, DESCRIPTION_LIMIT),
+        description=clip_lines(answer_markup(answer), DESCRIPTION_LIMIT),
         colour=BRAND if answer.grounded else REFUSAL_COLOUR,
     )
     if answer.grounded:
@@ -90,12 +112,7 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
             f"• {_plain(clip(a.title, 90))}" + (f" — {_plain(a.outlet)}" if a.outlet else "") for a in answer.nearest
         ]
         fields = _fields("Nearest articles in this server's knowledge base", nearest)
-    budget = EMBED_TOTAL - len(embed.title or "") - len(embed.description or "") - 100
-    for name, value in fields[: FIELDS_PER_EMBED - 1]:
-        if len(name) + len(value) > budget:
-            break
-        embed.add_field(name=name, value=value, inline=False)
-        budget -= len(name) + len(value)
+    add_fields(embed, fields, reserve=100)
     footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
     if answer.grounded and answer.as_of:
         footer = f"As of {answer.as_of} · {footer}"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.client import NewsdeskBot
-from bot.sync import sync_commands
+from bot.sync import clear_guild_commands, sync_commands
 from retrieval.errors import ConfigError
 from retrieval.knowledge_base import Services
 from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 async def build_bot(settings: Settings, **options: Any) -> NewsdeskBot:
@@ -23,7 +26,12 @@ async def build_bot(settings: Settings, **options: Any) -> NewsdeskBot:
 
 
 def _option(parameter: app_commands.Parameter) -> dict[str, Any]:
-    option: dict[str, Any] = {"name": parameter.name, "type": parameter.type.name, "required": parameter.required}
+    option: dict[str, Any] = {
+        "name": parameter.name,
+        "description": parameter.description,
+        "type": parameter.type.name,
+        "required": parameter.required,
+    }
     if parameter.choices:
         option["choices"] = [c.value for c in parameter.choices]
     if parameter.min_value is not None or parameter.max_value is not None:
@@ -59,6 +67,11 @@ def describe(bot: NewsdeskBot) -> dict[str, Any]:
             "replied_user": mentions.replied_user,
         },
         "intents": sorted(name for name, enabled in bot.intents if enabled),
+        "contexts": {
+            c.name: [k for k in ("guild", "dm_channel", "private_channel") if getattr(c.allowed_contexts, k, False)]
+            for c in bot.tree.get_commands()
+            if c.allowed_contexts is not None
+        },
     }
 
 
@@ -75,21 +88,34 @@ def run(settings: Settings, shard_ids: list[int] | None = None, shard_count: int
         options: dict[str, Any] = {}
         if shard_count:
             options.update(shard_count=shard_count, shard_ids=shard_ids)
-        bot = NewsdeskBot(settings, Services(settings), **options)
-        async with bot:
-            await bot.start(token)
+        services = Services(settings)
+        try:
+            async with NewsdeskBot(settings, services, **options) as bot:
+                await bot.start(token)
+        except discord.PrivilegedIntentsRequired:
+            log.warning(
+                "The Message Content intent is not enabled for this application in the Discord developer portal; "
+                "starting without it. Slash commands, context menus, mentions and replies to answers work; "
+                "unaddressed follow-ups in threads are not seen. Enable the intent to get them back."
+            )
+            async with NewsdeskBot(settings, services, message_content=False, **options) as bot:
+                await bot.start(token)
 
     asyncio.run(main())
 
 
-def sync(settings: Settings, guild_id: int | None) -> bool:
-    """Log in, load the commands and sync them (to one guild, or globally), whatever the stored hash says."""
+def sync(settings: Settings, guild_id: int | None, clear_guild: int | None = None) -> bool:
+    """Log in, load the commands and sync them (to one guild, or globally), whatever the stored hash says; or,
+    with `clear_guild`, remove one guild's copies."""
     token = _token(settings)
 
     async def main() -> bool:
         bot = await build_bot(settings)
         async with bot:
             await bot.login(token)
+            if clear_guild:
+                await clear_guild_commands(bot.tree, settings.data_dir, discord.Object(clear_guild))
+                return True
             guild = discord.Object(guild_id) if guild_id else None
             return await sync_commands(bot.tree, settings.data_dir, guild, force=True)
 

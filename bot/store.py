@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT, user_id INTEGER, helpful INTEGER, reason TEXT, created TEXT, PRIMARY KEY (answer_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS failures (guild_id INTEGER, source TEXT, error TEXT, created TEXT);
+CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, payload TEXT);
 """
 FEEDBACK_REASONS = {"wrong_source": "Wrong source", "outdated": "Outdated", "not_in_kb": "Not in the knowledge base"}
 
@@ -26,9 +29,25 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+@dataclass(frozen=True)
+class GuildSettings:
+    """What a server's moderators chose with `/kb settings`."""
+
+    audit_channel: int | None = None  # where knowledge-base changes are logged
+    ask_channel: int | None = None  # every message here is a question, answered in a thread (a #ask-the-news channel)
+    mentions_only_in_ask_channel: bool = False  # otherwise mentions are answered in every channel
+
+    def answers_mentions_in(self, channel: object) -> bool:
+        if not (self.mentions_only_in_ask_channel and self.ask_channel):
+            return True
+        parent = getattr(channel, "parent_id", None)
+        return self.ask_channel in (getattr(channel, "id", None), parent)
+
+
 class BotStore:
     def __init__(self, path: Path) -> None:
         self._db = SharedSqlite(path, _SCHEMA)
+        self._settings: dict[int, GuildSettings] = {}
         columns = {row[1] for row in self._db.run("PRAGMA table_info(answers)")}
         for column in ("user_id", "private"):  # stores written before answers had owners
             if column not in columns:
@@ -65,6 +84,36 @@ class BotStore:
     def feedback(self, answer_id: str) -> list[tuple[int, bool, str | None]]:
         rows = self._db.run("SELECT user_id, helpful, reason FROM feedback WHERE answer_id = ?", (answer_id,))
         return [(u, bool(h), r) for u, h, r in rows]
+
+    def unhelpful(self, guild_id: int, limit: int = 10) -> list[tuple[str, str | None]]:
+        """(question, reason) of the answers this server's members marked not helpful, newest first."""
+        return self._db.run(
+            "SELECT a.question, f.reason FROM feedback f JOIN answers a ON a.id = f.answer_id "
+            "WHERE a.guild_id = ? AND f.helpful = 0 ORDER BY f.created DESC, f.rowid DESC LIMIT ?",
+            (guild_id, limit),
+        )
+
+    def refused(self, guild_id: int, limit: int = 10, scan: int = 500) -> list[str]:
+        """Recent questions this server asked that the knowledge base could not answer: its coverage gaps."""
+        rows = self._db.run(
+            "SELECT question, payload FROM answers WHERE guild_id = ? ORDER BY created DESC, rowid DESC LIMIT ?",
+            (guild_id, scan),
+        )
+        gaps = [question for question, payload in rows if not json.loads(payload).get("grounded")]
+        return list(dict.fromkeys(gaps))[:limit]
+
+    def guild_settings(self, guild_id: int) -> GuildSettings:
+        """Read on every message in a server, so kept in memory; this process's `/kb settings` updates it."""
+        if guild_id not in self._settings:
+            rows = self._db.run("SELECT payload FROM guild_settings WHERE guild_id = ?", (guild_id,))
+            self._settings[guild_id] = GuildSettings(**json.loads(rows[0][0])) if rows else GuildSettings()
+        return self._settings[guild_id]
+
+    def save_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
+        self._db.run(
+            "INSERT OR REPLACE INTO guild_settings VALUES (?, ?)", (guild_id, json.dumps(dataclasses.asdict(settings)))
+        )
+        self._settings[guild_id] = settings
 
     def record_failures(self, guild_id: int, failures: list[IngestFailure]) -> None:
         """One statement for any number of failures (a 100k-item feed can fail every item); call it off the loop."""

@@ -15,12 +15,23 @@ log = logging.getLogger(__name__)
 
 
 def command_hash(tree: app_commands.CommandTree) -> str:
+    """The definitions as Discord sees them, for the application the tree belongs to (two bots share no hash)."""
     payload = sorted((c.to_dict(tree) for c in tree.get_commands()), key=lambda c: c["name"])
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    keyed = {"application": tree.client.application_id, "commands": payload}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _hash_file(data_dir: Path, guild: discord.abc.Snowflake | None) -> Path:
-    return data_dir / f"commands-{guild.id if guild else 'global'}.sha256"
+def _hash_file(tree: app_commands.CommandTree, data_dir: Path, guild: discord.abc.Snowflake | None) -> Path:
+    return data_dir / f"commands-{tree.client.application_id}-{guild.id if guild else 'global'}.sha256"
+
+
+async def clear_guild_commands(tree: app_commands.CommandTree, data_dir: Path, guild: discord.abc.Snowflake) -> int:
+    """Remove the commands a `--guild` sync put in one server (they would show twice beside the global ones)."""
+    tree.clear_commands(guild=guild)
+    removed = await tree.sync(guild=guild)
+    _hash_file(tree, data_dir, guild).unlink(missing_ok=True)
+    log.info("cleared the slash commands of guild %s", guild.id)
+    return len(removed)
 
 
 async def sync_commands(
@@ -28,7 +39,7 @@ async def sync_commands(
 ) -> bool:
     """Sync when the definitions' hash differs from the last synced one (or when forced); returns whether it did."""
     current = command_hash(tree)
-    path = _hash_file(data_dir, guild)
+    path = _hash_file(tree, data_dir, guild)
     if not force and path.exists() and path.read_text().strip() == current:
         log.info("slash commands unchanged; not syncing")
         return False

@@ -9,7 +9,7 @@ import re
 
 import discord
 
-from bot.formatting import FIELD_LIMIT, clip
+from bot.formatting import NO_PINGS, add_fields
 from bot.store import FEEDBACK_REASONS, BotStore
 
 
@@ -105,11 +105,11 @@ class PassageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:pas
             await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
             return
         embed = discord.Embed(title="Cited passages")
-        for c in stored["citations"][:10]:
-            embed.add_field(
-                name=clip(f"[{c['n']}] {c['title']}", 256), value=clip(f"> {c['quote']}", FIELD_LIMIT), inline=False
-            )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        fields = [(f"[{c['n']}] {c['title']}", f"> {c['quote']}") for c in stored["citations"]]
+        left_out = add_fields(embed, fields, reserve=60)
+        if left_out:
+            embed.set_footer(text=f"{left_out} more cited passages did not fit; see the Sources under the answer.")
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 def answer_view(answer_id: str, grounded: bool) -> discord.ui.View:

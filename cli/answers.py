@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
+from cli.output import JSON_OPTION, K_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
 from retrieval.errors import BadInputError
 from retrieval.types import Answer
 
@@ -44,7 +44,7 @@ def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="Your question, e.g. 'why did Canada ban Hikvision?'.")],
     kb: Annotated[str | None, KB_OPTION] = None,
-    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="Passages to retrieve (default 6).")] = None,
+    k: Annotated[int | None, K_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Answer QUESTION from the knowledge base, citing every sentence."""

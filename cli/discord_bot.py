@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Annotated
 
 import typer
 
 from cli.output import JSON_OPTION, console, emit, friendly_errors, state
+from retrieval.logs import configure_logging
 from retrieval.settings import Settings
 
 bot_app = typer.Typer(help="Run the Discord bot (DISCORD_TOKEN in .env).")
@@ -17,7 +19,7 @@ bot_app = typer.Typer(help="Run the Discord bot (DISCORD_TOKEN in .env).")
 def bot(
     ctx: typer.Context,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Build the bot and list its commands; don't connect.")
+        bool, typer.Option("--dry-run", help="Build the bot and list its commands; don't connect.", metavar="")
     ] = False,
     shard_count: Annotated[int | None, typer.Option(help="Total shards across all processes.")] = None,
     shard_ids: Annotated[
@@ -30,6 +32,7 @@ def bot(
         return
     from bot import runner
 
+    configure_logging("-v" in sys.argv or "--verbose" in sys.argv, service=not dry_run)
     settings = state(ctx).settings
     with friendly_errors(as_json):
         if dry_run:
@@ -61,11 +64,15 @@ async def _describe(settings: Settings) -> dict:
 def sync(
     ctx: typer.Context,
     guild: Annotated[int | None, typer.Option(help="Sync to this server only (instant), instead of globally.")] = None,
+    clear_guild: Annotated[
+        int | None, typer.Option("--clear-guild", help="Remove the commands an earlier --guild sync put in a server.")
+    ] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Push the slash command definitions to Discord now."""
     from bot import runner
 
     with friendly_errors(as_json):
-        runner.sync(state(ctx).settings, guild)
-    emit({"synced": True, "guild": guild}, as_json, lambda: console.print("Slash commands synced."))
+        runner.sync(state(ctx).settings, guild, clear_guild)
+    done = f"Slash commands removed from server {clear_guild}." if clear_guild else "Slash commands synced."
+    emit({"synced": not clear_guild, "guild": guild, "cleared": clear_guild}, as_json, lambda: console.print(done))

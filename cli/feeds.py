@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
+from cli.output import JSON_OPTION, KB_OPTION, console, emit, exit_code, friendly_errors, open_kb, state
 
 feeds_app = typer.Typer(help="Follow RSS and Atom feeds.", no_args_is_help=True)
 
@@ -22,29 +22,41 @@ def _registry(ctx: typer.Context):
 def _kb_name(ctx: typer.Context, kb: str | None) -> str:
     from retrieval.store import validate_kb_name
 
-    return validate_kb_name(kb or state(ctx).settings.default_kb)
+    return validate_kb_name(state(ctx).settings.default_kb if kb is None else kb)
 
 
 @feeds_app.command("add")
 def feeds_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The feed's http(s) address.")],
-    every: Annotated[str, typer.Option("--every", help="How often to refresh it: 30m, 1h, 1d.")] = "1h",
+    every: Annotated[
+        str | None, typer.Option("--every", help="How often to refresh it: 30m, 1h (default), 1d; at least 5m.")
+    ] = None,
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
-    """Follow a feed (checked against the private-address guard now; fetched on `newsdesk refresh`)."""
-    from retrieval.feeds import parse_every
+    """Follow a feed: it is fetched and parsed once now (title and item count shown), then on every refresh."""
+    from retrieval.feeds import EVERY_FLOOR_S, FeedRefresher, parse_every, requested_every
     from retrieval.loaders.url import SafeFetcher
 
     with friendly_errors(as_json):
-        SafeFetcher(state(ctx).settings).check(url)
-        feed = _registry(ctx).add(_kb_name(ctx, kb), url, parse_every(every))
-    emit(
-        feed.to_dict(),
-        as_json,
-        lambda: console.print(f"Following {url}; run `newsdesk refresh` to fetch it now.", markup=False),
-    )
+        registry = _registry(ctx)
+        checked = FeedRefresher(registry, SafeFetcher(state(ctx).settings)).check(url)
+        feed, existed = registry.add(_kb_name(ctx, kb), url, parse_every(every) if every else None)
+    notes = []
+    if existed:
+        notes.append("already followed" + ("; interval updated" if every else "; nothing changed"))
+    if every and requested_every(every) < EVERY_FLOOR_S:
+        notes.append(f"interval raised to the {EVERY_FLOOR_S // 60}-minute minimum")
+    data = {**feed.to_dict(), "items": checked.items, "already_followed": existed, "notes": notes}
+
+    def render() -> None:
+        title = f"“{checked.title}”" if checked.title else url
+        console.print(f"Following {title}: {checked.items} items, every {feed.every_s // 60} min.", markup=False)
+        for note in notes:
+            console.print(f"  note: {note}", markup=False)
+
+    emit(data, as_json, render)
 
 
 @feeds_app.command("list")
@@ -59,12 +71,13 @@ def feeds_list(
         if not feeds:
             console.print("No feeds yet. Add one with `newsdesk feeds add URL`.")
             return
-        table = Table("feed", "every", "last success", "last error")
+        table = Table("feed", "every", "last success", "failing items", "last error")
         for f in feeds:
             table.add_row(
                 escape(f.title or f.url),
                 f"{f.every_s // 60} min",
                 f.last_success or "never",
+                str(f.failing_items),
                 escape(f.last_error or ""),
             )
         console.print(table)
@@ -88,14 +101,22 @@ def feeds_remove(
 def refresh(
     ctx: typer.Context,
     kb: Annotated[str | None, KB_OPTION] = None,
+    recheck: Annotated[
+        str,
+        typer.Option(
+            "--recheck",
+            help="Also re-read (conditionally) item pages this young, and all still in their feed: sites fix "
+            "articles without touching the feed. 0h turns it off.",
+        ),
+    ] = "48h",
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Fetch every followed feed now and index what is new or changed."""
-    from retrieval.feeds import FeedRefresher
+    from retrieval.feeds import FeedRefresher, requested_every
 
     with friendly_errors(as_json):
-        base = open_kb(ctx, kb)
-        refresher = FeedRefresher(_registry(ctx), base.fetcher)
+        base = open_kb(ctx, kb, must_exist=False)
+        refresher = FeedRefresher(_registry(ctx), base.fetcher, recheck_s=requested_every(recheck))
         report = refresher.refresh(base)
 
     def render() -> None:
@@ -108,4 +129,5 @@ def refresh(
         for failure in report.failed:
             console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
 
-    emit(report.to_dict(), as_json, render)
+    emit({"kb": base.name, **report.to_dict()}, as_json, render)
+    raise typer.Exit(exit_code(report))

@@ -6,19 +6,26 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from cli.output import (
     ARTICLE_ID,
     JSON_OPTION,
+    K_OPTION,
     KB_OPTION,
     console,
     emit,
+    err_console,
+    exit_code,
     fail,
     friendly_errors,
     open_kb,
     progress_bar,
+    state,
 )
+from retrieval.errors import BadInputError
+from retrieval.text import clip
 
 kb_app = typer.Typer(help="Inspect and edit a knowledge base.", no_args_is_help=True)
 
@@ -28,18 +35,35 @@ def ingest(
     sources: Annotated[list[str], typer.Argument(help="Files, folders or http(s) URLs to add.")],
     kb: Annotated[str | None, KB_OPTION] = None,
     allow_secrets: Annotated[
-        bool, typer.Option("--allow-secrets", help="Index files that look like credentials (.env, API keys).")
+        bool,
+        typer.Option("--allow-secrets", help="Index files that look like credentials (.env, API keys).", metavar=""),
     ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add or update articles from files, folders and URLs. Unchanged articles are skipped."""
     with friendly_errors(as_json):
-        base = open_kb(ctx, kb)
-        with progress_bar("Indexing", not as_json) as progress:
-            report = base.ingest(sources, progress, allow_secrets=allow_secrets)
+        base = open_kb(ctx, kb, must_exist=False)
+        try:
+            with progress_bar("Embedding passages", not as_json) as progress:
+                report = base.ingest(sources, progress, allow_secrets=allow_secrets)
+        except KeyboardInterrupt:
+            # Each batch of articles is committed whole (the journal in retrieval/records.py), so nothing is
+            # half-written and a rerun embeds only what is left.
+            raise fail(
+                "Interrupted. Run the same command again to resume; finished articles are kept.", as_json, 130
+            ) from None
+
     if report.failed and not (report.added or report.updated or report.unchanged):
-        emit(report.to_dict(), as_json, lambda: None)
-        raise fail(report.failed[0].error if len(report.failed) == 1 else "Nothing could be ingested.", False)
+        if len(report.failed) == 1:
+            emit({"kb": base.name, **report.to_dict()}, as_json, lambda: None)
+            raise fail(report.failed[0].error, False)
+
+        def reasons() -> None:
+            for failure in report.failed[:20]:
+                err_console.print(f"  {escape(failure.source)}: {escape(failure.error)}", highlight=False)
+
+        emit({"kb": base.name, **report.to_dict()}, as_json, reasons)
+        raise fail(f"Nothing could be ingested: all {len(report.failed)} sources or lines failed.", False)
 
     def render() -> None:
         console.print(
@@ -51,64 +75,96 @@ def ingest(
         for failure in report.failed:
             console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
 
-    emit(report.to_dict(), as_json, render)
+    emit({"kb": base.name, **report.to_dict()}, as_json, render)
+    raise typer.Exit(exit_code(report))
 
 
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many passages to return.")] = 6,
+    k: Annotated[int, K_OPTION] = 6,
     kb: Annotated[str | None, KB_OPTION] = None,
     outlet: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
-    since: Annotated[str | None, typer.Option(help="Only articles published on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only articles published on or before YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles published since: 12h, 7d, 2w or a date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published until: 12h, 7d, 2w or a date.")] = None,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank", help="Let the reader read the leading passages with QUERY and reorder them.", metavar=""
+        ),
+    ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Show the passages that best match QUERY (hybrid dense + BM25)."""
     from retrieval.search import Filters  # chromadb is heavy to import; `--help` should not wait for it
 
     with friendly_errors(as_json):
-        filters = Filters(outlet=outlet, since=_iso(since), until=_iso(until))
-        hits = open_kb(ctx, kb).search(query, k, filters)
+        filters = Filters(outlet=outlet, **date_range(since, until))
+        if not query.strip():
+            raise BadInputError("Give something to search for, for example: Hikvision Canada.")
+        hits = open_kb(ctx, kb).search(query, k, filters, rerank=rerank)
 
     def render() -> None:
         if not hits:
             console.print("No matching passages. Add articles with `newsdesk ingest PATH_OR_URL`.")
         for h in hits:
             meta = ", ".join(x for x in (h.article.outlet, h.article.published) if x)
-            console.print(
-                f"[bold]{h.rank}. {escape(h.article.title)}[/bold] ({escape(meta)}) [dim]{h.chunk.chunk_id}[/dim]"
-            )
-            console.print(f"   {h.chunk.text[:300]}", highlight=False, markup=False)
+            about = f" ({escape(meta)})" if meta else ""
+            console.print(f"[bold]{h.rank}. {escape(h.article.title)}[/bold]{about} [dim]{h.chunk.chunk_id}[/dim]")
+            snippet = Padding(clip(" ".join(h.chunk.text.split()), 300), (0, 0, 0, 3))  # wrapped lines stay indented
+            console.print(snippet, highlight=False, markup=False)
 
     emit({"results": [h.to_dict() for h in hits]}, as_json, render)
 
 
-def _iso(value: str | None) -> str | None:
-    from retrieval.dates import iso_date
-    from retrieval.errors import BadInputError
+def date_range(since: str | None, until: str | None) -> dict[str, str | None]:
+    """--since / --until in the digest's vocabulary (7d, 12h, 2w or a date), checked to be in order."""
+    from retrieval.dates import parse_since
 
-    if value is None:
-        return None
-    parsed = iso_date(value)
-    if parsed is None:
-        raise BadInputError(f"{value!r} is not a date; use YYYY-MM-DD.")
-    return parsed
+    first = parse_since(since).isoformat() if since else None
+    last = parse_since(until).isoformat() if until else None
+    if first and last and first > last:
+        raise BadInputError(f"--since ({first}) is later than --until ({last}); swap them.")
+    return {"since": first, "until": last}
+
+
+@kb_app.command("ls")
+def kb_ls(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """List the knowledge bases, with their sizes."""
+    with friendly_errors(as_json):
+        app = state(ctx)
+        sizes = app.services().records.kb_sizes()
+    data = {
+        "data_dir": str(app.settings.data_dir),
+        "knowledge_bases": [{"kb": kb, "articles": a, "passages": p} for kb, a, p in sizes],
+    }
+
+    def render() -> None:
+        if not sizes:
+            console.print("No knowledge bases yet. Create one with `newsdesk ingest PATH_OR_URL [--kb NAME]`.")
+        for kb, articles, passages in sizes:
+            console.print(f"{kb}: {articles} articles, {passages} passages", markup=False)
+        console.print(f"data directory: {app.settings.data_dir}", markup=False, style="dim")
+
+    emit(data, as_json, render)
 
 
 @kb_app.command("list")
 def kb_list(
     ctx: typer.Context,
     kb: Annotated[str | None, KB_OPTION] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most this many (newest first).")] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """List the articles in the knowledge base, newest first."""
     with friendly_errors(as_json):
-        articles = open_kb(ctx, kb).articles()
+        base = open_kb(ctx, kb)
+        articles = base.articles()[:limit]
     data = {
+        "kb": base.name,
         "articles": [
             {
-                "id": a.id,
+                "article_id": a.id,
                 "title": a.title,
                 "outlet": a.outlet,
                 "url": a.url,
@@ -116,7 +172,7 @@ def kb_list(
                 "chunks": a.chunks,
             }
             for a in articles
-        ]
+        ],
     }
 
     def render() -> None:
@@ -161,9 +217,10 @@ def kb_remove(
 ) -> None:
     """Remove an article and all its passages."""
     with friendly_errors(as_json):
-        record, chunks = open_kb(ctx, kb).remove(article_id)
+        base = open_kb(ctx, kb)
+        record, chunks = base.remove(article_id)
     emit(
-        {"removed": record.id, "title": record.title, "chunks": chunks},
+        {"kb": base.name, "article_id": record.id, "title": record.title, "chunks": chunks, "removed": True},
         as_json,
         lambda: console.print(f"Removed {record.title!r} ({chunks} passages).", markup=False),
     )
@@ -178,11 +235,13 @@ def kb_stats(
     """Counts, outlets, date range and last ingest time."""
     with friendly_errors(as_json):
         stats = open_kb(ctx, kb).stats()
+    data_dir = str(state(ctx).settings.data_dir)
 
     def render() -> None:
         console.print(f"[bold]{stats.kb}[/bold]: {stats.articles} articles, {stats.chunks} passages")
         if stats.outlets:
             console.print("outlets: " + ", ".join(f"{o} ({n})" for o, n in stats.outlets.items()), markup=False)
         console.print(f"published: {stats.oldest or '?'} .. {stats.newest or '?'}; last ingest: {stats.last_ingest}")
+        console.print(f"data directory: {data_dir}", markup=False, style="dim")
 
-    emit(stats.to_dict(), as_json, render)
+    emit({**stats.to_dict(), "data_dir": data_dir}, as_json, render)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from cli import answers, discord_bot, feeds, knowledge, measure
-from cli.output import JSON_OPTION, AppState, console, emit, err_console, friendly_errors
+from cli.output import JSON_OPTION, AppState, console, emit, err_console, fail, friendly_errors
 from retrieval.logs import configure_logging
-from retrieval.settings import Settings
+from retrieval.settings import Settings, settings_problem
 
 app = typer.Typer(
     name="newsdesk",
@@ -33,24 +35,47 @@ app.add_typer(feeds.feeds_app, name="feeds")
 app.add_typer(discord_bot.bot_app, name="bot")
 
 
+def _version(show: bool) -> None:
+    if show:
+        console.print(f"newsdesk {metadata.version('newsdesk')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.", metavar="")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.", metavar=""),
+    ] = False,
 ) -> None:
+    """Knowledge bases live in NEWSDESK_DATA_DIR (default: your user data folder, see `newsdesk kb stats`)."""
     configure_logging(verbose)
-    ctx.obj = AppState(settings=Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise fail(settings_problem(exc), "--json" in sys.argv) from None
+    ctx.obj = AppState(settings=settings)
 
 
 @app.command()
 def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
-    """Build the offline embedding model into the data directory (make install runs this)."""
+    """Build the offline models (embedder and reader) into the data directory (make install runs this)."""
     from retrieval.embeddings.model import prepare_model
+    from retrieval.reader.model import prepare_reader
 
     settings: Settings = ctx.obj.settings
     with friendly_errors(as_json):
         path = prepare_model(settings.model_cache_dir)
-    emit({"model": str(path)}, as_json, lambda: console.print(f"Embedding model ready: {path}"))
+        reader = prepare_reader(settings.model_cache_dir)
+    emit(
+        {"model": str(path), "reader": str(reader)},
+        as_json,
+        lambda: console.print(f"Models ready: {path}, {reader}", markup=False),
+    )
 
 
 def run() -> None:

@@ -19,7 +19,7 @@ def eval_command(
     k: Annotated[str, typer.Option("--k", help="Comma-separated k values for recall@k.")] = "1,4,10",
     budget: Annotated[int, typer.Option(min=100, help="Context budget in characters.")] = 4000,
     kb: Annotated[str | None, KB_OPTION] = None,
-    skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Measure retrieval only.")] = False,
+    skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Measure retrieval only.", metavar="")] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Measure retrieval recall@k within a context budget, MRR, answer quality and latency."""
@@ -74,7 +74,7 @@ def bench_command(
     out: Annotated[Path, typer.Option(help="Where to write the raw numbers.")] = Path("bench/results.json"),
     docs: Annotated[Path, typer.Option(help="Where to write the Markdown report and plot.")] = Path("docs"),
     report_only: Annotated[
-        bool, typer.Option("--report-only", help="Rewrite the report from --out without measuring again.")
+        bool, typer.Option("--report-only", help="Rewrite the report from --out without measuring again.", metavar="")
     ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:

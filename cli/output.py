@@ -20,8 +20,9 @@ from retrieval.settings import Settings
 console = Console()
 err_console = Console(stderr=True)
 
-JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead of text.")
+JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead of text.", metavar="")
 ARTICLE_ID = typer.Argument(help="Article id (or a unique prefix of 6+ characters).")
+K_OPTION = typer.Option("-k", min=1, max=20, help="How many passages (default 6).")
 KB_OPTION = typer.Option("--kb", help="Knowledge base name (default: NEWSDESK_KB or 'default').")
 
 _USER_ERRORS = (BadInputError, NotFoundError, FetchError, StoreUnavailableError)
@@ -32,21 +33,38 @@ class AppState:
     """What every command receives through typer's context: the settings, built once."""
 
     settings: Settings
+    _services: Any = None
 
     def services(self):
+        """One Services per command (models load once), built on first use."""
         from retrieval.knowledge_base import Services
 
-        return Services(self.settings)
+        if self._services is None:
+            self._services = Services(self.settings)
+        return self._services
 
 
 def state(ctx: typer.Context) -> AppState:
     return ctx.ensure_object(AppState)
 
 
-def open_kb(ctx: typer.Context, name: str | None):
-    """The knowledge base a command works on: --kb, else NEWSDESK_KB."""
+def open_kb(ctx: typer.Context, name: str | None, *, must_exist: bool = True):
+    """The knowledge base a command works on: --kb, else NEWSDESK_KB.
+
+    Commands that read refuse a name that holds nothing (a typo would otherwise show an empty knowledge base);
+    `ingest` creates it. The default knowledge base always exists, so a new user sees its empty state.
+    """
+    from retrieval.store import validate_kb_name
+
     app = state(ctx)
-    return app.services().kb(name or app.settings.default_kb)
+    kb_name = validate_kb_name(app.settings.default_kb if name is None else name)
+    services = app.services()
+    if must_exist and kb_name != app.settings.default_kb:
+        existing = services.records.knowledge_bases()
+        if kb_name not in existing:
+            listed = ", ".join(existing) or "none yet"
+            raise NotFoundError(f"No knowledge base '{kb_name}'; existing: {listed}.")
+    return services.kb(kb_name)
 
 
 def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
@@ -61,6 +79,14 @@ def fail(message: str, as_json: bool, code: int = 2) -> typer.Exit:
         sys.stdout.write(json.dumps({"error": message}) + "\n")
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def exit_code(report: Any) -> int:
+    """0 when everything worked, 1 when some sources failed, 2 when nothing could be done (README: exit codes)."""
+    done = report.added + report.updated + report.unchanged
+    if report.failed:
+        return 1 if done else 2
+    return 0
 
 
 @contextmanager

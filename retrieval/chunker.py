@@ -28,12 +28,23 @@ _SENTENCE_END = re.compile(
 )
 
 
+# A stop after these words does not end a sentence ("Gov. Newsom", "Oct. 3", "No. 2", "Roe v. Wade"). The regex
+# above cannot look behind by a variable width, so a split after one of them is undone below.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:Gov|Govs|Lt|Gen|Col|Maj|Capt|Sgt|Adm|Cmdr|Mr|Mrs|Ms|Dr|Prof|Sen|Sens|Rep|Reps|Rev|Pres|"
+    r"St|Mt|Ft|Ave|Blvd|No|Nos|Vol|vs|v|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Inc|Corp|Co|Ltd|Jr|Sr|"
+    r"approx|Calif|Conn|Fla|Ill|Mass|Mich|Minn|Penn|Tenn|Tex|Wash|Ariz|Colo)\.$"
+)
+
+
 def sentence_spans(text: str) -> list[tuple[str, str]]:
     """(sentence, separator that followed it) pairs: joining them gives the text back, less stray whitespace."""
     spans: list[tuple[str, str]] = []
     for line in text.splitlines():
         pieces, start = [], 0
         for match in _SENTENCE_END.finditer(line):
+            if _ABBREVIATION.search(line[start : match.start()]) and match.group(0):
+                continue  # "Gov. Newsom": keep reading the same sentence
             pieces.append((line[start : match.start()], match.group(0)))
             start = match.end()
         pieces.append((line[start:], ""))
@@ -83,7 +94,7 @@ def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
-CHUNKER_VERSION = 2  # bump when chunking changes, so every article is re-chunked on its next ingest
+CHUNKER_VERSION = 3  # bump when chunking changes, so every article is re-chunked on its next ingest
 
 
 def index_fingerprint(article: Article, max_tokens: int) -> str:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.answer.chain import AnswerService
+from retrieval.answer.citations import CitationChecker
+from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
-from retrieval.types import Article
+from retrieval.search import Filters
+from retrieval.types import Article, stable_article_id
 
 SEED = 0
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -149,7 +152,7 @@ def evaluate(
     contains = refused = valid = dropped = sentences = 0
     for i, q in enumerate(questions):
         start = time.perf_counter()
-        hits = kb.search(q.question, depth)
+        hits = kb.search(q.question, depth, rerank=True)
         query_ms.append((time.perf_counter() - start) * 1000)
         texts = within_budget([h.chunk.text for h in hits], budget)
         for k in ks:
@@ -182,3 +185,72 @@ def evaluate(
         report.dropped_sentences = round(dropped / sentences, 4) if sentences else 0.0
         report.ask_ms = percentiles(ask_ms)
     return report
+
+
+# --- answerability: does the reader refuse what the knowledge base does not answer? --------------------------------
+
+
+def paragraph_articles(entries: list[dict]) -> tuple[list[Article], list[tuple[str, str]]]:
+    """SQuAD entries with each paragraph as its own article, and (question, id of the paragraph that answers it)."""
+    articles, items = [], []
+    for entry in entries:
+        for i, paragraph in enumerate(entry["paragraphs"]):
+            title = f"{entry['title'].replace('_', ' ')} ({i + 1})"
+            articles.append(Article(title=title, text=paragraph["context"], outlet="Wikipedia"))
+            article_id = stable_article_id(url=None, outlet="Wikipedia", title=title)
+            items += [(qa["question"], article_id) for qa in paragraph["qas"]]
+    return articles, items
+
+
+def answerability_scores(
+    kb: KnowledgeBase, items: list[tuple[str, str]], k: int = 6
+) -> tuple[list[float], list[float]]:
+    """For each (question, answering article): the reader's best score as searched, and with that article removed.
+
+    The first is an answerable question; the second is the same question on the same topic where the knowledge base
+    no longer holds the answer, which is exactly the case a topic-level similarity cannot refuse.
+    """
+    answerable, unanswerable = [], []
+    for question, article_id in items:
+        hits = kb.search(question, k, rerank=True)
+        answerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
+        hits = kb.search(question, k, Filters(exclude=frozenset({article_id})), rerank=True)
+        unanswerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
+    return answerable, unanswerable
+
+
+# --- the verifier: does the citation check keep paraphrases and reject contradictions? --------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim: str
+    passage: str
+    supported: bool
+    kind: str
+
+
+def load_claims(path: Path) -> list[Claim]:
+    """bench/squad_claims.jsonl rows, or bench/news_claims.json ({passages, claims})."""
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = [{**c, "passage": data["passages"][c["passage"]]} for c in data["claims"]]
+    else:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Claim(r["claim"], r["passage"], r["label"] == "supported", r["kind"]) for r in rows]
+
+
+def claim_rates(claims: list[Claim], decisions: list[bool]) -> dict[str, float]:
+    """Share of supported claims kept and of contradicted claims rejected."""
+    kept = [d for c, d in zip(claims, decisions, strict=True) if c.supported]
+    rejected = [not d for c, d in zip(claims, decisions, strict=True) if not c.supported]
+    return {
+        "claims": len(claims),
+        "supported_kept": round(sum(kept) / max(1, len(kept)), 4),
+        "contradictions_rejected": round(sum(rejected) / max(1, len(rejected)), 4),
+    }
+
+
+def verifier_decisions(checker: CitationChecker, claims: list[Claim]) -> list[bool]:
+    quotes = checker.supported([(c.claim, split_sentences(c.passage)) for c in claims])
+    return [q is not None for q in quotes]

@@ -3,19 +3,24 @@
 A refresh asks each feed with ETag / Last-Modified (a 304 costs nothing), parses it with feedparser, fetches only
 the pages of items that are new or changed since the last refresh, and indexes them like any other article, so the
 indexer's content hashes keep unchanged stories from being embedded again. One failing feed never stops the others.
-Requests go out one at a time, so no site ever sees more than one request from newsdesk at once (the politeness
-limit per host is one), each through the private-address guard, timeout and size cap of `SafeFetcher`.
+Several feeds are refreshed at once, but requests to one host go out one at a time, so no site ever sees more than
+one request from newsdesk at once and one slow site does not hold up the others; each request passes the
+private-address guard, deadline and size cap of `SafeFetcher`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -23,7 +28,7 @@ from retrieval.dates import iso_date
 from retrieval.errors import BadInputError, FetchError, NewsdeskError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders.html import articles_from_html
-from retrieval.loaders.url import FEED_TYPES, SafeFetcher
+from retrieval.loaders.url import FEED_TYPES, FetchedPage, SafeFetcher
 from retrieval.sqlite import SharedSqlite
 from retrieval.types import Article, IngestFailure, IngestReport
 
@@ -37,17 +42,43 @@ CREATE TABLE IF NOT EXISTS feeds (
 CREATE TABLE IF NOT EXISTS feed_items (
     kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, fingerprint TEXT NOT NULL, PRIMARY KEY (kb, feed, link)
 );
+CREATE TABLE IF NOT EXISTS item_pages (
+    kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, entry TEXT NOT NULL, etag TEXT, last_modified TEXT,
+    first_seen REAL NOT NULL, PRIMARY KEY (kb, feed, link)
+);
+CREATE TABLE IF NOT EXISTS failed_items (
+    kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, entry TEXT NOT NULL, error TEXT NOT NULL,
+    attempts INTEGER NOT NULL, next_try REAL NOT NULL, PRIMARY KEY (kb, feed, link)
+);
 """
+FEED_WORKERS = 4  # feeds refreshed at once (on different hosts; one request at a time per host)
+RECHECK_S = 48 * 3600  # item pages are re-read (conditionally) while in the feed or this young: sites fix articles
+RETRY_FIRST_S = 600  # a failed item is tried again after 10 minutes, then 20, 40, ... at most daily
+RETRY_MAX_S = 86400
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 _PERIODS = {"m": 60, "h": 3600, "d": 86400}
+EVERY_FLOOR_S = 300  # no feed is asked more often than every 5 minutes: politeness to the sites we read
 
 
-def parse_every(value: str) -> int:
-    """'30m', '1h', '1d' -> seconds (at least 5 minutes, to stay polite)."""
+def requested_every(value: str) -> int:
+    """'30m', '1h', '1d' -> seconds, as asked."""
     value = value.strip().lower()
     if not (value[:-1].isdigit() and value[-1:] in _PERIODS):
         raise BadInputError(f"{value!r} is not an interval; use e.g. 30m, 1h or 1d.")
-    return max(300, int(value[:-1]) * _PERIODS[value[-1]])
+    return int(value[:-1]) * _PERIODS[value[-1]]
+
+
+def parse_every(value: str) -> int:
+    """The interval in seconds, raised to the 5-minute floor."""
+    return max(EVERY_FLOOR_S, requested_every(value))
+
+
+@dataclass(frozen=True)
+class FeedCheck:
+    """What a feed looked like when it was added: proof that it can be fetched and parsed."""
+
+    title: str | None
+    items: int
 
 
 @dataclass
@@ -61,6 +92,7 @@ class Feed:
     last_success: str | None = None
     last_error: str | None = None
     next_due: float = 0.0
+    failing_items: int = 0  # items that could not be loaded; retried with backoff
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -73,6 +105,7 @@ class RefreshReport(IngestReport):
     """An ingest report over every refreshed feed, plus how many feeds were asked."""
 
     feeds: int = 0
+    retried: int = 0  # items that had failed before and were fetched again
 
 
 def _now() -> str:
@@ -85,12 +118,15 @@ class FeedRegistry:
     def __init__(self, path: Path) -> None:
         self._db = SharedSqlite(path, _SCHEMA)
 
-    def add(self, kb: str, url: str, every_s: int) -> Feed:
-        self._db.run(
-            "INSERT INTO feeds (kb, url, every_s) VALUES (?, ?, ?) ON CONFLICT(kb, url) DO UPDATE SET every_s = ?",
-            (kb, url, every_s, every_s),
-        )
-        return next(f for f in self.feeds(kb) if f.url == url)
+    def add(self, kb: str, url: str, every_s: int | None = None) -> tuple[Feed, bool]:
+        """Follow `url` (every hour unless `every_s` is given); returns the feed and whether it was followed already,
+        in which case only what was given changes."""
+        existed = any(f.url == url for f in self.feeds(kb))
+        if not existed:
+            self._db.run("INSERT INTO feeds (kb, url, every_s) VALUES (?, ?, ?)", (kb, url, every_s or 3600))
+        elif every_s is not None:
+            self._db.run("UPDATE feeds SET every_s = ? WHERE kb = ? AND url = ?", (every_s, kb, url))
+        return next(f for f in self.feeds(kb) if f.url == url), existed
 
     def remove(self, kb: str, url: str) -> None:
         if not self._db.run("DELETE FROM feeds WHERE kb = ? AND url = ? RETURNING url", (kb, url)):
@@ -103,7 +139,8 @@ class FeedRegistry:
 
     def feeds(self, kb: str) -> list[Feed]:
         rows = self._db.run(
-            "SELECT url, every_s, title, etag, last_modified, last_fetch, last_success, last_error, next_due "
+            "SELECT url, every_s, title, etag, last_modified, last_fetch, last_success, last_error, next_due, "
+            "(SELECT COUNT(*) FROM failed_items i WHERE i.kb = feeds.kb AND i.feed = feeds.url) "
             "FROM feeds WHERE kb = ? ORDER BY url",
             (kb,),
         )
@@ -132,6 +169,43 @@ class FeedRegistry:
     def remember_items(self, kb: str, feed: str, fingerprints: dict[str, str]) -> None:
         for link, fingerprint in fingerprints.items():
             self._db.run("INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?)", (kb, feed, link, fingerprint))
+            self._db.run("DELETE FROM failed_items WHERE kb = ? AND feed = ? AND link = ?", (kb, feed, link))
+
+    def record_failed_item(self, kb: str, feed: str, link: str, entry: dict, error: str, now: float) -> None:
+        """Keep a failed item to try again later, waiting twice as long after each failure."""
+        rows = self._db.run(
+            "SELECT attempts FROM failed_items WHERE kb = ? AND feed = ? AND link = ?", (kb, feed, link)
+        )
+        attempts = (rows[0][0] if rows else 0) + 1
+        wait = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))
+        self._db.run(
+            "INSERT OR REPLACE INTO failed_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kb, feed, link, json.dumps(entry), error, attempts, now + wait),
+        )
+
+    def save_item_page(self, kb: str, feed: str, link: str, entry: dict, headers: dict, now: float) -> None:
+        """The validators of an item's page (ETag, Last-Modified), so a re-check costs a 304 when nothing changed."""
+        self._db.run(
+            "INSERT INTO item_pages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kb, feed, link) DO UPDATE SET "
+            "entry = excluded.entry, etag = excluded.etag, last_modified = excluded.last_modified",
+            (kb, feed, link, json.dumps(entry), headers.get("etag"), headers.get("last-modified"), now),
+        )
+
+    def item_pages(self, kb: str, feed: str) -> list[tuple[str, dict, dict[str, str], float]]:
+        """(link, feed entry, conditional request headers, first seen) of the feed's loaded items."""
+        rows = self._db.run(
+            "SELECT link, entry, etag, last_modified, first_seen FROM item_pages WHERE kb = ? AND feed = ?", (kb, feed)
+        )
+        return [
+            (link, json.loads(entry), _conditional(etag, modified), seen) for link, entry, etag, modified, seen in rows
+        ]
+
+    def failed_items(self, kb: str, feed: str) -> list[tuple[str, dict, str, float]]:
+        """(link, feed entry, last error, next try) of the feed's items that failed to load."""
+        rows = self._db.run(
+            "SELECT link, entry, error, next_try FROM failed_items WHERE kb = ? AND feed = ? ORDER BY link", (kb, feed)
+        )
+        return [(link, json.loads(entry), error, next_try) for link, entry, error, next_try in rows]
 
 
 def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:
@@ -139,6 +213,19 @@ def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:
     # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a deprecation warning.
     parts = [str(dict.get(entry, k, "")) for k in ("title", "updated", "published", "summary")]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
+
+
+def _kept(entry: feedparser.FeedParserDict) -> dict:
+    """The parts of a feed entry an item's article is built from, to rebuild it without the feed."""
+    return {k: dict.get(entry, k) for k in ("title", "published", "updated", "author", "summary")}
+
+
+def _entry(kept: dict) -> feedparser.FeedParserDict:
+    return feedparser.FeedParserDict({k: v for k, v in kept.items() if v is not None})
 
 
 def _entry_date(entry: feedparser.FeedParserDict) -> str | None:
@@ -149,38 +236,77 @@ def _entry_date(entry: feedparser.FeedParserDict) -> str | None:
 
 
 class FeedRefresher:
-    def __init__(self, registry: FeedRegistry, fetcher: SafeFetcher, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        registry: FeedRegistry,
+        fetcher: SafeFetcher,
+        clock: Callable[[], float] = time.time,
+        recheck_s: float = RECHECK_S,
+    ) -> None:
         self._registry = registry
         self._fetcher = fetcher
         self._clock = clock
+        self._recheck_s = recheck_s
+        self._hosts: dict[str, threading.Lock] = {}
+        self._hosts_lock = threading.Lock()
+
+    def check(self, url: str) -> FeedCheck:
+        """Fetch and parse `url` once, before following it: a web page or a broken feed is refused with a reason."""
+        page = self._fetch(url, accept=FEED_TYPES + _PAGE_TYPES)
+        if page.content_type in _PAGE_TYPES:
+            raise FetchError(f"{url} is a web page, not a feed; look on the site for its RSS or Atom link.")
+        parsed = feedparser.parse(page.body)
+        if parsed.bozo and not parsed.entries:
+            raise FetchError(f"{url} is not a readable RSS or Atom feed.")
+        return FeedCheck(parsed.feed.get("title"), len(parsed.entries))
 
     def refresh(self, kb: KnowledgeBase, *, only_due: bool = False) -> RefreshReport:
-        report = RefreshReport()
-        for feed in self._registry.feeds(kb.name):
-            if only_due and feed.next_due > self._clock():
-                continue
-            report.feeds += 1
-            try:
-                articles, fingerprints = self._read(kb.name, feed, report)
-                report.absorb(kb.ingest_articles(articles))
-                self._registry.remember_items(kb.name, feed.url, fingerprints)
-                feed.last_success, feed.last_error = _now(), None
-            except NewsdeskError as exc:
-                report.failed.append(IngestFailure(feed.url, str(exc)))
-                feed.last_error = str(exc)
-                log.warning("feed %s failed: %s", feed.url, exc)
-            feed.last_fetch = _now()
-            feed.next_due = self._clock() + feed.every_s
-            self._registry.save(kb.name, feed)
+        """Refresh every (due) feed, several hosts at once but one request at a time per host."""
+        due = [f for f in self._registry.feeds(kb.name) if not (only_due and f.next_due > self._clock())]
+        report = RefreshReport(feeds=len(due))
+        if not due:
+            return report
+        with ThreadPoolExecutor(min(FEED_WORKERS, len(due)), thread_name_prefix="newsdesk-feed") as pool:
+            for part in pool.map(lambda feed: self._refresh_one(kb, feed), due):
+                report.absorb(part)
+                report.retried += part.retried
         return report
 
-    def _read(self, kb: str, feed: Feed, report: RefreshReport) -> tuple[list[Article], dict[str, str]]:
-        """The new or changed items of `feed` as articles, and their fingerprints to remember."""
-        conditional = {k: v for k, v in (("If-None-Match", feed.etag), ("If-Modified-Since", feed.last_modified)) if v}
-        page = self._fetcher.fetch(feed.url, accept=FEED_TYPES, headers=conditional)
+    def _refresh_one(self, kb: KnowledgeBase, feed: Feed) -> RefreshReport:
+        report = RefreshReport()
+        try:
+            articles, fingerprints, present = self._read(kb.name, feed, report)
+            retried, retried_prints = self._retry_failed(kb.name, feed, report, skip=set(fingerprints))
+            articles, fingerprints = articles + retried, fingerprints | retried_prints
+            articles += self._recheck(kb.name, feed, report, present, skip=set(fingerprints))
+            report.absorb(kb.ingest_articles(articles))
+            self._registry.remember_items(kb.name, feed.url, fingerprints)
+            feed.last_success, feed.last_error = _now(), None
+        except NewsdeskError as exc:
+            report.failed.append(IngestFailure(feed.url, str(exc)))
+            feed.last_error = str(exc)
+            log.warning("feed %s failed: %s", feed.url, exc)
+        feed.last_fetch = _now()
+        feed.next_due = self._clock() + feed.every_s
+        self._registry.save(kb.name, feed)
+        return report
+
+    def _fetch(self, url: str, **options: object) -> FetchedPage:
+        """Every request goes through here: at most one at a time per host, whatever the number of feeds."""
+        host = (urlsplit(url).hostname or "").lower()
+        with self._hosts_lock:
+            lock = self._hosts.setdefault(host, threading.Lock())
+        with lock:
+            return self._fetcher.fetch(url, **options)
+
+    def _read(self, kb: str, feed: Feed, report: RefreshReport) -> tuple[list[Article], dict[str, str], set[str]]:
+        """The new or changed items of `feed` as articles, their fingerprints to remember, and the links the feed
+        lists now."""
+        page = self._fetch(feed.url, accept=FEED_TYPES, headers=_conditional(feed.etag, feed.last_modified))
         if page.status == 304:
-            report.unchanged += len(self._registry.item_fingerprints(kb, feed.url))
-            return [], {}
+            known = self._registry.item_fingerprints(kb, feed.url)
+            report.unchanged += len(known)
+            return [], {}, set(known)
         parsed = feedparser.parse(page.body)
         if parsed.bozo and not any(entry.get("link") for entry in parsed.entries):
             raise FetchError(f"{feed.url} is not a readable RSS or Atom feed.")
@@ -189,25 +315,72 @@ class FeedRefresher:
         known = self._registry.item_fingerprints(kb, feed.url)
         articles: list[Article] = []
         fingerprints: dict[str, str] = {}
+        present: set[str] = set()
         for entry in parsed.entries:
             link = entry.get("link")
             if not link:
                 continue
+            present.add(link)
             fingerprint = _item_fingerprint(entry)
             if known.get(link) == fingerprint:
                 report.unchanged += 1
                 continue
             try:
-                articles.append(self._item_article(entry, link, feed))
+                articles.append(self._item_article(kb, entry, link, feed))
                 fingerprints[link] = fingerprint
             except NewsdeskError as exc:
                 report.failed.append(IngestFailure(link, str(exc)))
+                self._registry.record_failed_item(kb, feed.url, link, _kept(entry), str(exc), self._clock())
+        return articles, fingerprints, present
+
+    def _recheck(self, kb: str, feed: Feed, report: RefreshReport, present: set[str], skip: set[str]) -> list[Article]:
+        """Known items whose feed entry did not change, read again with a conditional GET: a site that fixes a
+        figure in an article seldom touches its feed entry. A 304 costs nothing; a changed page is re-indexed."""
+        cutoff = self._clock() - self._recheck_s
+        articles: list[Article] = []
+        for link, kept, conditional, first_seen in self._registry.item_pages(kb, feed.url):
+            if link in skip or not (link in present or first_seen >= cutoff):
+                continue
+            try:
+                article = self._item_article(kb, _entry(kept), link, feed, conditional=conditional)
+            except NewsdeskError as exc:  # the item loaded before; a failed re-check leaves it as it was
+                log.info("re-check of %s failed: %s", link, exc)
+                continue
+            if article is not None:
+                report.unchanged -= 1  # counted unchanged from the feed; the indexer now decides
+                articles.append(article)
+        return articles
+
+    def _retry_failed(
+        self, kb: str, feed: Feed, report: RefreshReport, skip: set[str]
+    ) -> tuple[list[Article], dict[str, str]]:
+        """Items that failed before and are due again: a 404 that became a page is not missing forever, even while
+        the feed itself answers 304."""
+        articles: list[Article] = []
+        fingerprints: dict[str, str] = {}
+        for link, entry, _, next_try in self._registry.failed_items(kb, feed.url):
+            if next_try > self._clock() or link in skip:  # not due, or just fetched from the feed itself
+                continue
+            parsed = _entry(entry)
+            try:
+                articles.append(self._item_article(kb, parsed, link, feed))
+                fingerprints[link] = _item_fingerprint(parsed)
+                report.retried += 1
+            except NewsdeskError as exc:
+                report.failed.append(IngestFailure(link, str(exc)))
+                self._registry.record_failed_item(kb, feed.url, link, entry, str(exc), self._clock())
         return articles, fingerprints
 
-    def _item_article(self, entry: feedparser.FeedParserDict, link: str, feed: Feed) -> Article:
-        """The item's page through trafilatura, dated from the feed when the page has no date."""
-        page = self._fetcher.fetch(link, accept=_PAGE_TYPES)
+    def _item_article(
+        self, kb: str, entry: feedparser.FeedParserDict, link: str, feed: Feed, conditional: dict | None = None
+    ) -> Article | None:
+        """The item's page through trafilatura, dated from the feed when the page has no date; None when a
+        conditional request says the page has not changed."""
+        page = self._fetch(link, accept=_PAGE_TYPES, headers=conditional)
+        if page.status == 304:
+            return None
         (article, *_) = articles_from_html(page.text, link, url=link)
+        self._registry.save_item_page(kb, feed.url, link, _kept(entry), page.headers, self._clock())
         return Article(
             title=entry.get("title") or article.title,
             text=article.text,

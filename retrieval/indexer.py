@@ -19,7 +19,8 @@ from retrieval.types import Article, Chunk, IngestReport
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]  # (articles done, articles total)
+Progress = Callable[[int, int], None]  # (passages embedded, passages to embed)
+EMBED_SLICE = 512  # passages embedded between progress reports (above the embedder's cacheable call size)
 _CHROMA_BATCH = 1000
 
 
@@ -85,18 +86,7 @@ class Indexer:
                     report.updated += 1
                 else:
                     report.added += 1
-        done = report.unchanged
-        if progress:
-            progress(done, len(unique))
-        for start in range(0, len(changed), self._group_size):
-            group = changed[start : start + self._group_size]
-            report.chunks_embedded += self._swap(group)
-            done += len(group)
-            if progress:
-                progress(done, len(unique))
-        return report
-
-    def _swap(self, group: list[tuple[Article, str]]) -> int:
+        # Chunking is cheap next to embedding: chunk everything first, so progress can count passages.
         staged = [
             StagedArticle(
                 a,
@@ -104,10 +94,29 @@ class Indexer:
                 chunk_article(a, self._embedder.count_tokens, self._chunk_tokens),
                 self._records.chunk_ids(self._kb, a.id),
             )
-            for a, fingerprint in group
+            for a, fingerprint in changed
         ]
+        total = sum(len(s.chunks) for s in staged)
+        done = 0
+
+        def embedded(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress(done, total)
+
+        embedded(0)
+        for start in range(0, len(staged), self._group_size):
+            report.chunks_embedded += self._swap(staged[start : start + self._group_size], embedded)
+        return report
+
+    def _swap(self, staged: list[StagedArticle], embedded: Callable[[int], None]) -> int:
         chunks = [(s.article, c) for s in staged for c in s.chunks]
-        vectors = self._embedder.embed([c.indexed_text for _, c in chunks])
+        texts = [c.indexed_text for _, c in chunks]
+        vectors = np.zeros((len(texts), self._embedder.dim), dtype=np.float32)
+        for start in range(0, len(texts), EMBED_SLICE):
+            vectors[start : start + EMBED_SLICE] = self._embedder.embed(texts[start : start + EMBED_SLICE])
+            embedded(len(texts[start : start + EMBED_SLICE]))
         self._records.journal(
             self._kb,
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from retrieval.errors import NotFoundError
 from retrieval.indexer import Indexer, Progress
 from retrieval.loaders import Loaded, load_source
 from retrieval.loaders.url import SafeFetcher
+from retrieval.reader.model import Reader, get_reader
 from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
@@ -43,6 +45,7 @@ class Services:
         self.client: ClientAPI = connect(settings)
         self.records = RecordManager(settings.records_path)
         self.embedder: Embedder = get_embedder(settings.model_cache_dir)
+        self.reader: Reader = get_reader(settings.model_cache_dir)
         self.fetcher = fetcher or SafeFetcher(settings)
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
@@ -66,7 +69,7 @@ class KnowledgeBase:
         collection = open_collection(services.client, name, services.embedder.name, create=True)
         self._indexer = Indexer(name, services.records, collection, services.embedder, services.settings.chunk_tokens)
         self._indexer.recover()
-        self._searcher = HybridSearcher(name, services.records, collection, services.embedder)
+        self._searcher = HybridSearcher(name, services.records, collection, services.embedder, services.reader)
         self._write_lock = threading.Lock()  # one writer per knowledge base; searches never wait for it
 
     @property
@@ -76,6 +79,10 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Embedder:
         return self._services.embedder
+
+    @property
+    def reader(self) -> Reader:
+        return self._services.reader
 
     @property
     def fetcher(self) -> SafeFetcher:
@@ -105,12 +112,26 @@ class KnowledgeBase:
         with self._write_lock, store_errors():
             return self._indexer.index(articles, progress)
 
-    def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
+    def search(
+        self, query: str, k: int = 6, filters: Filters | None = None, *, rerank: bool = False
+    ) -> list[SearchHit]:
         with store_errors():
-            return self._searcher.search(query, k, filters)
+            return self._searcher.search(query, k, filters, rerank=rerank)
 
     def articles(self) -> list[ArticleRecord]:
         return self._records.articles(self.name)
+
+    def article_by_title(self, text: str) -> tuple[ArticleRecord, list[Chunk]]:
+        """The one article whose title contains `text` (case-insensitive); otherwise NotFoundError naming the
+        closest titles, so a typed title works as well as an id."""
+        articles = self.articles()
+        needle = " ".join(text.lower().split())
+        matches = [a for a in articles if needle and needle in a.title.lower()]
+        if len(matches) == 1:
+            return matches[0], self._records.chunks(self.name, matches[0].id)
+        titles = [a.title for a in matches] or difflib.get_close_matches(text, [a.title for a in articles], 3, 0.3)
+        closest = "; closest: " + ", ".join(f"“{t[:80]}”" for t in titles[:3]) if titles else ""
+        raise NotFoundError(f"No single article matches {text[:60]!r}{closest}.")
 
     def lead_passages(self) -> dict[str, Chunk]:
         """Article id -> its first passage."""
@@ -119,7 +140,9 @@ class KnowledgeBase:
     def article(self, id_or_prefix: str) -> tuple[ArticleRecord, list[Chunk]]:
         record = self._records.find_article(self.name, id_or_prefix)
         if record is None:
-            raise NotFoundError(f"No article {id_or_prefix!r} in knowledge base '{self.name}'; see `newsdesk kb list`.")
+            raise NotFoundError(
+                f"No article {id_or_prefix[:40]!r} in this knowledge base; check its id in the article list."
+            )
         return record, self._records.chunks(self.name, record.id)
 
     def remove(self, id_or_prefix: str) -> tuple[ArticleRecord, int]:

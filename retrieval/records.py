@@ -163,6 +163,13 @@ class RecordManager:
         rows = self._query("SELECT last_ingest FROM kb_state WHERE kb = ?", (kb,))
         return rows[0][0] if rows else None
 
+    def kb_sizes(self) -> list[tuple[str, int, int]]:
+        """(knowledge base, articles, passages) for every knowledge base that holds something."""
+        return self._query(
+            "SELECT a.kb, COUNT(DISTINCT a.id), (SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb) "
+            "FROM articles a GROUP BY a.kb ORDER BY a.kb"
+        )
+
     def knowledge_bases(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT kb FROM articles ORDER BY kb")]
 

@@ -20,8 +20,10 @@ import numpy as np
 import Stemmer
 from chromadb.api.models.Collection import Collection
 
+from retrieval.chunker import split_sentences
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
+from retrieval.reader.model import Reader
 from retrieval.records import RecordManager
 from retrieval.text import TextFeatures, text_features
 from retrieval.types import ArticleRecord, Chunk, SearchHit
@@ -33,6 +35,13 @@ log = logging.getLogger(__name__)
 # overlap terms reward passages that state the question's own phrasing, which BM25's bag of words cannot see.
 W_DENSE, W_BM25, W_BIGRAM, W_WORDS = 0.7, 0.2, 0.2, 0.2
 RERANK_DEPTH = 25  # candidates that get the overlap terms; the answer-bearing passage is almost always among them
+# The reader (a cross-encoder, retrieval/reader) reads the leading candidates sentence by sentence with the question.
+READER_POOL = 12  # ~100 question x sentence pairs, a few hundred ms on 2 cores
+# Added to the fused score times the reader's probability. Tuned on 400 questions of the 20 held-out SQuAD *train*
+# articles (recall@1 / @4 within 4,000 characters): no reader 0.770 / 0.920; weight 2.0 0.753 / 0.893; 0.6 0.788 /
+# 0.915; 0.45 0.795 / 0.913; 0.3 0.798 / 0.915; 0.15 0.785 / 0.923. A nudge, not a verdict: the 4-layer reader reads
+# single sentences, while the fused score sees the whole passage.
+READER_WEIGHT = 0.3
 SAME_ARTICLE_DECAY = 0.9  # applies from an article's third passage on
 
 
@@ -41,9 +50,12 @@ class Filters:
     outlet: str | None = None
     since: str | None = None  # ISO date, inclusive
     until: str | None = None  # ISO date, inclusive
+    exclude: frozenset[str] = frozenset()  # article ids left out (evaluation: "as if this article were not there")
 
     def chroma_where(self) -> dict | None:
         clauses: list[dict] = []
+        if self.exclude:
+            clauses.append({"article_id": {"$nin": sorted(self.exclude)}})
         if self.outlet:
             clauses.append({"outlet": self.outlet})
         if self.since:
@@ -55,6 +67,8 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def admits(self, article: ArticleRecord) -> bool:
+        if article.id in self.exclude:
+            return False
         if self.outlet and article.outlet != self.outlet:
             return False
         if (self.since or self.until) and not article.published:
@@ -118,11 +132,19 @@ class _LexicalIndex:
 
 
 class HybridSearcher:
-    def __init__(self, kb: str, records: RecordManager, collection: Collection | None, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        kb: str,
+        records: RecordManager,
+        collection: Collection | None,
+        embedder: Embedder,
+        reader: Reader | None = None,
+    ) -> None:
         self._kb = kb
         self._records = records
         self._collection = collection
         self._embedder = embedder
+        self._reader = reader
         self._lexical: _LexicalIndex | None = None
         self._version = -1
 
@@ -134,7 +156,10 @@ class HybridSearcher:
             self._version = version
         return self._lexical
 
-    def search(self, query: str, k: int = 6, filters: Filters | None = None, depth: int = 50) -> list[SearchHit]:
+    def search(
+        self, query: str, k: int = 6, filters: Filters | None = None, depth: int = 50, *, rerank: bool = False
+    ) -> list[SearchHit]:
+        """The top `k` passages; with `rerank`, the reader reads the leading candidates and reorders them."""
         filters = filters or Filters()
         index = self._index()
         if not index.chunks or self._collection is None:
@@ -153,6 +178,7 @@ class HybridSearcher:
         fused = _fuse(query, index, similarity, lexical)
         if asks_for_recent(query):
             _favour_recent(fused, index)
+        answers = _read_with_question(query, fused, index, self._reader) if rerank and self._reader else {}
         copies = _collapse_copies(fused, index, k)
         chosen = _diversify(fused, index, k)
         self._fill_similarity([cid for cid, _ in chosen], similarity, vector)
@@ -164,6 +190,7 @@ class HybridSearcher:
                 article=index.articles[index.chunks[index.position[cid]].article_id],
                 similarity=similarity[cid],
                 also_in=tuple(copies.get(cid, ())),
+                answers=answers.get(cid),
             )
             for r, (cid, score) in enumerate(chosen)
         ]
@@ -232,6 +259,19 @@ def _fuse(
         if question.words:
             fused[cid] += W_WORDS * len(question.words & passage.words) / len(question.words)
     return fused
+
+
+def _read_with_question(query: str, fused: dict[str, float], index: _LexicalIndex, reader: Reader) -> dict[str, float]:
+    """Rescore the leading candidates by the reader's best sentence; returns that probability per passage."""
+    pool = sorted(fused, key=fused.__getitem__, reverse=True)[:READER_POOL]
+    pairs = [(cid, s) for cid in pool for s in split_sentences(index.chunks[index.position[cid]].text)]
+    readings = reader.read(query, [sentence for _, sentence in pairs])
+    best = dict.fromkeys(pool, 0.0)
+    for (cid, _), reading in zip(pairs, readings, strict=True):
+        best[cid] = max(best[cid], reading.score)
+    for cid, score in best.items():
+        fused[cid] += READER_WEIGHT * score
+    return best
 
 
 def _collapse_copies(fused: dict[str, float], index: _LexicalIndex, k: int) -> dict[str, list[ArticleRecord]]:

@@ -5,11 +5,28 @@ Nothing in newsdesk reads the environment anywhere else; tests build `Settings(.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder (~/.local/share/newsdesk on Linux), whatever the working directory."""
+    import platformdirs
+
+    return platformdirs.user_data_path("newsdesk")
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One sentence naming the setting that is wrong, for a ValidationError from `Settings()`."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "a setting"
+    name = Settings.model_fields[field].alias if field in Settings.model_fields else field
+    problem = first["msg"].removeprefix("Value error, ")
+    return f"{name} has an invalid value ({problem}); fix it in .env or the environment."
 
 
 class Settings(BaseSettings):
@@ -18,7 +35,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     # Storage
-    data_dir: Path = Field(Path("data"), alias="NEWSDESK_DATA_DIR")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="NEWSDESK_DATA_DIR")
     model_dir: Path | None = Field(None, alias="NEWSDESK_MODEL_DIR")
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
     chroma_port: int = Field(8000, alias="CHROMA_PORT")
@@ -26,7 +43,7 @@ class Settings(BaseSettings):
 
     # Ingestion
     allow_private_urls: bool = Field(False, alias="NEWSDESK_ALLOW_PRIVATE_URLS")
-    private_url_hosts: list[str] = Field(default_factory=list, alias="NEWSDESK_PRIVATE_URL_HOSTS")
+    private_url_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="NEWSDESK_PRIVATE_URL_HOSTS")
     fetch_timeout_s: float = Field(10.0, alias="NEWSDESK_FETCH_TIMEOUT")  # one read
     fetch_deadline_s: float = Field(20.0, alias="NEWSDESK_FETCH_DEADLINE")  # a whole fetch, redirects included
     max_fetch_bytes: int = Field(5_000_000, alias="NEWSDESK_MAX_FETCH_BYTES")
@@ -54,7 +71,22 @@ class Settings(BaseSettings):
     dm_kb: str = Field("default", alias="NEWSDESK_DM_KB")
     user_cooldown_s: float = Field(10.0, alias="NEWSDESK_USER_COOLDOWN")
     guild_concurrency: int = Field(3, alias="NEWSDESK_GUILD_CONCURRENCY")
+    guild_queue: int = Field(20, alias="NEWSDESK_GUILD_QUEUE")  # questions that may wait for a slot per server
     refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")
+
+    @field_validator("private_url_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """'a.example, b.example' or a JSON list, as the environment spells it."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError("write host names separated by commas, or a JSON list") from None
+            return [h.strip() for h in text.split(",") if h.strip()]
+        return value
 
     @field_validator("moderator_role_ids", mode="before")
     @classmethod

@@ -44,3 +44,11 @@ def text_features(title: str, body: str) -> TextFeatures:
         pairs=frozenset(pairwise(tokens)),
         shingles=frozenset(zip(words, words[1:], words[2:], strict=False)),
     )
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"

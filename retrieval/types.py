@@ -12,9 +12,15 @@ def _normalise_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def stable_article_id(*, url: str | None, outlet: str | None, title: str) -> str:
-    """The canonical URL when known, else outlet + title: the same story always gets the same id."""
-    key = url.strip() if url else f"{_normalise_key(outlet or '')}|{_normalise_key(title)}"
+def stable_article_id(*, url: str | None, outlet: str | None, title: str, path: str | None = None) -> str:
+    """The canonical URL when known, else the file it was read from, else outlet + title: the same story always
+    gets the same id, and a file whose headline was edited stays the same article."""
+    if url:
+        key = url.strip()
+    elif path:
+        key = f"file:{path}"
+    else:
+        key = f"{_normalise_key(outlet or '')}|{_normalise_key(title)}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -29,10 +35,11 @@ class Article:
     published: str | None = None  # ISO 8601 date (YYYY-MM-DD) when known
     source: str = ""  # where it came from (path or URL), for error reports and `kb list`
     author: str | None = None
+    path: str | None = None  # the file that holds this one story, when it came from a local file
 
     @property
     def id(self) -> str:
-        return stable_article_id(url=self.url, outlet=self.outlet, title=self.title)
+        return stable_article_id(url=self.url, outlet=self.outlet, title=self.title, path=self.path)
 
     @property
     def content_hash(self) -> str:
@@ -84,11 +91,13 @@ class SearchHit:
     article: ArticleRecord
     similarity: float = 0.0  # cosine between question and passage, used to judge relevance
     also_in: tuple[ArticleRecord, ...] = ()  # other articles that carried this passage (syndicated copies)
+    answers: float | None = None  # the reader's best "this sentence answers it" probability, when it read the passage
 
     def to_dict(self) -> dict[str, object]:
         return {
             "rank": self.rank,
             "score": round(self.score, 6),
+            "answers": None if self.answers is None else round(self.answers, 4),
             "article_id": self.article.id,
             "title": self.article.title,
             "outlet": self.article.outlet,
@@ -157,6 +166,7 @@ class Answer:
     dropped_sentences: int = 0
     total_sentences: int = 0
     notice: str | None = None  # e.g. that the LLM was down and the answer was composed offline
+    answer_spans: list[str] = field(default_factory=list)  # the words that answer, marked by the reader
 
     @property
     def as_of(self) -> str | None:
@@ -171,7 +181,8 @@ class Answer:
             "mode": self.mode,
             "as_of": self.as_of,
             "citations": [c.to_dict() for c in self.citations],
-            "nearest": [{"id": a.id, "title": a.title, "outlet": a.outlet, "url": a.url} for a in self.nearest],
+            "nearest": [{"article_id": a.id, "title": a.title, "outlet": a.outlet, "url": a.url} for a in self.nearest],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notice": self.notice,
+            "answer_spans": self.answer_spans,
         }

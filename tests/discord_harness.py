@@ -33,6 +33,14 @@ def user_payload(user_id: int, name: str, bot: bool = False) -> dict:
 
 
 @dataclass
+class _Refused:
+    """The little of an aiohttp response that discord.HTTPException reads."""
+
+    status: int
+    reason: str
+
+
+@dataclass
 class Sent:
     """One request the bot sent to Discord."""
 
@@ -52,6 +60,18 @@ class Wire:
     sent: list[Sent] = field(default_factory=list)
     history: dict[int, list[dict]] = field(default_factory=dict)  # channel id -> messages returned by GET
     cdn: dict[str, bytes] = field(default_factory=dict)  # attachment URL -> bytes
+    violations: list[str] = field(default_factory=list)  # requests Discord would have refused
+    refuse_threads: bool = False  # answer "creating a thread" with 403, as a channel without the permission does
+    tokens_expired: bool = False  # interaction replies can no longer be edited (15 minutes have passed)
+
+    def record(self, sent: Sent) -> None:
+        """Keep the request, and refuse it (as Discord would) when it breaks a limit."""
+        self.sent.append(sent)
+        try:
+            check_request(sent.body)
+        except LimitBroken as exc:
+            self.violations.append(str(exc))
+            raise
 
     def messages(self) -> list[Sent]:
         return [s for s in self.sent if s.is_message]
@@ -97,12 +117,111 @@ class RecordingAdapter(AsyncWebhookAdapter):
         if multipart:
             body = next((p["value"] for p in multipart if p["name"] == "payload_json"), None)
             body = discord.utils._from_json(body) if isinstance(body, str) else body
-        self.wire.sent.append(Sent(route.method, route.url.split("/api/v10")[-1], body))
+        self.wire.record(Sent(route.method, route.url.split("/api/v10")[-1], body))
+        if self.wire.tokens_expired and route.method == "PATCH" and "/webhooks/" in route.url:
+            raise discord.NotFound(_Refused(404, "Not Found"), "Unknown Webhook")
         if route.url.endswith("/callback"):
             return {"interaction": {"id": "1", "type": 2}}
         if route.method == "DELETE":
             return None
         return message_payload(1, body if isinstance(body, dict) else None, user_payload(BOT_ID, "newsdesk", True))
+
+
+# Discord's documented limits; the harness rejects any request that breaks one, as Discord would with a 400.
+LIMITS = {
+    "content": 2000,
+    "embeds": 10,
+    "embed_title": 256,
+    "embed_description": 4096,
+    "embed_fields": 25,
+    "field_name": 256,
+    "field_value": 1024,
+    "footer": 2048,
+    "author": 256,
+    "embed_total": 6000,
+    "button_label": 80,
+    "custom_id": 100,
+    "select_options": 25,
+    "option_text": 100,
+    "placeholder": 150,
+    "modal_title": 45,
+    "input_label": 45,
+    "choices": 25,
+    "choice_text": 100,
+}
+
+
+class LimitBroken(AssertionError):
+    """A request Discord would refuse with 400 Bad Request."""
+
+
+def _check(condition: bool, what: str, body: object) -> None:
+    if not condition:
+        raise LimitBroken(f"{what}: {str(body)[:300]}")
+
+
+def _check_components(rows: list[dict], body: object) -> None:
+    for row in rows:
+        for item in row.get("components", []):
+            if "custom_id" in item:
+                _check(len(item["custom_id"]) <= LIMITS["custom_id"], "custom_id over 100", body)
+            _check(len(item.get("label") or "") <= LIMITS["button_label"], "component label over 80", body)
+            _check(len(item.get("placeholder") or "") <= LIMITS["placeholder"], "placeholder over 150", body)
+            options = item.get("options", [])
+            _check(len(options) <= LIMITS["select_options"], "more than 25 select options", body)
+            for option in options:
+                for key in ("label", "value", "description"):
+                    _check(len(option.get(key) or "") <= LIMITS["option_text"], f"select option {key} over 100", body)
+
+
+def check_message(message: dict, body: object) -> None:
+    """One message body (content, embeds, components) within Discord's limits, with allowed_mentions set."""
+    if "content" in message or "embeds" in message:
+        _check("allowed_mentions" in message, "a message without allowed_mentions", body)
+    _check(len(message.get("content") or "") <= LIMITS["content"], "content over 2000", body)
+    embeds = message.get("embeds") or []
+    _check(len(embeds) <= LIMITS["embeds"], "more than 10 embeds", body)
+    total = 0
+    for embed in embeds:
+        title, description = embed.get("title") or "", embed.get("description") or ""
+        footer, author = (embed.get("footer") or {}).get("text") or "", (embed.get("author") or {}).get("name") or ""
+        fields = embed.get("fields") or []
+        _check(len(title) <= LIMITS["embed_title"], "embed title over 256", body)
+        _check(len(description) <= LIMITS["embed_description"], "embed description over 4096", body)
+        _check(len(footer) <= LIMITS["footer"], "embed footer over 2048", body)
+        _check(len(author) <= LIMITS["author"], "embed author over 256", body)
+        _check(len(fields) <= LIMITS["embed_fields"], "more than 25 embed fields", body)
+        for f in fields:
+            _check(len(f["name"]) <= LIMITS["field_name"], "field name over 256", body)
+            _check(len(f["value"]) <= LIMITS["field_value"], "field value over 1024", body)
+        total += len(title) + len(description) + len(footer) + len(author)
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    _check(total <= LIMITS["embed_total"], f"embeds total {total} characters, over 6000", body)
+    _check_components(message.get("components") or [], body)
+
+
+def check_request(body: object) -> None:
+    """Any body the bot sends: an interaction callback, a webhook/follow-up message or a channel message."""
+    if not isinstance(body, dict):
+        return
+    if "type" in body and isinstance(body.get("data"), dict):  # an interaction callback
+        data = body["data"]
+        if body["type"] == 8:  # autocomplete
+            choices = data.get("choices", [])
+            _check(len(choices) <= LIMITS["choices"], "more than 25 autocomplete choices", body)
+            for choice in choices:
+                _check(len(choice["name"]) <= LIMITS["choice_text"], "choice name over 100", body)
+                _check(len(str(choice["value"])) <= LIMITS["choice_text"], "choice value over 100", body)
+            return
+        if body["type"] == 9:  # modal
+            _check(len(data.get("title", "")) <= LIMITS["modal_title"], "modal title over 45", body)
+            for row in data.get("components", []):
+                for item in row.get("components", []):
+                    _check(len(item.get("label", "")) <= LIMITS["input_label"], "modal input label over 45", body)
+            return
+        check_message(data, body)
+        return
+    check_message(body, body)
 
 
 def _idle_timer(task: asyncio.Task) -> bool:
@@ -135,12 +254,25 @@ class Harness:
             raw = next((p["value"] for p in form if p["name"] == "payload_json"), None)
             body = discord.utils._from_json(raw) if raw else None
         path = route.url.split("/api/v10")[-1]
-        self.wire.sent.append(Sent(route.method, path, body))
+        self.wire.record(Sent(route.method, path, body))
         channel_id = int(route.channel_id) if route.channel_id else 0
         if path.endswith("/threads"):
+            if self.wire.refuse_threads:
+                raise discord.Forbidden(_Refused(403, "Forbidden"), "Missing Permissions")
             return self.thread_payload(snowflake(), channel_id, route.guild_id or 0, body.get("name", "thread"))
+        if path == "/users/@me/channels":  # opening a DM
+            recipient = body["recipient_id"]
+            return {"id": str(snowflake()), "type": 1, "recipients": [user_payload(int(recipient), "someone")]}
+        if route.method == "PUT" and path.endswith("/commands"):
+            return []  # a bulk overwrite of slash commands; nothing the bot reads back
         if route.method == "GET" and path.endswith("/messages"):
             return self.wire.history.get(channel_id, [])
+        if route.method == "GET" and "/messages/" in path:
+            wanted = path.rsplit("/", 1)[1]
+            found = [m for m in self.wire.history.get(channel_id, []) if m["id"] == wanted]
+            if not found:
+                raise discord.NotFound(_Refused(404, "Not Found"), "Unknown Message")
+            return found[0]
         if route.method in ("POST", "PATCH") and "/messages" in path:
             return message_payload(channel_id, body, self._bot_user)
         return None
@@ -149,13 +281,13 @@ class Harness:
         self.wire.sent.append(Sent("GET", url, None))
         return self.wire.cdn[url]
 
-    def thread_payload(self, thread_id: int, parent_id: int, guild_id: int, name: str) -> dict:
+    def thread_payload(self, thread_id: int, parent_id: int, guild_id: int, name: str, owner_id: int = BOT_ID) -> dict:
         return {
             "id": str(thread_id),
             "type": 11,
             "guild_id": str(guild_id),
             "parent_id": str(parent_id),
-            "owner_id": str(BOT_ID),
+            "owner_id": str(owner_id),
             "name": name,
             "last_message_id": None,
             "member_count": 1,
@@ -213,10 +345,16 @@ class Harness:
             }
         )
 
-    def add_thread(self, thread_id: int, parent_id: int, guild_id: int, name: str) -> None:
+    def add_thread(self, thread_id: int, parent_id: int, guild_id: int, name: str, owner_id: int = BOT_ID) -> None:
         self.bot._connection.parse_thread_create(
-            {**self.thread_payload(thread_id, parent_id, guild_id, name), "newly_created": True}
+            {**self.thread_payload(thread_id, parent_id, guild_id, name, owner_id), "newly_created": True}
         )
+
+    def add_channel(self, guild_id: int, channel_id: int, kind: int, name: str = "channel") -> None:
+        """Another channel in a server: 2 voice (with its text chat), 15 forum, 0 text."""
+        payload = {"id": str(channel_id), "type": kind, "name": name, "position": 1, "permission_overwrites": []}
+        payload |= {"bitrate": 64000, "user_limit": 0} if kind == 2 else {}
+        self.bot._connection.parse_channel_create({**payload, "guild_id": str(guild_id)})
 
     # --- feeding events -------------------------------------------------------------------------------------
 
@@ -285,12 +423,23 @@ class Harness:
         return self.wire.sent[start:]
 
     async def message(
-        self, content: str, *, guild_id: int, channel_id: int, user_id: int, mentions_bot: bool = False
+        self,
+        content: str,
+        *,
+        guild_id: int | None,
+        channel_id: int,
+        user_id: int,
+        mentions_bot: bool = False,
+        replying_to: dict | None = None,
     ) -> list[Sent]:
-        """Feed a MESSAGE_CREATE from a user and wait for the bot's reaction."""
+        """Feed a MESSAGE_CREATE from a user (optionally a reply to `replying_to`) and wait for the bot's reaction."""
         start = len(self.wire.sent)
         author = user_payload(user_id, f"user{user_id}")
         payload = message_payload(channel_id, {"content": content}, author, guild_id)
+        if replying_to is not None:
+            payload["type"] = 19
+            payload["message_reference"] = {"message_id": replying_to["id"], "channel_id": str(channel_id)}
+            payload["referenced_message"] = replying_to
         payload["member"] = {
             "roles": [],
             "joined_at": "2026-01-01T00:00:00+00:00",
@@ -322,6 +471,7 @@ class Harness:
         while True:
             pending = [t for t in asyncio.all_tasks() if t is not current and not t.done() and not _idle_timer(t)]
             if not pending:
+                assert not self.wire.violations, f"Discord would refuse: {self.wire.violations}"
                 return
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:

@@ -10,7 +10,8 @@ import pytest
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.sources import number_sources
-from retrieval.answer.summaries import SummaryService, parse_since
+from retrieval.answer.summaries import SummaryService
+from retrieval.dates import parse_since
 from retrieval.errors import BadInputError, NotFoundError
 from retrieval.knowledge_base import Services
 from retrieval.types import Article
@@ -76,7 +77,7 @@ def test_checker_removes_unknown_numbers_renumbers_and_requires_backed_figures(k
     hits = kb.search("TikTok buyer deadline", k=4)
     sources = number_sources(hits)
     tiktok = next(s.n for s in sources if "TikTok" in s.article.title)
-    checker = CitationChecker(kb.embedder)
+    checker = CitationChecker(kb.reader)
     draft = (
         f"Trump said he had found a buyer for TikTok [{tiktok}][9]. "
         f"Trump said the buyer paid 80 billion dollars for TikTok [{tiktok}]. "
@@ -114,7 +115,7 @@ def test_digest_lists_one_cited_line_per_new_story(settings, kb) -> None:
     )
     digest = SummaryService(settings, kb).digest("2099-01-01")
     assert digest.answer.splitlines() == [
-        "**2099-01-02**",
+        "2099-01-02",
         "- Fresh rail news: The new rail line opened to passengers today. [1]",
     ]
     assert [c.title for c in digest.citations] == ["Fresh rail news"]
@@ -179,3 +180,53 @@ def test_a_digest_of_a_large_knowledge_base_reads_passages_in_one_query(settings
     monkeypatch.setattr(type(kb), "article", lambda *_: pytest.fail("one lookup per article is quadratic"))
     digest = SummaryService(settings, kb).digest("2099-01-01")
     assert len(digest.citations) == 60 and digest.answer.endswith("… and 240 older stories")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the population of Nyingchi?",
+        "What is Hikvision's annual revenue?",
+        "Who is Hikvision's chief executive?",
+        "When was Hikvision founded?",
+    ],
+)
+def test_on_topic_questions_the_articles_do_not_answer_are_refused(answers: AnswerService, question: str) -> None:
+    answer = answers.ask(question)
+    assert not answer.grounded and answer.nearest  # refused, with what the knowledge base does have
+
+
+def test_the_reader_finds_the_sentence_that_answers(answers: AnswerService) -> None:
+    countries = answers.ask("Which countries had already sanctioned or restricted Hikvision?")
+    assert all(name in countries.answer for name in ("US", "UK", "Australia"))
+    response = answers.ask("How did Hikvision react to the decision?")
+    assert "disagrees" in response.answer and response.citations[0].outlet == "Reuters"
+    assert response.answer_spans and all(span in response.answer for span in response.answer_spans)
+
+
+def test_abbreviations_do_not_end_sentences() -> None:
+    from retrieval.chunker import split_sentences
+
+    text = (
+        "Gov. Gavin Newsom signed it on Oct. 3, citing Roe v. Wade and No. 12. Lt. Col. Smith agreed.Hikvision did not."
+    )
+    assert split_sentences(text) == [
+        "Gov. Gavin Newsom signed it on Oct. 3, citing Roe v. Wade and No. 12.",
+        "Lt. Col. Smith agreed.",
+        "Hikvision did not.",
+    ]
+
+
+def test_questions_headlines_bylines_and_datelines_are_never_quoted() -> None:
+    from retrieval.answer.extractive import quotable
+
+    title = "Canada kicks out Hikvision"
+    assert quotable("Why did Canada act against the camera maker?", title) is None
+    assert quotable("Canada kicks out Hikvision", title) is None
+    assert quotable("By Jane Smith and Paul Jones, Reuters", title) is None
+    assert quotable("OTTAWA, June 27 (Reuters) - Canada ordered Hikvision to close.", title) == (
+        "Canada ordered Hikvision to close."
+    )
+    assert (
+        quotable("-- The ministry said the review took a year.", title) == "The ministry said the review took a year."
+    )

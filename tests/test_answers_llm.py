@@ -179,3 +179,17 @@ def test_llm_topic_summary_is_checked(tmp_path, model_dir) -> None:
         svc = service(tmp_path, model_dir, llm)
         summary = SummaryService(svc._settings, svc._kb, chat_model_for(svc._settings)).topic("Hikvision in Canada")
     assert summary.grounded and "40%" not in summary.answer and summary.mode == "llm"
+
+
+def test_the_verifier_drops_contradicted_sentences_and_keeps_a_paraphrase(tmp_path, model_dir) -> None:
+    draft = (
+        "The Canadian government ordered Hikvision to close its operations in Canada for national security reasons "
+        "[{Hikvision}]. "
+        "Best Buy and Home Depot began selling Hikvision products in 2021 [{Hikvision}]. "
+        "Hikvision has operated in Canada through a subsidiary since 2004 [{Hikvision}]. "
+        "The US, Japan and Australia had placed sanctions or restrictions on the company [{Hikvision}]."
+    )
+    with fake_llm(Step(draft)) as llm:
+        answer = service(tmp_path, model_dir, llm).ask("why did Canada ban Hikvision?")
+    assert answer.grounded and answer.dropped_sentences == 3 and answer.total_sentences == 4
+    assert answer.answer.startswith("The Canadian government ordered Hikvision to close its operations in Canada")

@@ -90,6 +90,32 @@ def kb_payload(
     )
 
 
+async def paste_article(
+    h: Harness, title: str, body: str, *, guild: int = GUILD_A, user: int = MOD, **fields: str
+) -> list[Sent]:
+    """`/kb add` with no link or file opens a form; fill it in and submit it, as a moderator would."""
+    opened = await h.interact(kb_payload(h, "add", [], guild=guild, user=user))
+    modal = opened[-1].body
+    assert modal["type"] == 9, modal  # the form
+    values = {"title": title, "body": body, **fields}
+    rows = [
+        {"type": 1, "components": [{"type": 4, "custom_id": i["custom_id"], "value": values.get(i["custom_id"], "")}]}
+        for row in modal["data"]["components"]
+        for i in row["components"]
+    ]
+    submit = h.interaction_payload(
+        "",
+        [],
+        guild_id=guild,
+        channel_id=CHANNEL_B if guild == GUILD_B else CHANNEL_A,
+        user_id=user,
+        permissions=MANAGE_GUILD,
+        kind=5,
+        data={"custom_id": modal["data"]["custom_id"], "components": rows},
+    )
+    return opened + await h.interact(submit)
+
+
 def assert_safe(sent: list[Sent]) -> None:
     """Every message body pings nobody and fits Discord's limits."""
     for s in sent:
@@ -147,16 +173,8 @@ async def test_bot_private_ask_is_ephemeral(harness: Harness) -> None:
 async def test_bot_servers_are_isolated(harness: Harness) -> None:
     embed = final_embed(await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", guild=GUILD_B)))
     assert embed["description"].startswith("I couldn't find") and "fields" not in embed
-    add = kb_payload(
-        harness,
-        "add",
-        [
-            {"name": "text", "type": 3, "value": "The Ottawa harbour bridge reopened on Monday after repairs."},
-            {"name": "title", "type": 3, "value": "Bridge"},
-        ],
-        guild=GUILD_B,
-    )
-    await harness.interact(add)
+    bridge = "The Ottawa harbour bridge reopened on Monday after repairs."
+    await paste_article(harness, "Bridge", bridge, guild=GUILD_B)
     a = final_embed(await harness.interact(ask_payload(harness, "did the Ottawa harbour bridge reopen?", user=OTHER)))
     assert "bridge" not in a["description"].lower()
 
@@ -229,7 +247,7 @@ async def test_bot_attachment_ingest_reports_progress_and_a_summary(harness: Har
     )
     sent = await harness.interact(payload)
     edits = [s.body.get("content", "") for s in sent if s.method == "PATCH"]
-    assert any("/150 articles indexed" in e for e in edits)
+    assert any("/150 passages embedded" in e for e in edits)
     assert edits[-1].startswith("Adding notes.jsonl done. Added 150 · updated 0 · unchanged 0 · failed 0")
     assert sent[0].body["data"]["flags"] == 64  # moderator replies are private
     assert_safe(sent)
@@ -301,7 +319,10 @@ async def test_bot_summary_digest_and_sources(harness: Harness) -> None:
     assert {f["name"]: f["value"] for f in sources["fields"]}["Articles"] == "4"
 
 
-async def test_bot_busy_server_refuses_privately(harness: Harness) -> None:
+async def test_bot_busy_server_refuses_privately_past_its_queue(harness: Harness) -> None:
+    from bot.checks import GuildSlots
+
+    harness.bot.slots = GuildSlots(2, queue=0)
     async with harness.bot.slots.slot(GUILD_A), harness.bot.slots.slot(GUILD_A):
         sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
     assert "busy answering" in sent[-1].body["content"] and sent[-1].body["flags"] == 64
@@ -321,7 +342,8 @@ async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: P
         h.add_guild(GUILD_A, CHANNEL_A)
         sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
     edits = [s for s in sent if s.method == "PATCH"]
-    assert edits[0].body["content"].endswith("▌")  # a draft shown while the model writes
+    assert edits[0].body["content"].endswith("▌")  # a draft shown while the model writes, marked as unchecked
+    assert edits[0].body["content"].startswith("-# Draft, not yet checked")
     final = edits[-1].body
     assert final["content"] is None and "national security" in final["embeds"][0]["description"]
     assert final["embeds"][0]["footer"]["text"] == "LLM answer, citations checked"
@@ -405,11 +427,8 @@ async def test_bot_audit_channel_records_knowledge_base_changes(harness: Harness
         }
     )
     harness.bot.settings.audit_channel_id = audit_channel
-    options = [
-        {"name": "text", "type": 3, "value": "The harbour bridge reopened on Monday after repairs."},
-        {"name": "title", "type": 3, "value": "Bridge reopens @everyone"},
-    ]
-    sent = await harness.interact(kb_payload(harness, "add", options))
+    bridge = "The harbour bridge reopened on Monday after repairs."
+    sent = await paste_article(harness, "Bridge reopens @everyone", bridge)
     audit = next(s for s in sent if s.path == f"/channels/{audit_channel}/messages")
     assert str(MOD) in audit.body["content"] and "Added 1" in audit.body["content"]
     assert audit.body["allowed_mentions"]["parse"] == []
@@ -426,3 +445,318 @@ async def test_bot_not_helpful_reason_is_stored(harness: Harness) -> None:
     reason = component(harness, select["custom_id"], message, values=["outdated"])
     await harness.interact(reason)
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, "outdated")]
+
+
+async def test_bot_show_passage_of_a_long_digest_fits_one_embed(harness: Harness) -> None:
+    quote = "The council approved the harbour plan after a long debate about costs and schedules. " * 4
+    stories = [
+        Article(title=f"Harbour story {i} " + "with a long headline " * 6, text=quote, published="2099-03-01")
+        for i in range(30)
+    ]
+    harness.bot.services.kb(f"guild-{GUILD_A}").ingest_articles(stories)
+    sent = await harness.interact(slash(harness, "digest", [{"name": "since", "type": 3, "value": "30d"}]))
+    buttons = [c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]]
+    message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = sent[-1].body["components"]
+    shown = await harness.interact(component(harness, next(b for b in buttons if b.startswith("nd:passage:")), message))
+    embed = shown[0].body["data"]["embeds"][0]
+    assert "did not fit" in embed["footer"]["text"]  # the harness already refused anything over 6000 characters
+
+
+async def test_bot_long_error_replies_are_clipped(harness: Harness, monkeypatch) -> None:
+    from retrieval.answer.summaries import SummaryService
+    from retrieval.errors import BadInputError
+
+    def refuse(self, topic: str) -> None:
+        raise BadInputError("This topic is not summarisable: " + "x" * 2500)
+
+    monkeypatch.setattr(SummaryService, "topic", refuse)
+    sent = await harness.interact(slash(harness, "summary", [{"name": "topic", "type": 3, "value": "anything"}]))
+    assert "not summarisable" in json.dumps([s.body for s in sent])  # and within 2000 (the harness checks)
+
+
+async def _mention(h: Harness, channel_id: int, user: int = MEMBER) -> list[Sent]:
+    question = f"<@{BOT_ID}> why did Canada ban Hikvision?"
+    return await h.message(question, guild_id=GUILD_A, channel_id=channel_id, user_id=user, mentions_bot=True)
+
+
+def _answers(sent: list[Sent]) -> list[Sent]:
+    return [s for s in sent if s.is_message and s.body.get("embeds")]
+
+
+async def test_bot_mentions_inside_threads_forums_and_voice_chats_are_answered_in_place(harness: Harness) -> None:
+    someone_elses = snowflake()
+    harness.add_thread(someone_elses, CHANNEL_A, GUILD_A, "news chat", owner_id=OTHER)
+    forum, post = snowflake(), snowflake()
+    harness.add_channel(GUILD_A, forum, 15, "ask-the-news")
+    harness.add_thread(post, forum, GUILD_A, "Hikvision in Canada", owner_id=MEMBER)
+    harness.wire.history[post] = []
+    voice = snowflake()
+    harness.add_channel(GUILD_A, voice, 2, "voice")
+    for channel, user in ((someone_elses, MEMBER), (post, OTHER), (voice, MOD)):  # one question each (cooldown)
+        sent = await _mention(harness, channel, user)
+        assert not any(s.path.endswith("/threads") for s in sent)  # never a thread from inside a thread
+        (answer,) = _answers(sent)
+        assert answer.path == f"/channels/{channel}/messages" and answer.body["message_reference"]
+        assert any(s.path == f"/channels/{channel}/typing" for s in sent)  # "newsdesk is typing…" while it works
+        assert "national security" in answer.body["embeds"][0]["description"]
+
+
+async def test_bot_replies_in_the_channel_when_it_cannot_start_a_thread(harness: Harness) -> None:
+    harness.wire.refuse_threads = True
+    (answer,) = _answers(await _mention(harness, CHANNEL_A))
+    assert answer.path == f"/channels/{CHANNEL_A}/messages" and answer.body["message_reference"]
+
+
+async def test_bot_a_reply_to_an_answer_is_a_follow_up_anywhere(harness: Harness) -> None:
+    harness.wire.refuse_threads = True
+    (first,) = _answers(await _mention(harness, CHANNEL_A))
+    ours = message_payload(CHANNEL_A, first.body, user_payload(BOT_ID, "newsdesk", True), GUILD_A)
+    sent = await harness.message(
+        "what did the company say?", guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=OTHER, replying_to=ours
+    )
+    (reply,) = _answers(sent)
+    assert "Reuters" in reply.body["embeds"][0]["fields"][0]["value"]  # the answered question gave "the company"
+
+
+async def test_bot_stays_out_of_conversations_between_people_in_its_threads(harness: Harness) -> None:
+    thread = snowflake()
+    harness.add_thread(thread, CHANNEL_A, GUILD_A, "why did Canada ban Hikvision?")
+    asker = message_payload(thread, {"content": "why did Canada ban Hikvision?"}, user_payload(MEMBER, "member"))
+    harness.wire.history[thread] = [asker]
+    thanks = await harness.message("thanks, that's all!", guild_id=GUILD_A, channel_id=thread, user_id=OTHER)
+    assert _answers(thanks) == [] and not any(s.is_message for s in thanks)
+    again = await harness.message("and what did the company say?", guild_id=GUILD_A, channel_id=thread, user_id=MEMBER)
+    assert len(_answers(again)) == 1  # one person asking: the thread is theirs and ours
+
+
+async def test_bot_commands_show_in_dms_only_when_dms_are_on(tmp_path: Path, model_dir: Path) -> None:
+    from bot.client import bot_intents
+    from bot.runner import build_bot, describe
+
+    off = describe(await build_bot(make_settings(tmp_path / "a", model_dir)))
+    assert off["contexts"]["ask"] == ["guild"] and off["contexts"]["digest"] == ["guild"]
+    on = describe(await build_bot(make_settings(tmp_path / "b", model_dir, allow_dms=True)))
+    assert on["contexts"]["ask"] == ["guild", "dm_channel"]
+    assert on["contexts"].get("kb", ["guild"]) == ["guild"]  # moderator commands stay server-only
+    assert not bot_intents(message_content=False).message_content  # the fallback when the portal lacks the intent
+
+
+async def test_bot_autocomplete_in_a_dm_returns_nothing(harness: Harness) -> None:
+    payload = slash(harness, "summary", guild=None)
+    payload["type"] = 4
+    payload["data"]["options"] = [{"name": "article", "type": 3, "value": "Hik", "focused": True}]
+    sent = await harness.interact(payload)
+    assert sent[-1].body["data"]["choices"] == []
+
+
+async def test_bot_busy_server_queues_questions_and_says_their_place(harness: Harness) -> None:
+    import asyncio
+
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with harness.bot.slots.slot(GUILD_A):
+            await release.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(2)]
+    await asyncio.sleep(0)
+    start = len(harness.wire.sent)
+    harness.bot._connection.parse_interaction_create(ask_payload(harness, "why did Canada ban Hikvision?"))
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if any("number 1 in line" in str(s.body) for s in harness.wire.sent[start:]):
+            break
+    release.set()
+    await asyncio.gather(*holders)
+    await harness.settle()
+    sent = harness.wire.sent[start:]
+    assert any("number 1 in line" in str(s.body) for s in sent)
+    assert "national security" in final_embed(sent)["description"]
+
+
+async def test_bot_help_describes_the_server_knowledge_base(harness: Harness) -> None:
+    full = final_embed(await harness.interact(slash(harness, "help")))
+    assert "/ask" in full["description"] and "4 articles" in json.dumps(full["fields"])
+    empty = final_embed(await harness.interact(slash(harness, "help", guild=GUILD_B)))
+    assert "It is empty" in json.dumps(empty["fields"])
+
+
+async def test_bot_summary_accepts_a_typed_title_and_keeps_its_case(harness: Harness) -> None:
+    option = [{"name": "article", "type": 3, "value": "buyer found for tiktok"}]
+    summary = final_embed(await harness.interact(slash(harness, "summary", option)))
+    assert summary["title"].startswith("Summary: Buyer found for TikTok")
+    typo = [{"name": "article", "type": 3, "value": "Canada kicks out Hikvisoin"}]
+    vague = json.dumps([s.body for s in await harness.interact(slash(harness, "summary", typo, user=OTHER))])
+    assert "closest" in vague and "Canada kicks out Chinese" in vague and "newsdesk kb" not in vague
+
+
+async def test_bot_moderators_see_unhelpful_answers_and_coverage_gaps(harness: Harness) -> None:
+    empty = final_embed(await harness.interact(kb_payload(harness, "feedback", [])))
+    assert "No answers marked not helpful" in empty["description"]
+    sent = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    buttons = [c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]]
+    message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = sent[-1].body["components"]
+    answer_id = buttons[0].rsplit(":", 1)[1]
+    await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))
+    await harness.interact(component(harness, f"nd:why:{answer_id}", message, values=["outdated"]))
+    gap = "What did lattice QCD results show about quark confinement?"
+    await harness.interact(ask_payload(harness, gap, user=OTHER))
+    report = json.dumps(final_embed(await harness.interact(kb_payload(harness, "feedback", []))), ensure_ascii=False)
+    assert "why did Canada ban Hikvision? — Outdated" in report and "quark confinement" in report
+    other_server = json.dumps(final_embed(await harness.interact(kb_payload(harness, "feedback", [], guild=GUILD_B))))
+    assert "quark" not in other_server
+
+
+async def test_bot_per_server_settings_choose_audit_and_ask_channels(harness: Harness) -> None:
+    audit, ask_here = snowflake(), snowflake()
+    harness.add_channel(GUILD_A, audit, 0, "audit")
+    harness.add_channel(GUILD_A, ask_here, 0, "ask-the-news")
+    harness.add_channel(GUILD_B, snowflake(), 0, "elsewhere")
+    resolved = {
+        "channels": {
+            str(c): {"id": str(c), "type": 0, "name": n, "permissions": "0"}
+            for c, n in ((audit, "audit"), (ask_here, "ask-the-news"))
+        }
+    }
+    options = [
+        {"name": "audit_channel", "type": 7, "value": str(audit)},
+        {"name": "ask_channel", "type": 7, "value": str(ask_here)},
+        {"name": "mentions", "type": 3, "value": "ask channel only"},
+    ]
+    sent = await harness.interact(kb_payload(harness, "settings", options, resolved=resolved))
+    assert any(s.path == f"/channels/{audit}/messages" for s in sent)  # the change itself is audited there
+    asked = await harness.message(
+        "why did Canada ban Hikvision?", guild_id=GUILD_A, channel_id=ask_here, user_id=MEMBER
+    )
+    assert any(s.path.endswith("/threads") for s in asked) and _answers(asked)  # no mention needed here
+    elsewhere = await _mention(harness, CHANNEL_A, OTHER)
+    assert elsewhere == []  # mentions are answered only in the ask channel now
+    member = await harness.interact(kb_payload(harness, "settings", [], user=MEMBER, permissions=0))
+    assert "Only moderators" in json.dumps([s.body for s in member])
+
+
+def _context_menu(h: Harness, text: str, user: int = MEMBER) -> dict:
+    target = message_payload(CHANNEL_A, {"content": text}, user_payload(OTHER, "other"), GUILD_A)
+    data = {
+        "id": str(snowflake()),
+        "name": "Ask newsdesk about this",
+        "type": 3,
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+    return h.interaction_payload("", [], guild_id=GUILD_A, channel_id=CHANNEL_A, user_id=user, data=data)
+
+
+async def test_bot_context_menu_answers_questions_and_checks_claims(harness: Harness) -> None:
+    question = final_embed(await harness.interact(_context_menu(harness, "why did Canada ban Hikvision?")))
+    assert "national security" in question["description"]
+    claim = "Canada ordered Hikvision to shut down its Canadian operations over national security concerns."
+    supported = final_embed(await harness.interact(_context_menu(harness, claim, user=OTHER)))
+    assert supported["description"].startswith("Supported by [1]") and "Reuters" in json.dumps(supported["fields"])
+    rumour = "Hikvision will pay every Canadian customer a refund next month."
+    unsupported = final_embed(await harness.interact(_context_menu(harness, rumour, user=MOD)))
+    assert unsupported["description"].startswith("No source found")
+
+
+async def test_bot_one_cooldown_across_commands_and_mentions_and_bad_input_is_free(harness: Harness) -> None:
+    await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?"))
+    mention = await _mention(harness, CHANNEL_A, MEMBER)
+    assert "Slow down" in json.dumps([s.body for s in mention])  # /ask used the turn that mentions share
+    bad = await harness.interact(slash(harness, "summary", user=OTHER))  # neither topic nor article: refused
+    assert "Give either a topic or an article" in json.dumps([s.body for s in bad])
+    fine = await harness.interact(ask_payload(harness, "why did Canada ban Hikvision?", user=OTHER))
+    assert "national security" in final_embed(fine)["description"]  # the refused command cost nothing
+
+
+async def test_bot_kb_list_pages_with_buttons_and_says_when_out_of_range(harness: Harness) -> None:
+    harness.bot.services.kb(f"guild-{GUILD_A}").ingest_articles(
+        [Article(title=f"Council note {i}", text=f"The council approved item {i} on Monday.") for i in range(20)]
+    )
+    first = await harness.interact(kb_payload(harness, "list", []))
+    body = first[-1].body
+    assert body["embeds"][0]["title"] == "Articles (page 1/3)"
+    buttons = {c["label"]: c for row in body["components"] for c in row["components"]}
+    assert buttons["Previous"]["disabled"] and not buttons["Next"].get("disabled")
+    message = message_payload(CHANNEL_A, body, user_payload(BOT_ID, "newsdesk", True), GUILD_A)
+    message["components"] = body["components"]
+    click = kb_payload(harness, "list", [])
+    click.update(type=3, data={"custom_id": buttons["Next"]["custom_id"], "component_type": 2}, message=message)
+    turned = await harness.interact(click)
+    assert turned[-1].body["data"]["embeds"][0]["title"] == "Articles (page 2/3)"
+    member_click = kb_payload(harness, "list", [], user=MEMBER, permissions=0)
+    member_click.update(type=3, data={"custom_id": buttons["Next"]["custom_id"], "component_type": 2}, message=message)
+    assert "Only moderators" in json.dumps([s.body for s in await harness.interact(member_click)])
+    beyond = await harness.interact(kb_payload(harness, "list", [{"name": "page", "type": 4, "value": 9}]))
+    assert "only 3 pages" in beyond[-1].body["content"] and "page 3/3" in beyond[-1].body["embeds"][0]["title"]
+
+
+async def test_bot_sync_only_on_change_per_application_and_guild_copies_can_be_cleared(harness: Harness) -> None:
+    from bot.sync import clear_guild_commands, sync_commands
+
+    tree, data_dir = harness.bot.tree, harness.bot.settings.data_dir
+    assert await sync_commands(tree, data_dir) and not await sync_commands(tree, data_dir)
+    puts = [s for s in harness.wire.sent if s.method == "PUT"]
+    assert len(puts) == 1 and puts[0].path == f"/applications/{harness.bot.application_id}/commands"
+    harness.bot._connection.application_id = 900000000000000099  # another bot sharing the data folder
+    assert await sync_commands(tree, data_dir)
+    harness.bot._connection.application_id = 900000000000000001
+    guild = discord.Object(GUILD_B)
+    assert await sync_commands(tree, data_dir, guild)
+    assert await clear_guild_commands(tree, data_dir, guild) == 0
+    cleared = [s for s in harness.wire.sent if s.method == "PUT" and f"/guilds/{GUILD_B}/" in s.path]
+    assert cleared[-1].body == []
+
+
+async def test_bot_reports_long_work_by_dm_once_the_interaction_expired(harness: Harness, monkeypatch) -> None:
+    from retrieval.knowledge_base import KnowledgeBase
+
+    real = KnowledgeBase.ingest_articles
+
+    def slow_then_expired(self, articles, progress=None):
+        harness.wire.tokens_expired = True  # as if the indexing took longer than 15 minutes
+        return real(self, articles, progress)
+
+    monkeypatch.setattr(KnowledgeBase, "ingest_articles", slow_then_expired)
+    sent = await paste_article(harness, "Harbour reopens", "The harbour reopened on Monday after the storm.")
+    dm = [s for s in sent if s.method == "POST" and s.path.startswith("/channels/") and s.body.get("content")]
+    assert dm and "Adding Harbour reopens done. Added 1" in dm[-1].body["content"]
+
+
+async def test_bot_kb_add_without_a_link_opens_a_form_with_every_field(harness: Harness) -> None:
+    sent = await paste_article(
+        harness,
+        "Ferry fares rise",
+        "Ferry fares to the island rise by ten percent from June.",
+        outlet="Harbour Times",
+        published="June 1, 2026",
+        url="https://harbour.example/fares",
+    )
+    assert "Added 1" in sent[-1].body["content"]
+    (article,) = [a for a in harness.bot.services.kb(f"guild-{GUILD_A}").articles() if a.title == "Ferry fares rise"]
+    assert (article.outlet, article.published) == ("Harbour Times", "2026-06-01")
+    assert article.url == "https://harbour.example/fares"
+    bad = await paste_article(harness, "Fares", "Fares rise again next year on every route.", url="file:///etc/passwd")
+    assert "must start with http" in json.dumps([s.body for s in bad])
+
+
+async def test_bot_audit_channel_of_another_server_is_never_used(harness: Harness) -> None:
+    audit_channel = 555555555555555556
+    harness.add_channel(GUILD_A, audit_channel, 0, "audit")
+    harness.bot.settings.audit_channel_id = audit_channel  # a channel in server A
+    sent = await paste_article(harness, "Bridge", "The harbour bridge reopened on Monday after repairs.", guild=GUILD_B)
+    assert "Added 1" in sent[-1].body["content"]
+    assert not any(s.path == f"/channels/{audit_channel}/messages" for s in sent)  # B's changes stay out of A
+
+
+async def test_bot_direct_messages_keep_their_history_when_on(harness: Harness) -> None:
+    harness.bot.settings.allow_dms = True
+    harness.bot.services.kb(harness.bot.settings.dm_kb).ingest([str(SAMPLE_CORPUS)])
+    dm = snowflake()
+    bot_answer = {"title": "why did Canada ban Hikvision?", "description": "National security [1]."}
+    previous = message_payload(dm, {"embeds": [bot_answer]}, user_payload(BOT_ID, "newsdesk", True))
+    harness.wire.history[dm] = [previous]
+    sent = await harness.message("what did the company say?", guild_id=None, channel_id=dm, user_id=MEMBER)
+    assert any(s.method == "GET" and s.path.startswith(f"/channels/{dm}/messages") for s in sent)
+    assert "Reuters" in json.dumps([s.body for s in sent])  # "the company" resolved through the DM's history

@@ -44,3 +44,19 @@ def test_clipping_helpers() -> None:
     assert clip_lines("a\nb\nc", 100) == "a\nb\nc"
     assert clip_lines("x" * 30 + "\n" + "y" * 30, 45) == "x" * 30 + "\n… and 1 more"
     assert clip_lines("x" * 60, 20).endswith("…") and len(clip_lines("x" * 60, 20)) <= 20
+
+
+def test_article_markup_cannot_make_links_or_formatting_in_answers() -> None:
+    from bot.formatting import answer_markup
+    from retrieval.types import Answer
+
+    answer = Answer(
+        question="q",
+        answer="See [the official timetable](https://evil.example/login) and **act now** [1].",
+        grounded=True,
+        mode="extractive",
+        answer_spans=["act now"],
+    )
+    text = answer_markup(answer)
+    assert "](" not in text and "\\*\\*act now\\*\\*" not in text.replace("**\\*\\*", "")
+    assert "**act now**" in text  # the answer span is bold, the article's own asterisks are escaped

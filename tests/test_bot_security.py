@@ -166,8 +166,10 @@ async def test_a_slow_llm_says_it_is_still_working(tmp_path: Path, model_dir: Pa
 
 
 async def test_digests_take_a_server_slot_like_questions(harness: Harness) -> None:
+    from bot.checks import GuildSlots
     from tests.test_bot_discord import slash
 
+    harness.bot.slots = GuildSlots(2, queue=0)
     async with harness.bot.slots.slot(GUILD_A), harness.bot.slots.slot(GUILD_A):
         sent = await harness.interact(slash(harness, "digest"))
     assert "busy answering" in _text(sent)

@@ -10,6 +10,7 @@ from tests.conftest import SAMPLE_CORPUS
 def test_ingest_search_and_kb_commands(run) -> None:
     report = run("ingest", str(SAMPLE_CORPUS), "--json")
     assert report == {
+        "kb": "default",
         "added": 4,
         "updated": 0,
         "unchanged": 0,
@@ -22,16 +23,16 @@ def test_ingest_search_and_kb_commands(run) -> None:
     results = run("search", "why did Canada ban Hikvision?", "-k", "3", "--json")["results"]
     assert len(results) == 3 and results[0]["outlet"] == "Reuters"
     assert set(results[0]) == set(
-        ["rank", "score", "article_id", "title", "outlet", "url", "published", "chunk_id", "text"]
+        ["rank", "score", "answers", "article_id", "title", "outlet", "url", "published", "chunk_id", "text"]
     )
 
     articles = run("kb", "list", "--json")["articles"]
-    assert len(articles) == 4 and set(articles[0]) == {"id", "title", "outlet", "url", "published", "chunks"}
+    assert len(articles) == 4 and set(articles[0]) == {"article_id", "title", "outlet", "url", "published", "chunks"}
     reuters = next(a for a in articles if a["outlet"] == "Reuters")
-    shown = run("kb", "show", reuters["id"], "--json")
+    shown = run("kb", "show", reuters["article_id"], "--json")
     assert shown["article"]["title"].startswith("Canada kicks out") and len(shown["chunks"]) == reuters["chunks"]
     assert run("kb", "stats", "--json")["articles"] == 4
-    assert run("kb", "remove", reuters["id"], "--json")["chunks"] == reuters["chunks"]
+    assert run("kb", "remove", reuters["article_id"], "--json")["chunks"] == reuters["chunks"]
     assert run("kb", "stats", "--json")["articles"] == 3
 
 
@@ -45,7 +46,8 @@ def test_bad_input_exits_2_with_one_sentence(run, tmp_path: Path) -> None:
     assert "does not exist" in run("ingest", "no/such/file.txt", code=2)["text"]
     assert "not a valid knowledge base name" in run("kb", "list", "--kb", "../etc", code=2)["text"]
     assert "No article" in run("kb", "show", "deadbeef", "--json", code=2)["error"]
-    assert "not a date" in run("search", "x", "--since", "last week", code=2)["text"]
+    assert "not a period" in run("search", "x", "--since", "last week", code=2)["text"]
+    assert "later than --until" in run("search", "x", "--since", "2026-06-02", "--until", "2026-06-01", code=2)["text"]
 
 
 def test_empty_states_are_helpful(run) -> None:
@@ -89,3 +91,55 @@ def test_ask_summarize_and_digest_follow_the_contract(run) -> None:
     assert "Give either" in run("summarize", code=2)["text"]
     assert run("digest", "--since", "7d", "--json")["citations"]
     assert "limited to 500 characters" in run("ask", "x" * 501, code=2)["text"]
+
+
+def test_every_command_option_has_a_description(run) -> None:
+    described = run("bot", "--dry-run", "--json")
+    for command in described["commands"]:
+        assert command["description"] and command["description"] != "…", command["name"]
+        for option in command["options"]:
+            assert option.get("description") not in (None, "", "…"), (command["name"], option["name"])
+
+
+def test_knowledge_base_names_are_checked_and_listed(run) -> None:
+    run("ingest", str(SAMPLE_CORPUS), "--kb", "news")
+    assert "not a valid knowledge base name" in run("search", "x", "--kb", "", code=2)["text"]
+    missing = run("ask", "why did Canada ban Hikvision?", "--kb", "nwes", "--json", code=2)["error"]
+    assert missing == "No knowledge base 'nwes'; existing: news."
+    listed = run("kb", "ls", "--json")
+    assert listed["knowledge_bases"] == [
+        {"kb": "news", "articles": 4, "passages": listed["knowledge_bases"][0]["passages"]}
+    ]
+    assert run("kb", "stats", "--kb", "news", "--json")["data_dir"] == listed["data_dir"]
+    assert "empty" in run("kb", "list")["text"]  # the default knowledge base exists from the start
+
+
+def test_exit_codes_and_settings_errors(run, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "good.txt").write_text("Harbour reopens\nThe harbour reopened on Monday after the storm.\n")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF")
+    run("ingest", str(tmp_path / "good.txt"), str(tmp_path / "bad.pdf"), code=1)  # partial failure
+    monkeypatch.setenv("NEWSDESK_TOP_K", "abc")
+    out = run("kb", "stats", code=2)["text"]
+    assert "NEWSDESK_TOP_K has an invalid value" in out and "Traceback" not in out
+
+
+def test_version_and_comma_separated_hosts(run, monkeypatch) -> None:
+    from retrieval.settings import Settings
+
+    assert run("--version")["text"].startswith("newsdesk ")
+    monkeypatch.setenv("NEWSDESK_PRIVATE_URL_HOSTS", "intranet.example, wiki.example")
+    assert Settings(_env_file=None).private_url_hosts == ["intranet.example", "wiki.example"]
+
+
+def test_search_reranks_on_request_and_refuses_empty_queries(run) -> None:
+    run("ingest", str(SAMPLE_CORPUS))
+    results = run("search", "How did Hikvision respond?", "--rerank", "-k", "2", "--json")["results"]
+    assert results[0]["answers"] is not None and results[0]["outlet"] == "Reuters"
+    assert "something to search for" in run("search", "  ", code=2)["text"]
+
+
+def test_help_shows_flags_without_type_placeholders(run) -> None:
+    for command in (["--help"], ["ingest", "--help"], ["search", "--help"], ["refresh", "--help"]):
+        text = run(*command)["text"]
+        assert "--json" in text or "--verbose" in text
+        assert all("<bool>" not in line for line in text.splitlines() if "--help" not in line)

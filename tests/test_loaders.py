@@ -164,3 +164,58 @@ def test_passages_split_back_into_the_articles_own_sentences(settings: Settings,
         for chunk in chunk_article(article, counter, 192):  # no sentence here is long enough to be cut
             assert set(split_sentences(chunk.text)) <= sentences
     assert "Joly wrote in a post on X." in " ".join(split_sentences(load(SAMPLE_CORPUS, settings).articles[0].text))
+
+
+def test_markdown_reaches_answers_as_plain_words(tmp_path: Path, settings: Settings) -> None:
+    note = tmp_path / "kestrel.md"
+    note.write_text(
+        "# Kestrel ferry returns\n**Kestrel** sails again from [the north pier](https://x.example) at _9am_.\n"
+    )
+    (article,) = load(note, settings).articles
+    assert article.title == "Kestrel ferry returns"
+    assert article.text == "Kestrel sails again from the north pier at 9am."
+
+
+def test_html_outlet_comes_from_the_publisher_then_the_host(tmp_path: Path, settings: Settings) -> None:
+    body = "<p>Dock workers in the port accepted a new pay offer on Tuesday, ending a three week strike.</p>"
+    page = tmp_path / "dock.html"
+    page.write_text(
+        '<html><head><title>Dock strike ends</title><meta property="og:site_name" content="Harbour Times">'
+        f"</head><body><article><h1>Dock strike ends</h1>{body}</article></body></html>"
+    )
+    (article,) = load(page, settings).articles
+    assert article.outlet == "Harbour Times"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2022/06/12", "June 12, 2022", "12 Jun 2022", "Sunday, June 12, 2022 10:30 AM ET", "2022-06-12T10:30:00Z"],
+)
+def test_dates_in_the_ways_news_sites_write_them(text: str) -> None:
+    from retrieval.dates import iso_date
+
+    assert iso_date(text) == "2022-06-12"
+
+
+def test_teasers_dated_relative_to_when_the_page_was_read(tmp_path: Path, settings: Settings) -> None:
+    import os
+    from datetime import datetime
+
+    page = tmp_path / "page.txt"
+    page.write_text(SAMPLE_CORPUS.joinpath("hikvision-aggregator-page.txt").read_text())
+    read_at = datetime(2026, 11, 26, 0, 10).timestamp()
+    os.utime(page, (read_at, read_at))
+    dates = {a.outlet: a.published for a in load(page, settings).articles}
+    assert dates["India.com"] == "2026-11-25"  # "32 minutes ago" at 00:10
+    assert dates["Reuters"] is None  # the lead story gives no time at all
+
+
+def test_editing_a_headline_updates_the_file_s_article(tmp_path: Path, services) -> None:
+    story = tmp_path / "ferry.txt"
+    story.write_text("Ferry timetable changes\nThe island ferry now leaves at 9am.\n")
+    kb = services.kb("default")
+    kb.ingest([str(story)])
+    story.write_text("Ferry timetable changes again\nThe island ferry now leaves at 10am.\n")
+    report = kb.ingest([str(story)])
+    assert (report.added, report.updated) == (0, 1)
+    assert [a.title for a in kb.articles()] == ["Ferry timetable changes again"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -9,13 +10,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ServerBusy, message_cooldowns, user_cooldown
+from bot.checks import ServerBusy, queued_notice, shared_cooldown
 from bot.client import NewsdeskBot
-from bot.delivery import produce_answer, thread_history
+from bot.delivery import HISTORY_TURNS, answer_turns, produce_answer, turns_from
 from bot.errors import user_message
 from bot.formatting import NO_PINGS, answer_embed, clip
+from bot.store import GuildSettings
 from bot.views import FeedbackButton, PassageButton, answer_view
-from retrieval.errors import NewsdeskError
+from retrieval.answer.chain import Turn
+from retrieval.errors import BadInputError, NewsdeskError
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,30 @@ log = logging.getLogger(__name__)
 class AskCog(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
-        self._cooldowns = message_cooldowns(bot.settings)
+        self._context_menu = app_commands.ContextMenu(name="Ask newsdesk about this", callback=self.about_message)
+        self._context_menu.add_check(shared_cooldown)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self._context_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._context_menu.name, type=self._context_menu.type)
+
+    async def about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """A question in the message is answered; a statement is checked against the knowledge base."""
+        text = " ".join(message.content.split())[: self.bot.settings.max_question_chars]
+        if not text:
+            raise BadInputError("That message has no text to ask about.")
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        answers, _ = await self.bot.answerers(interaction.guild_id)
+        async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
+            if text.rstrip().endswith("?"):
+                answer = await produce_answer(self.bot, interaction.guild_id, text, [])
+            else:
+                answer = await asyncio.to_thread(answers.check_claim, text)
+        embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private=True)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_PINGS)
 
     def _remember(
         self, guild_id: int | None, user_id: int, answer: Answer, private: bool = False
@@ -34,7 +60,7 @@ class AskCog(commands.Cog):
 
     @app_commands.command(description="Ask a question about the news in this server's knowledge base.")
     @app_commands.describe(question="What you want to know", private="Only you will see the answer")
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @app_commands.check(shared_cooldown)
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500], private: bool = False
     ) -> None:
@@ -47,7 +73,7 @@ class AskCog(commands.Cog):
             streamed = True
             await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
 
-        async with self.bot.slots.slot(interaction.guild_id):
+        async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
             answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_draft)
         embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private)
         if streamed:
@@ -61,11 +87,23 @@ class AskCog(commands.Cog):
         if me is None or message.author.bot:
             return
         channel = message.channel
-        in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == me.id
         is_dm = message.guild is None
-        if not (in_our_thread or me in message.mentions or is_dm):
-            return
+        mentioned = me in message.mentions
+        replied = _replied_to(message, me.id)
+        in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == me.id
+        chosen = self.bot.store.guild_settings(message.guild.id) if message.guild else GuildSettings()
+        in_ask_channel = chosen.ask_channel is not None and channel.id == chosen.ask_channel
         if is_dm and not self.bot.settings.allow_dms:
+            return
+        if mentioned and not (replied or in_our_thread or chosen.answers_mentions_in(channel)):
+            return  # moderators chose where newsdesk answers mentions
+        if not (mentioned or replied is not None or in_our_thread or is_dm or in_ask_channel):
+            return
+        recent = await _recent(channel, message) if in_our_thread or is_dm else []
+        # Unaddressed talk in our thread is for us only while one person is asking: "thanks, that's all!" from a
+        # second person is conversation between people.
+        humans = {m.author.id for m in recent if not m.author.bot} | {message.author.id}
+        if in_our_thread and not (mentioned or replied is not None) and len(humans) > 1:
             return
         question = re.sub(rf"<@!?{me.id}>", "", message.content).strip()
         if not question:
@@ -74,7 +112,7 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_PINGS,
             )
             return
-        retry_after = self._cooldowns.get_bucket(message).update_rate_limit()
+        retry_after = self.bot.cooldown.retry_after(message)
         if retry_after:
             await message.reply(
                 f"Slow down a little: you can ask again in {retry_after:.0f} s.",
@@ -82,40 +120,81 @@ class AskCog(commands.Cog):
                 delete_after=10,
             )
             return
-        await self._answer_message(message, question, in_our_thread)
-
-    async def _answer_message(self, message: discord.Message, question: str, in_our_thread: bool) -> None:
-        assert self.bot.user is not None
-        guild_id = message.guild.id if message.guild else None
-        if in_our_thread:
-            assert isinstance(message.channel, discord.Thread)
-            target: discord.abc.Messageable = message.channel
-            history = await thread_history(message.channel, message, self.bot.user.id)
-        elif message.guild is not None:
-            target = await message.create_thread(name=clip(question, 90), auto_archive_duration=1440)
-            history = []
+        if replied is not None:
+            history = answer_turns(replied)
+        elif recent:
+            history = turns_from(recent, me.id)
         else:
-            target, history = message.channel, []
+            history = await _post_context(channel)
+        await self._answer_message(message, question, history, in_place=replied is not None)
+
+    async def _target(self, message: discord.Message, question: str, in_place: bool) -> discord.abc.Messageable:
+        """Where the answer goes: a new thread under a text-channel message when possible, else right here
+        (threads, forum posts, voice-channel chats, DMs, and replies to our answers)."""
+        channel = message.channel
+        if in_place or not isinstance(channel, discord.TextChannel):
+            return channel
+        try:
+            return await message.create_thread(name=clip(question, 90), auto_archive_duration=1440)
+        except discord.HTTPException as exc:  # no permission, archived parent, ...: answer where we were asked
+            log.info("could not start a thread in %s (%s); replying in the channel", channel.id, exc)
+            return channel
+
+    async def _answer_message(self, message: discord.Message, question: str, history, in_place: bool) -> None:
+        guild_id = message.guild.id if message.guild else None
+        target = await self._target(message, question, in_place)
         placeholder: discord.Message | None = None
+
+        async def send(**kwargs) -> discord.Message:
+            if target is message.channel:  # answering where we were asked: as a reply, so it is clear to whom
+                return await message.reply(allowed_mentions=NO_PINGS, mention_author=False, **kwargs)
+            return await target.send(allowed_mentions=NO_PINGS, **kwargs)
 
         async def show_draft(text: str) -> None:
             nonlocal placeholder
             if placeholder is None:
-                placeholder = await target.send(text, allowed_mentions=NO_PINGS)
+                placeholder = await send(content=text)
             else:
                 await placeholder.edit(content=text, allowed_mentions=NO_PINGS)
 
         try:
-            async with self.bot.slots.slot(guild_id):
+            async with self.bot.slots.slot(guild_id), target.typing():
                 answer = await produce_answer(self.bot, guild_id, question, history, show_draft)
         except (NewsdeskError, ServerBusy) as exc:
-            await target.send(user_message(exc, None), allowed_mentions=NO_PINGS)
+            await send(content=user_message(exc, None))
             return
         embed, view = self._remember(guild_id, message.author.id, answer)
         if placeholder is not None:
             await placeholder.edit(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:
-            await target.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            await send(embed=embed, view=view)
+
+
+def _replied_to(message: discord.Message, bot_id: int) -> discord.Message | None:
+    """The bot's answer this message replies to, if it is one (Discord sends the referenced message along)."""
+    reference = message.reference
+    resolved = reference.resolved if reference else None
+    if isinstance(resolved, discord.Message) and resolved.author.id == bot_id and resolved.embeds:
+        return resolved
+    return None
+
+
+async def _recent(channel: discord.abc.Messageable, before: discord.Message) -> list[discord.Message]:
+    return [m async for m in channel.history(limit=HISTORY_TURNS, before=before)]
+
+
+async def _post_context(channel: discord.abc.Messageable) -> list[Turn]:
+    """In a forum post, the post's title and opening message are what the question is about."""
+    if not isinstance(channel, discord.Thread) or not isinstance(channel.parent, discord.ForumChannel):
+        return []
+    starter = channel.starter_message
+    if starter is None:
+        try:
+            starter = await channel.fetch_message(channel.id)
+        except discord.HTTPException:
+            starter = None
+    text = f"{channel.name}. {starter.content}" if starter and starter.content else channel.name
+    return [Turn("user", text)]
 
 
 async def setup(bot: NewsdeskBot) -> None:

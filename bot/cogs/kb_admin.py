@@ -21,7 +21,10 @@ from discord.ext import commands
 from bot.checks import NotModerator, is_moderator
 from bot.client import NewsdeskBot
 from bot.cogs.summaries import article_choices
-from bot.formatting import BRAND, NO_PINGS, clip, clip_lines
+from bot.errors import send_private, user_message
+from bot.formatting import BRAND, MESSAGE_LIMIT, NO_PINGS, add_fields, clip, clip_lines
+from bot.store import FEEDBACK_REASONS, GuildSettings
+from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.feeds import parse_every
 from retrieval.indexer import Progress
@@ -40,7 +43,7 @@ def report_line(report: IngestReport) -> str:
     line += f" · failed {len(report.failed)}"
     for failure in report.failed[:5]:
         line += f"\n• {clip(failure.source, 80)}: {failure.error}"
-    return clip(line, 2000)
+    return line
 
 
 async def moderator_article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -75,7 +78,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             nonlocal last
             if time.monotonic() - last >= PROGRESS_INTERVAL_S and done < total:
                 last = time.monotonic()
-                edit = interaction.edit_original_response(content=f"{label}: {done}/{total} articles indexed…")
+                edit = interaction.edit_original_response(content=f"{label}: {done}/{total} passages embedded…")
                 edits.append(asyncio.run_coroutine_threadsafe(edit, loop))
 
         kb = await self.bot.knowledge_base(interaction.guild_id)
@@ -84,31 +87,24 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
-        await interaction.edit_original_response(content=f"{label} done. {report_line(report)}")
+        await deliver_late(interaction, clip(f"{label} done. {report_line(report)}", MESSAGE_LIMIT))
         await self.bot.audit(
             interaction.guild, f"{interaction.user} ({interaction.user.id}) — {label}: {report_line(report)}"
         )
         return report
 
-    @app_commands.command(name="add", description="Add articles from a link, an uploaded file or pasted text.")
-    @app_commands.describe(
-        url="A public http(s) link",
-        attachment="A .txt, .md, .html or .jsonl file",
-        text="Article text to paste",
-        title="Title for pasted text",
+    @app_commands.command(
+        name="add", description="Add an article from a link or a file, or leave both empty to paste one."
     )
+    @app_commands.describe(url="A public http(s) link", attachment="A .txt, .md, .html or .jsonl file")
     async def add(
-        self,
-        interaction: discord.Interaction,
-        url: str | None = None,
-        attachment: discord.Attachment | None = None,
-        text: app_commands.Range[str, 1, 4000] | None = None,
-        title: app_commands.Range[str, 1, 200] | None = None,
+        self, interaction: discord.Interaction, url: str | None = None, attachment: discord.Attachment | None = None
     ) -> None:
-        if sum(x is not None for x in (url, attachment, text)) != 1:
-            raise BadInputError("Give exactly one of url, attachment or text.")
-        if text is not None and title is None:
-            raise BadInputError("Pasted text needs a title.")
+        if url is not None and attachment is not None:
+            raise BadInputError("Give a link or a file, not both.")
+        if url is None and attachment is None:
+            await interaction.response.send_modal(PasteArticle(self))  # a form: title, outlet, date, link, text
+            return
         if attachment is not None and attachment.size > self.bot.settings.max_file_bytes:
             limit = self.bot.settings.max_file_bytes / 1e6
             raise BadInputError(f"{attachment.filename} is over the {limit:g} MB limit.")
@@ -122,12 +118,15 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             data = await attachment.read()
             work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p)  # noqa: E731
             await self._ingest(interaction, work, f"Adding {clip(attachment.filename, 100)}")
-        else:
-            article = Article(title=title or "", text=text or "", source=f"discord:{interaction.user.id}")
-            work = lambda kb, p: kb.ingest_articles([article], p)  # noqa: E731
-            await self._ingest(interaction, work, f"Adding {clip(title or '', 100)}")
+
+    async def add_pasted(self, interaction: discord.Interaction, article: Article) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        work = lambda kb, p: kb.ingest_articles([article], p)  # noqa: E731
+        await self._ingest(interaction, work, f"Adding {clip(article.title, 100)}")
 
     @app_commands.command(name="remove", description="Remove an article and all its passages.")
+    @app_commands.describe(article="The article to remove (start typing its title)")
     @app_commands.autocomplete(article=moderator_article_choices)
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         interaction.extras["private"] = True
@@ -176,9 +175,13 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.response.defer(ephemeral=True, thinking=True)  # acknowledge before any DNS lookup
         await asyncio.to_thread(self.bot.services.fetcher.check, url)
         kb = self.bot.kb_name(interaction.guild_id)
+        checked = await asyncio.to_thread(self.bot.refresher.check, url)
         await asyncio.to_thread(self.bot.feeds.add, kb, url, parse_every(every))
+        title = discord.utils.escape_markdown(clip(checked.title or url, 200))
         await interaction.followup.send(
-            f"Following {clip(url, 200)} every {every}. Run `/kb refresh` to fetch it now.", ephemeral=True
+            f"Following {title} ({checked.items} items) every {every}. Run `/kb refresh` to fetch it now.",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
         )
         await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) followed {url}")
 
@@ -191,6 +194,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         lines = [
             f"• {discord.utils.escape_markdown(clip(f.title or f.url, 80))} — every {f.every_s // 60} min, "
             f"last success {f.last_success or 'never'}"
+            + (f", {f.failing_items} items failing (retried later)" if f.failing_items else "")
             + (f", **error:** {clip(f.last_error, 120)}" if f.last_error else "")
             for f in followed
         ]
@@ -198,12 +202,14 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @feeds.command(name="remove", description="Stop following a feed (its articles stay).")
+    @app_commands.describe(url="The feed's address, as shown by /kb feeds list")
     async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
         await asyncio.to_thread(self.bot.feeds.remove, self.bot.kb_name(interaction.guild_id), url)
         await interaction.response.send_message(f"No longer following {clip(url, 200)}.", ephemeral=True)
         await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) unfollowed {url}")
 
     @app_commands.command(name="list", description="List the articles in this server's knowledge base.")
+    @app_commands.describe(page="Which page of ten articles to show")
     async def list_articles(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -212,19 +218,70 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         if not articles:
             await interaction.followup.send("The knowledge base is empty; add articles with `/kb add`.", ephemeral=True)
             return
-        pages = -(-len(articles) // PAGE_SIZE)
-        shown = articles[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        content, embed, view = article_page(articles, page)
+        await interaction.followup.send(content, embed=embed, view=view, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="feedback", description="Answers marked not helpful, and questions it could not answer.")
+    async def feedback(self, interaction: discord.Interaction) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id or 0
+        unhelpful = await asyncio.to_thread(self.bot.store.unhelpful, guild_id)
+        refused = await asyncio.to_thread(self.bot.store.refused, guild_id)
+        embed = discord.Embed(title="What members missed", colour=BRAND)
+        if not unhelpful and not refused:
+            embed.description = "No answers marked not helpful and no unanswered questions yet."
+        reasons = dict(FEEDBACK_REASONS)
         lines = [
-            f"`{a.id[:8]}` {discord.utils.escape_markdown(clip(a.title, 80))} — "
-            f"{discord.utils.escape_markdown(a.outlet or 'unknown')}, {a.published or 'undated'}"
-            for a in shown
+            f"• {discord.utils.escape_markdown(clip(q, 150))}" + (f" — {reasons.get(r, r)}" if r else "")
+            for q, r in unhelpful
         ]
-        embed = discord.Embed(
-            title=f"Articles (page {min(page, pages)}/{pages})",
-            description="\n".join(lines) or "No articles on this page.",
-            colour=BRAND,
+        gaps = [f"• {discord.utils.escape_markdown(clip(q, 150))}" for q in refused]
+        add_fields(
+            embed,
+            [("Marked not helpful", clip_lines("\n".join(lines), 1024))] * bool(lines)
+            + [("Could not answer (articles to add?)", clip_lines("\n".join(gaps), 1024))] * bool(gaps),
         )
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="settings", description="Where newsdesk logs changes and answers questions here.")
+    @app_commands.describe(
+        audit_channel="Where knowledge-base changes are logged",
+        ask_channel="A channel where every message is a question, answered in a thread",
+        mentions="Answer @mentions in every channel, or only in the ask channel",
+        reset="Forget this server's settings",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        audit_channel: discord.TextChannel | None = None,
+        ask_channel: discord.TextChannel | None = None,
+        mentions: Literal["everywhere", "ask channel only"] | None = None,
+        reset: bool = False,
+    ) -> None:
+        guild_id = interaction.guild_id or 0
+        current = GuildSettings() if reset else await asyncio.to_thread(self.bot.store.guild_settings, guild_id)
+        changed = replace(
+            current,
+            audit_channel=audit_channel.id if audit_channel else current.audit_channel,
+            ask_channel=ask_channel.id if ask_channel else current.ask_channel,
+            mentions_only_in_ask_channel=(mentions == "ask channel only")
+            if mentions
+            else current.mentions_only_in_ask_channel,
+        )
+        if changed.mentions_only_in_ask_channel and not changed.ask_channel:
+            raise BadInputError("Choose an ask channel before limiting mentions to it.")
+        await asyncio.to_thread(self.bot.store.save_guild_settings, guild_id, changed)
+
+        def where(channel_id: int | None) -> str:
+            return f"<#{channel_id}>" if channel_id else "not set"
+
+        text = (
+            f"Audit channel: {where(changed.audit_channel)} · ask channel: {where(changed.ask_channel)} · "
+            f"mentions answered {'only in the ask channel' if changed.mentions_only_in_ask_channel else 'everywhere'}."
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) changed settings: {text}")
 
     @app_commands.command(name="status", description="Counts, last refresh and recent failures.")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -253,6 +310,102 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+class PasteArticle(discord.ui.Modal, title="Add an article"):
+    """`/kb add` with neither link nor file: the article's fields in a form rather than long slash options."""
+
+    headline = discord.ui.TextInput(label="Title", custom_id="title", max_length=200)
+    outlet = discord.ui.TextInput(label="Outlet", custom_id="outlet", required=False, max_length=100)
+    published = discord.ui.TextInput(
+        label="Published", custom_id="published", required=False, max_length=40, placeholder="2026-11-26"
+    )
+    link = discord.ui.TextInput(label="Link", custom_id="url", required=False, max_length=500)
+    body = discord.ui.TextInput(label="Text", custom_id="body", style=discord.TextStyle.paragraph, max_length=4000)
+
+    def __init__(self, cog: KnowledgeBaseAdmin) -> None:
+        super().__init__()
+        self.cog = cog
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        published = iso_date(self.published.value) if self.published.value.strip() else None
+        if self.published.value.strip() and published is None:
+            raise BadInputError(f"{self.published.value[:40]!r} is not a date; use YYYY-MM-DD.")
+        url = self.link.value.strip() or None
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise BadInputError("The link must start with http:// or https://.")
+        article = Article(
+            title=" ".join(self.headline.value.split()),
+            text=self.body.value.strip(),
+            outlet=self.outlet.value.strip() or None,
+            url=url,
+            published=published,
+            source=f"discord:{interaction.user.id}",
+        )
+        await self.cog.add_pasted(interaction, article)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await send_private(interaction, user_message(error, interaction))
+
+
+async def deliver_late(interaction: discord.Interaction, text: str) -> None:
+    """The final report of long work. An interaction's reply can be edited for 15 minutes only; a refresh of many
+    feeds can outlive that, so the report then goes to the moderator by direct message, or to the channel."""
+    try:
+        await interaction.edit_original_response(content=text)
+        return
+    except discord.HTTPException as exc:
+        log.info("the interaction expired before the report (%s); sending it another way", exc.status)
+    try:
+        await interaction.user.send(text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        if isinstance(interaction.channel, discord.abc.Messageable):
+            await interaction.channel.send(
+                f"For {interaction.user.display_name}: {text}"[:MESSAGE_LIMIT], allowed_mentions=NO_PINGS
+            )
+
+
+def article_page(articles: list, page: int) -> tuple[str | None, discord.Embed, discord.ui.View]:
+    """One page of the article list with previous/next buttons; a page past the end says so and shows the last."""
+    pages = -(-len(articles) // PAGE_SIZE)
+    note = f"There are only {pages} pages; here is the last." if page > pages else None
+    page = min(page, pages)
+    lines = [
+        f"`{a.id[:8]}` {discord.utils.escape_markdown(clip(a.title, 80))} — "
+        f"{discord.utils.escape_markdown(a.outlet or 'unknown')}, {a.published or 'undated'}"
+        for a in articles[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    ]
+    embed = discord.Embed(title=f"Articles (page {page}/{pages})", description="\n".join(lines), colour=BRAND)
+    view = discord.ui.View(timeout=None)
+    view.add_item(ArticlePageButton(page - 1, "Previous", disabled=page <= 1))
+    view.add_item(ArticlePageButton(page + 1, "Next", disabled=page >= pages))
+    return note, embed, view
+
+
+class ArticlePageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:kbl:(?P<page>\d{1,6})"):
+    """Turns the page of `/kb list`. The id carries only a page number: the server and the moderator check come
+    from whoever clicks, so a forged id shows nothing it should not."""
+
+    def __init__(self, page: int, label: str = "Page", *, disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(label=label, custom_id=f"nd:kbl:{max(page, 1)}", disabled=disabled))
+        self.page = max(page, 1)
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match) -> ArticlePageButton:
+        return cls(int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: NewsdeskBot = interaction.client  # type: ignore[assignment]
+        if interaction.guild_id is None or not is_moderator(interaction.user, interaction.permissions, bot.settings):
+            await interaction.response.send_message("Only moderators can list the articles.", ephemeral=True)
+            return
+        kb = await bot.knowledge_base(interaction.guild_id)
+        articles = await asyncio.to_thread(kb.articles)
+        if not articles:
+            await interaction.response.edit_message(content="The knowledge base is empty.", embed=None, view=None)
+            return
+        content, embed, view = article_page(articles, self.page)
+        await interaction.response.edit_message(content=content, embed=embed, view=view)
+
+
 def _ingest_upload(kb: KnowledgeBase, filename: str, data: bytes, progress: Progress | None) -> IngestReport:
     """Ingest an uploaded file from memory (never written to disk), crediting the upload as the source."""
     loaded = load_upload(filename, data, kb.settings)
@@ -261,5 +414,6 @@ def _ingest_upload(kb: KnowledgeBase, filename: str, data: bytes, progress: Prog
 
 
 async def setup(bot: NewsdeskBot) -> None:
+    bot.add_dynamic_items(ArticlePageButton)
     cog = KnowledgeBaseAdmin(bot)
     await bot.add_cog(cog)

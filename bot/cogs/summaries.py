@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import user_cooldown
+from bot.checks import shared_cooldown
 from bot.client import NewsdeskBot
 from bot.formatting import BRAND, NO_PINGS, answer_embed, clip
 from bot.views import answer_view
@@ -45,7 +45,7 @@ class SummariesCog(commands.Cog):
     @app_commands.command(description="Summarise a topic across articles, or one article.")
     @app_commands.describe(topic="A topic, e.g. Hikvision", article="One article from this server's knowledge base")
     @app_commands.autocomplete(article=article_choices)
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @app_commands.check(shared_cooldown)
     async def summary(
         self,
         interaction: discord.Interaction,
@@ -66,13 +66,44 @@ class SummariesCog(commands.Cog):
 
     @app_commands.command(description="What is new in this server's knowledge base.")
     @app_commands.describe(since="How far back to look")
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @app_commands.check(shared_cooldown)
     async def digest(self, interaction: discord.Interaction, since: Literal["24h", "3d", "7d", "30d"] = "7d") -> None:
         await interaction.response.defer(thinking=True)
         _, summaries = await self.bot.answerers(interaction.guild_id)
         async with self.bot.slots.slot(interaction.guild_id):  # counted like /ask: eight digests cannot crowd it out
             answer = await asyncio.to_thread(summaries.digest, since)
         await self._send(interaction, answer, f"What's new (last {since})")
+
+    @app_commands.command(name="help", description="What newsdesk can do here, with examples.")
+    async def help_command(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.knowledge_base(interaction.guild_id)
+        stats = await asyncio.to_thread(kb.stats)
+        embed = discord.Embed(title="newsdesk: news answers with checked sources", colour=BRAND)
+        embed.description = (
+            "• `/ask` a question, or mention me in a message; reply to one of my answers to follow up.\n"
+            "• `/summary` of a topic or one article, `/digest` of what is new, `/sources` for what I know.\n"
+            "• Every sentence of an answer cites an article, and every citation is checked against it."
+        )
+        if stats.articles:
+            kb_articles = await asyncio.to_thread(kb.articles)
+            newest = max(kb_articles, key=lambda a: a.ingested_at)
+            embed.add_field(
+                name="This server's knowledge base",
+                value=f"{stats.articles} articles, {stats.chunks} passages; newest published "
+                f"{stats.newest or 'undated'}, last updated {stats.last_ingest or 'never'}.",
+                inline=False,
+            )
+            examples = [f"`/summary article:` {_plain_title(a.title)}" for a in kb_articles[:2]]
+            examples.insert(0, f"`/ask question:` what happened with {_plain_title(newest.title)}?")
+            embed.add_field(name="Try", value=clip("\n".join(examples), 1024), inline=False)
+        else:
+            embed.add_field(
+                name="This server's knowledge base",
+                value="It is empty: moderators add articles and feeds with `/kb add` and `/kb feeds add`.",
+                inline=False,
+            )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(description="What this server's knowledge base covers.")
     async def sources(self, interaction: discord.Interaction) -> None:
@@ -91,6 +122,10 @@ class SummariesCog(commands.Cog):
         embed.add_field(name="Outlets", value=clip(outlets, 1024), inline=False)
         embed.set_footer(text=f"Last updated {stats.last_ingest or 'never'}")
         await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)
+
+
+def _plain_title(title: str) -> str:
+    return discord.utils.escape_markdown(clip(title, 80))
 
 
 async def setup(bot: NewsdeskBot) -> None:

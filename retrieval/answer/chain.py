@@ -19,10 +19,10 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 import prompts
-from retrieval.answer.citations import CitationChecker
-from retrieval.answer.compose import checked_answer, refusal, relevant_sources
+from retrieval.answer.citations import SUPPORTED, CitationChecker
+from retrieval.answer.compose import answer_spans, checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer
-from retrieval.answer.sources import format_sources
+from retrieval.answer.sources import format_sources, number_sources
 from retrieval.errors import BadInputError, LLMError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.settings import Settings
@@ -67,8 +67,8 @@ class AnswerService:
         self._embedder = kb.embedder
         self._llm = chat_model
         self.mode = "llm" if chat_model is not None else "extractive"
-        self._checker = CitationChecker(self._embedder)
-        self._extractive = ExtractiveAnswerer(self._embedder)
+        self._checker = CitationChecker(kb.reader)
+        self._extractive = ExtractiveAnswerer(self._embedder, kb.reader)
         self._prepare = self._prepare_chain()
         offline = RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")
         self._draft = self._llm_draft() if chat_model is not None else offline
@@ -116,13 +116,16 @@ class AnswerService:
         return chain.invoke({"history": conversation, "question": x["question"]}).strip() or x["question"]
 
     def _retrieve(self, x: dict) -> list[SearchHit]:
-        return self._kb.search(x["query"], x["k"])
+        return self._kb.search(x["query"], x["k"], rerank=True)
 
     def _refusal(self, x: dict) -> Answer:
         return refusal(x["question"], x["mode"], x["hits"], x["timings"])
 
     def _finish(self, x: dict) -> Answer:
-        return checked_answer(self._checker, x["question"], x["draft"], x["sources"], x["mode"], x["timings"])
+        answer = checked_answer(self._checker, x["question"], x["draft"], x["sources"], x["mode"], x["timings"])
+        if answer.grounded:
+            answer.answer_spans = answer_spans(self._kb.reader, x["question"], answer.answer)
+        return answer
 
     # --- public API --------------------------------------------------------------------------------------------
 
@@ -163,6 +166,28 @@ class AnswerService:
             answer = self._fall_back(exc, inputs)
         answer.timings_ms["total"] = (time.perf_counter() - start) * 1000
         return answer
+
+    def check_claim(self, claim: str) -> Answer:
+        """Is `claim` (a sentence someone posted) backed by the knowledge base? The verifier reads it against the
+        passages search finds; the answer names the supporting sources, or says that none was found."""
+        inputs = self._inputs(claim, None, None)
+        hits = self._kb.search(inputs["question"], inputs["k"], rerank=True)
+        sources = number_sources(hits)
+        scores = self._checker.support_scores([(inputs["question"], s.sentences) for s in sources])
+        backing = [(s, s.sentences[i]) for s, (p, i) in zip(sources, scores, strict=True) if p >= SUPPORTED]
+        if not backing:
+            answer = refusal(f"check: {inputs['question']}", self.mode, hits, {})
+            answer.answer = "No source found: nothing in this knowledge base supports that."
+            return answer
+        citations = [source.citation(n, quote) for n, (source, quote) in enumerate(backing, start=1)]
+        markers = "".join(f"[{c.n}]" for c in citations)
+        return Answer(
+            question=f"check: {inputs['question']}",
+            answer=f"Supported by {markers}.",
+            grounded=True,
+            mode=self.mode,
+            citations=citations,
+        )
 
     async def astream(
         self, question: str, history: list[Turn] | None = None, k: int | None = None

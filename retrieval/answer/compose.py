@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import prompts
 from retrieval.answer.citations import CitationChecker
+from retrieval.answer.extractive import ANSWERS
 from retrieval.answer.sources import Source, number_sources
+from retrieval.chunker import split_sentences
+from retrieval.reader.model import Reader
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
+_MARKERS = re.compile(r"\s*\[\d+\]")
 REFUSAL = "I couldn't find that in the knowledge base."
-MIN_RELEVANCE = 0.40  # top passage cosine below which we refuse; calibrated in docs/CITATIONS.md
+MIN_RELEVANCE = 0.40  # top passage cosine below which we refuse when the reader did not read; docs/CITATIONS.md
 SUPPORTING_RELEVANCE = 0.2  # passages below this are not shown to the answerer at all
 
 
 def relevant_sources(hits: list[SearchHit]) -> list[Source]:
-    """Numbered sources for the answerer, or none at all when retrieval found nothing relevant enough."""
-    if not hits or max(h.similarity for h in hits) < MIN_RELEVANCE:
+    """Numbered sources for the answerer, or none at all when nothing retrieved answers the question.
+
+    When the reader read the passages (search with rerank), it decides: no sentence it judged an answer means a
+    refusal, even on the right topic. Otherwise the passages' cosine to the question must reach MIN_RELEVANCE.
+    """
+    if not hits:
         return []
-    return number_sources([h for h in hits if h.similarity >= SUPPORTING_RELEVANCE])
+    read = [h.answers for h in hits if h.answers is not None]
+    if (max(read) < ANSWERS) if read else (max(h.similarity for h in hits) < MIN_RELEVANCE):
+        return []
+    return number_sources([h for h in hits if h.similarity >= SUPPORTING_RELEVANCE or (h.answers or 0) >= ANSWERS])
+
+
+def answer_spans(reader: Reader, question: str, answer: str) -> list[str]:
+    """The words of each answer sentence that answer the question, as the reader marks them (for **bold**)."""
+    sentences = [_MARKERS.sub("", s).strip() for s in split_sentences(answer)]
+    readings = reader.read(question, sentences)
+    return [s[r.span[0] : r.span[1]] for s, r in zip(sentences, readings, strict=True) if r.span and r.score >= ANSWERS]
 
 
 def nearest_articles(hits: list[SearchHit], limit: int = 3) -> list[ArticleRecord]:

@@ -1,12 +1,14 @@
-"""The offline answerer: picks the retrieved sentences that best answer the question and cites each one.
+"""The offline answerer: the reader picks the retrieved sentences that answer the question, and each is cited.
 
-No generative model is involved, so nothing can be invented: every sentence is quoted from a source. Sentences are
-scored by meaning (MiniLM cosine to the question) plus word overlap with the question, near-duplicates are skipped,
-and the chosen ones are put back in source order so the answer reads naturally.
+No generative model is involved, so nothing can be invented: every sentence is quoted from a source. The reader
+(a cross-encoder that reads question and sentence together, retrieval/reader) scores each candidate sentence; the
+best one leads, and others that also answer follow in source order. Sentences that cannot be an answer are never
+quoted: questions, headline repeats, bylines and fragments; a dateline or stray dash at the start is trimmed.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,13 +16,36 @@ import numpy as np
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
+from retrieval.reader.model import Reader
 from retrieval.search import asks_for_recent, recency_bonus
-from retrieval.text import content_words
 
 MAX_SENTENCES = 3
-LEXICAL_WEIGHT = 0.3  # a full word match is worth 0.3 of cosine: names and numbers matter in news questions
-KEEP_RATIO = 0.8  # a sentence must score at least this share of the best one to join the answer
+ANSWERS = 0.55  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
+KEEP_RATIO = 0.6  # later sentences need this share of the best sentence's probability
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
+MIN_WORDS = 5
+
+# "OTTAWA, June 27 (Reuters) - ", "WASHINGTON (CNN) -- ", "-- ": where a wire story's text starts, not its content.
+_LEAD_IN = re.compile(
+    r"^(?:[-–—]+\s*|[A-Z][A-Z.' ]{2,}(?:,\s*[A-Z][a-z]+\.?(?:\s+\d{1,2})?)?\s*(?:\([^)]{1,30}\))?\s*[-–—]{1,2}\s+)"
+)
+_BYLINE = re.compile(r"^(?:By|Photo|Image|Video|Read more|Sign up|Subscribe|Updated|Published|Click)\b[: ]", re.I)
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def quotable(sentence: str, title: str) -> str | None:
+    """The sentence as it may be quoted in an answer, or None when it is not an answer at all."""
+    text = _LEAD_IN.sub("", sentence).strip()
+    if len(text.split()) < MIN_WORDS or text.endswith("?") or _BYLINE.match(text):
+        return None
+    if _key(text) == _key(title):  # the headline, repeated in the body
+        return None
+    if text[-1] not in ".!\"'’”)" and len(text.split()) < 12:  # a caption or fragment without a stop
+        return None
+    return text
 
 
 @dataclass(frozen=True)
@@ -30,41 +55,49 @@ class _Candidate:
     sentence: str
 
 
-def _lexical(question_words: set[str], sentence: str) -> float:
-    return len(question_words & content_words(sentence)) / len(question_words) if question_words else 0.0
-
-
 class ExtractiveAnswerer:
-    def __init__(self, embedder: Embedder, max_sentences: int = MAX_SENTENCES) -> None:
+    def __init__(
+        self, embedder: Embedder, reader: Reader, max_sentences: int = MAX_SENTENCES, threshold: float = ANSWERS
+    ) -> None:
+        """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question)."""
         self._embedder = embedder
+        self._reader = reader
         self._max = max_sentences
+        self._threshold = threshold
 
-    def draft(self, question: str, sources: list[Source]) -> str:
-        """A 1-to-`max_sentences` sentence answer, each sentence ending with its source number."""
+    def candidates(self, sources: list[Source]) -> list[_Candidate]:
         seen: set[str] = set()
-        candidates: list[_Candidate] = []
+        found: list[_Candidate] = []
         for source in sources:
             for position, sentence in enumerate(source.sentences):
-                if len(sentence.split()) >= 5 and sentence not in seen:
-                    seen.add(sentence)
-                    candidates.append(_Candidate(source, position, sentence))
+                text = quotable(sentence, source.article.title)
+                if text and text not in seen:
+                    seen.add(text)
+                    found.append(_Candidate(source, position, text))
+        return found
+
+    def draft(self, question: str, sources: list[Source]) -> str:
+        """A 1-to-`max_sentences` sentence answer, each sentence ending with its source number; "" when none answers."""
+        candidates = self.candidates(sources)
         if not candidates:
             return ""
-        vectors = self._embedder.embed([question] + [c.sentence for c in candidates])
-        question_vec, sentence_vecs = vectors[0], vectors[1:]
-        words = content_words(question)
-        scores = sentence_vecs @ question_vec + LEXICAL_WEIGHT * np.array(
-            [_lexical(words, c.sentence) for c in candidates]
-        )
-        if asks_for_recent(question):  # "latest", "this week": the newer of two similar sentences should lead
+        scores = np.array([r.score for r in self._reader.read(question, [c.sentence for c in candidates])])
+        best = int(np.argmax(scores))
+        if scores[best] < self._threshold:
+            return ""
+        if asks_for_recent(question):  # "latest", "this week": the newer of two answering sentences should lead
             bonus = recency_bonus({str(s.n): s.article.published for s in sources})
-            scores += np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
+            scores = scores + np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
+            best = int(np.argmax(scores))
+        keep = max(self._threshold, KEEP_RATIO * scores[best])
+        ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= keep][: self._max * 2]
+        vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
         chosen: list[int] = []
-        for i in np.argsort(-scores):
-            if scores[i] < KEEP_RATIO * scores[int(np.argmax(scores))] or len(chosen) == self._max:
+        for row, i in enumerate(ranked):
+            if len(chosen) == self._max:
                 break
-            if all(sentence_vecs[i] @ sentence_vecs[j] < REDUNDANT for j in chosen):
-                chosen.append(int(i))
+            if all(vectors[row] @ vectors[ranked.index(j)] < REDUNDANT for j in chosen):
+                chosen.append(i)
         # The best sentence leads; the rest follow in source order, which keeps the story's own sequence.
         chosen[1:] = sorted(chosen[1:], key=lambda i: (candidates[i].source.n, candidates[i].position))
         return " ".join(with_markers(candidates[i].sentence, [candidates[i].source.n]) for i in chosen)

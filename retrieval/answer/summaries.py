@@ -9,7 +9,6 @@ summary goes through the same citation check as answers.
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -23,7 +22,8 @@ from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.sources import Source, format_sources, number_sources, without_markers
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
-from retrieval.errors import BadInputError
+from retrieval.dates import parse_since
+from retrieval.errors import BadInputError, NotFoundError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, SearchHit
@@ -32,18 +32,6 @@ TOPIC_PASSAGES = 8
 MAP_REDUCE_CHARS = 8000  # above this much source text, each source is summarised on its own first
 ARTICLE_SENTENCES = 4
 DIGEST_STORIES = 60  # a digest lists the newest stories; more would not fit a Discord embed anyway
-_PERIOD = {"h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(value: str) -> date:
-    """'7d', '12h', '2w' or an ISO date -> the first day to include."""
-    value = value.strip().lower()
-    if value[:-1].isdigit() and value[-1:] in _PERIOD:
-        return (datetime.now(UTC) - timedelta(**{_PERIOD[value[-1]]: int(value[:-1])})).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInputError(f"{value!r} is not a period; use e.g. 12h, 7d, 2w or a date like 2026-06-01.") from None
 
 
 class SummaryService:
@@ -52,13 +40,15 @@ class SummaryService:
         self._kb = kb
         self._llm = chat_model
         self.mode: Literal["extractive", "llm"] = "llm" if chat_model is not None else "extractive"
-        self._checker = CitationChecker(kb.embedder)
-        self._extractive = ExtractiveAnswerer(kb.embedder, max_sentences=5)
+        self._checker = CitationChecker(kb.reader)
+        self._extractive = ExtractiveAnswerer(kb.embedder, kb.reader, max_sentences=5, threshold=0.0)
 
     def topic(self, topic: str) -> Answer:
         topic = " ".join(topic.split())
         if not topic:
             raise BadInputError("Name a topic to summarise, for example: Hikvision.")
+        if len(topic) > self._settings.max_question_chars:
+            raise BadInputError(f"Topics are limited to {self._settings.max_question_chars} characters; shorten it.")
         start = time.perf_counter()
         hits = self._kb.search(topic, TOPIC_PASSAGES)
         timings = {"retrieve": (time.perf_counter() - start) * 1000}
@@ -69,8 +59,11 @@ class SummaryService:
         timings["answer"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
         return checked_answer(self._checker, f"summary: {topic}", draft, sources, self.mode, timings)
 
-    def article(self, article_id: str) -> Answer:
-        record, chunks = self._kb.article(article_id)
+    def article(self, article_id_or_title: str) -> Answer:
+        try:
+            record, chunks = self._kb.article(article_id_or_title)
+        except NotFoundError:
+            record, chunks = self._kb.article_by_title(article_id_or_title)
         hits = [SearchHit(rank=i + 1, score=1.0, chunk=c, article=record, similarity=1.0) for i, c in enumerate(chunks)]
         sources = number_sources(hits)
         start = time.perf_counter()
@@ -121,7 +114,7 @@ class SummaryService:
         for n, record in enumerate(shown, start=1):
             when = record.published or f"added {record.ingested_at[:10]}"
             if when != day:
-                lines.append(f"**{when}**")
+                lines.append(when)  # plain text: the CLI and Discord each render it their own way
                 day = when
             chunk = leads[record.id]
             lead = without_markers(split_sentences(chunk.text)[0])

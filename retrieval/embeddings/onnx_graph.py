@@ -90,21 +90,15 @@ def _mean_pool_normalise(g: _GraphBuilder, x: str, mask: str) -> str:
     return g.op("Div", mean, g.op("Max", norm, g.const("eps_norm", np.array(1e-12, np.float32))))
 
 
-def build_minilm_onnx(model_dir: Path, *, pooled: bool = True) -> onnx.ModelProto:
-    """Return the ONNX model for the BERT checkpoint in `model_dir` (config.json + model.safetensors).
+def encode(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, *, layers: int, token_types: str | None) -> str:
+    """The BERT encoder up to the last hidden state: embeddings, padding mask and `layers` transformer layers.
 
-    `pooled=True` gives newsdesk's graph: (input_ids, attention_mask) -> normalised sentence vectors.
-    `pooled=False` gives the Hugging Face export layout that Chroma's own MiniLM function loads:
-    (input_ids, attention_mask, token_type_ids) -> last_hidden_state; the benchmark's naive pipeline uses it.
+    `token_types` names a token-type input (sentence pairs); None means every token is segment 0 (single texts).
     """
-    config = json.loads((model_dir / "config.json").read_text())
-    w = load_file(str(model_dir / "model.safetensors"))
     hidden, heads, eps = config["hidden_size"], config["num_attention_heads"], config["layer_norm_eps"]
-    g = _GraphBuilder()
-
     axes12 = g.const("axes12", np.array([1, 2], dtype=np.int64))
 
-    # Embeddings: word + absolute position + token type (always segment 0 in newsdesk, which encodes single texts).
+    # Embeddings: word + absolute position + token type.
     word = g.op("Gather", g.const("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids")
     seq_len = g.op("Gather", g.op("Shape", "input_ids"), g.const("one_idx", np.array(1, dtype=np.int64)))
     positions = g.op(
@@ -114,39 +108,67 @@ def build_minilm_onnx(model_dir: Path, *, pooled: bool = True) -> onnx.ModelProt
         g.const("step", np.array(1, dtype=np.int64)),
     )
     position = g.op("Gather", g.const("pos_emb", w["embeddings.position_embeddings.weight"]), positions)
-    if pooled:
+    if token_types is None:
         token_type = g.const("type0_emb", w["embeddings.token_type_embeddings.weight"][0])
     else:
-        token_type = g.op("Gather", g.const("type_emb", w["embeddings.token_type_embeddings.weight"]), "token_type_ids")
+        token_type = g.op("Gather", g.const("type_emb", w["embeddings.token_type_embeddings.weight"]), token_types)
     x = g.op("Add", g.op("Add", word, position), token_type)
     x = g.layer_norm(x, w, "embeddings.LayerNorm", eps)
 
     # Padding mask as an additive bias on attention scores: 0 for tokens, a large negative for padding.
-    mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
-    inverted = g.op("Sub", g.const("mask_one", np.array(1.0, dtype=np.float32)), mask)
+    inverted = g.op("Sub", g.const("mask_one", np.array(1.0, dtype=np.float32)), float_mask(g))
     neg = g.const("mask_neg", np.array(np.finfo(np.float32).min, dtype=np.float32))
     mask_bias = g.op("Mul", g.op("Unsqueeze", inverted, axes12), neg)
 
-    for i in range(config["num_hidden_layers"]):
+    for i in range(layers):
         p = f"encoder.layer.{i}"
         attn = _attention(g, x, mask_bias, w, f"{p}.attention", heads, hidden)
         x = g.layer_norm(g.op("Add", attn, x), w, f"{p}.attention.output.LayerNorm", eps)
         ff = g.linear(_gelu(g, g.linear(x, w, f"{p}.intermediate.dense")), w, f"{p}.output.dense")
         x = g.layer_norm(g.op("Add", ff, x), w, f"{p}.output.LayerNorm", eps)
+    return x
 
-    inputs = [
-        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
-        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
-    ]
-    if pooled:
-        g.nodes.append(helper.make_node("Identity", [_mean_pool_normalise(g, x, mask)], ["sentence_embedding"]))
-        outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])]
-    else:
-        inputs.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "seq"]))
-        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
-        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", hidden])]
-    graph = helper.make_graph(g.nodes, "all-MiniLM-L6-v2", inputs, outputs, initializer=g.initializers)
+
+def float_mask(g: _GraphBuilder) -> str:
+    """attention_mask as float32 (one Cast node per graph)."""
+    if "mask_f" not in {n.output[0] for n in g.nodes}:
+        g.nodes.append(helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT))
+    return "mask_f"
+
+
+def finish(g: _GraphBuilder, name: str, inputs: list, outputs: list) -> onnx.ModelProto:
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="newsdesk")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
+
+
+def int_input(name: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
+
+
+def build_minilm_onnx(model_dir: Path, *, pooled: bool = True) -> onnx.ModelProto:
+    """Return the ONNX model for the BERT checkpoint in `model_dir` (config.json + model.safetensors).
+
+    `pooled=True` gives newsdesk's graph: (input_ids, attention_mask) -> normalised sentence vectors.
+    `pooled=False` gives the Hugging Face export layout that Chroma's own MiniLM function loads:
+    (input_ids, attention_mask, token_type_ids) -> last_hidden_state; the benchmark's naive pipeline uses it.
+    """
+    config = json.loads((model_dir / "config.json").read_text())
+    w = load_file(str(model_dir / "model.safetensors"))
+    g = _GraphBuilder()
+    types = None if pooled else "token_type_ids"
+    x = encode(g, w, config, layers=config["num_hidden_layers"], token_types=types)
+    hidden = config["hidden_size"]
+    inputs = [int_input("input_ids"), int_input("attention_mask")]
+    if pooled:
+        g.nodes.append(
+            helper.make_node("Identity", [_mean_pool_normalise(g, x, float_mask(g))], ["sentence_embedding"])
+        )
+        outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])]
+    else:
+        inputs.append(int_input("token_type_ids"))
+        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", hidden])]
+    return finish(g, "all-MiniLM-L6-v2", inputs, outputs)

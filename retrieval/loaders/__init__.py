@@ -11,6 +11,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from retrieval.errors import BadInputError, NewsdeskError
@@ -62,8 +63,12 @@ def refuse_secrets(name: str, text: str) -> None:
         )
 
 
-def _articles_from_bytes(data: bytes, name: str, allow_secrets: bool) -> Loaded:
-    """Parse by the name's suffix; the name is only a label here, never opened."""
+def _articles_from_bytes(
+    data: bytes, name: str, allow_secrets: bool, path: str | None = None, read_at: datetime | None = None
+) -> Loaded:
+    """Parse by the name's suffix; the name is only a label here, never opened. `path`: the local file's identity;
+    `read_at`: when the text was current (relative times on aggregator pages count back from it)."""
+    read_at = read_at or datetime.now(UTC)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix and suffix not in KNOWN_SUFFIXES:
         raise BadInputError(f"{name} is a {suffix} file; newsdesk reads .txt, .md, .html and .jsonl files.")
@@ -74,8 +79,9 @@ def _articles_from_bytes(data: bytes, name: str, allow_secrets: bool) -> Loaded:
         articles, failures = articles_from_jsonl(text, name)
         return Loaded(articles, failures)
     if suffix in HTML_SUFFIXES:
-        return Loaded(articles_from_html(text, name))
-    return Loaded(articles_from_text(text, name))
+        return Loaded(articles_from_html(text, name, path=path, read_at=read_at))
+    markdown = suffix in (".md", ".markdown")
+    return Loaded(articles_from_text(text, name, path=path, markdown=markdown, read_at=read_at))
 
 
 def _too_large(name: str, size: int, limit: int) -> BadInputError:
@@ -135,9 +141,10 @@ def load_url(url: str, fetcher: SafeFetcher, *, allow_secrets: bool = False) -> 
         page = fetcher.fetch(url)
         if not allow_secrets:
             refuse_secrets(url, page.text)
+        now = datetime.now(UTC)
         if page.content_type in ("text/html", "application/xhtml+xml"):
-            return Loaded(articles_from_html(page.text, url, url=page.url))
-        return Loaded(articles_from_text(page.text, url, url=page.url))
+            return Loaded(articles_from_html(page.text, url, url=page.url, read_at=now))
+        return Loaded(articles_from_text(page.text, url, url=page.url, read_at=now))
 
     return _guarded(url, load)
 
@@ -163,7 +170,9 @@ def load_source(source: str, settings: Settings, fetcher: SafeFetcher, *, allow_
         if not path.exists():
             raise BadInputError(f"{source} does not exist; check the path.")
         if not path.is_dir():
-            return _articles_from_bytes(read_regular_file(path, settings.max_file_bytes), str(path), allow_secrets)
+            data = read_regular_file(path, settings.max_file_bytes)
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            return _articles_from_bytes(data, str(path), allow_secrets, path=str(path.resolve()), read_at=modified)
         files, skipped = _files_under(path)
         if not files:
             raise BadInputError(f"{source} holds no .txt, .md, .html or .jsonl files.")

@@ -43,6 +43,7 @@ class Story:
     title: str
     text: str
     outlet: str | None
+    age: str | None = None  # "32 minutes ago": when the page was read, not a date
 
 
 def _is_outlet_line(line: str) -> bool:
@@ -83,7 +84,7 @@ def _teaser_story(lines: list[str]) -> Story | None:
     rest = _clean_lines(rest)
     if len(rest) < 2:
         return None  # a teaser with a title but no body has nothing worth indexing
-    return Story(title=rest[0], text="\n".join(rest[1:]), outlet=outlet)
+    return Story(title=rest[0], text="\n".join(rest[1:]), outlet=outlet, age=lines[1])
 
 
 def split_aggregator_page(text: str) -> list[Story] | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.loaders.aggregator import split_aggregator_page
+from retrieval.loaders.text import story_article
 from retrieval.types import Article
 
 # Extraction time grows with the element count (a page of a million `<p>x</p>` ran for minutes); real articles,
@@ -14,7 +16,9 @@ from retrieval.types import Article
 MAX_ELEMENTS = 100_000
 
 
-def articles_from_html(html: str, source: str, *, url: str | None = None) -> list[Article]:
+def articles_from_html(
+    html: str, source: str, *, url: str | None = None, path: str | None = None, read_at: datetime | None = None
+) -> list[Article]:
     import trafilatura  # ~0.1 s to import; `ask` and the bot's answers never need it
 
     elements = html.count("<")
@@ -31,7 +35,9 @@ def articles_from_html(html: str, source: str, *, url: str | None = None) -> lis
     title = (meta.get("title") or "").strip()
     if not text:
         raise BadInputError(f"{source} has no readable article text.")
-    outlet = meta.get("sitename") or meta.get("hostname")
+    # The publisher's own name (og:site_name, publisher metadata), else the host name; JSON output has no site name.
+    typed = trafilatura.extract_metadata(html, default_url=url)
+    outlet = (typed.sitename if typed else None) or meta.get("source-hostname") or meta.get("hostname")
     published = iso_date(meta.get("date"))
     author = (meta.get("author") or "").strip() or None
     canonical = url or meta.get("source") or None
@@ -48,10 +54,19 @@ def articles_from_html(html: str, source: str, *, url: str | None = None) -> lis
                 source=source,
                 author=author,
             ),
-            *(Article(title=s.title, text=s.text, outlet=s.outlet, source=source) for s in teasers),
+            *(story_article(s, source, read_at) for s in teasers),
         ]
     if not title:
         title, _, text = text.partition("\n")
     return [
-        Article(title=title, text=text, outlet=outlet, url=canonical, published=published, source=source, author=author)
+        Article(
+            title=title,
+            text=text,
+            outlet=outlet,
+            url=canonical,
+            published=published,
+            source=source,
+            author=author,
+            path=None if canonical else path,
+        )
     ]

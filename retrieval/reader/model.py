@@ -1,0 +1,147 @@
+"""The reader at run time: onnxruntime over the graph built from the committed weights; never torch.
+
+One model answers three questions about a pair of texts (see scripts/train_reader.py and docs/MODELS.md):
+does this sentence answer the question, does this passage support the claim, and which words are the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from retrieval.embeddings.model import packaged_model_dir
+from retrieval.errors import ConfigError
+from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta
+
+log = logging.getLogger(__name__)
+MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
+# Search reads the leading passages, then the answerer and the span marker read the same sentences again: recent
+# readings are kept so that costs nothing.
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How well a sentence answers a question (a probability), and where the answer is in it (characters)."""
+
+    score: float
+    span: tuple[int, int] | None
+
+
+def _weights_version(weights_dir: Path) -> str:
+    return hashlib.sha256((weights_dir / "reader.safetensors").read_bytes()).hexdigest()[:12]
+
+
+def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Build the reader's ONNX file for the committed weights into `cache_dir` once; return its path."""
+    if not (weights_dir / "reader.safetensors").exists():
+        raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
+    target = cache_dir / f"reader-{_weights_version(weights_dir)}.onnx"
+    if target.exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    log.info("building the reader ONNX graph into %s", target)
+    model = build_reader_onnx(packaged_model_dir(), weights_dir)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")  # rename into place: never a half file
+    os.close(fd)
+    onnx.save_model(model, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Reader:
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int, batch_size: int = 32) -> None:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
+        self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+
+    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
+        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
+        if not pairs:
+            return np.zeros((0, 2), np.float32), []
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(pairs)
+        out = np.zeros((len(pairs), 2), np.float32)
+        spans: list = [None] * len(pairs)
+        order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), np.int64)
+            types, mask = np.zeros_like(ids), np.zeros_like(ids)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n], types[row, :n], mask[row, :n] = encodings[i].ids, encodings[i].type_ids, 1
+            logits, span_logits = self._session.run(
+                None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+            )
+            out[batch] = logits
+            for row, i in enumerate(batch):
+                spans[i] = (encodings[i], span_logits[row, : len(encodings[i].ids)])
+        return out, spans
+
+    def read(self, question: str, sentences: list[str]) -> list[Reading]:
+        """For each sentence: the probability that it answers `question`, and the answer's character span in it."""
+        with self._lock:
+            known = {s: self._cache[(question, s)] for s in sentences if (question, s) in self._cache}
+        missing = list(dict.fromkeys(s for s in sentences if s not in known))
+        logits, spans = self.logits([(question, s) for s in missing])
+        probabilities = _sigmoid(logits[:, 0])
+        fresh = {s: Reading(float(probabilities[i]), _best_span(*spans[i])) for i, s in enumerate(missing)}
+        with self._lock:
+            for s, reading in fresh.items():
+                self._cache[(question, s)] = reading
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return [known.get(s) or fresh[s] for s in sentences]
+
+    def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """For each (claim, passage): the probability that the passage supports the claim."""
+        logits, _ = self.logits(pairs)
+        return _sigmoid(logits[:, 1])
+
+
+def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
+    """The highest-scoring start <= end within the second text, as character offsets into it."""
+    second = [t for t, seq in enumerate(encoding.sequence_ids) if seq == 1]
+    if not second:
+        return None
+    lo, hi = second[0], second[-1]
+    start, end = span_logits[lo : hi + 1, 0], span_logits[lo : hi + 1, 1]
+    best, best_score = None, -np.inf
+    for s in range(len(start)):
+        e_stop = min(len(end), s + MAX_SPAN_TOKENS)
+        e = s + int(np.argmax(end[s:e_stop]))
+        if start[s] + end[e] > best_score:
+            best, best_score = (s, e), start[s] + end[e]
+    assert best is not None
+    return encoding.offsets[lo + best[0]][0], encoding.offsets[lo + best[1]][1]
+
+
+@cache
+def get_reader(cache_dir: Path) -> Reader:
+    """The process's one reader: loading costs ~0.2 s and ~40 MB, so every knowledge base shares it."""
+    meta = reader_meta()
+    return Reader(prepare_reader(cache_dir), packaged_model_dir() / "tokenizer.json", meta["max_tokens"])

@@ -1,0 +1,99 @@
+"""Measure the reader where the answers' promise depends on it: refusing what the knowledge base does not answer,
+and rejecting citations that contradict their passage. Reads SQuAD v1.1 *dev* (the evaluation set) and the
+hand-written news claims; nothing here feeds back into training or thresholds (scripts/calibrate.py does that on
+held-out train articles).
+
+1. Answerability: a knowledge base of half the dev articles (seeded), one article per paragraph; each sampled
+   question is asked as is (answerable) and with its paragraph removed (unanswerable, same topic).
+2. Verifier: bench/squad_claims.jsonl (scripts/build_claims.py) and bench/news_claims.json, for the reader's
+   verifier and for the cosine/word-overlap heuristic it replaced (cosine >= 0.62 or containment >= 0.60).
+
+    .venv/bin/python scripts/evaluate_reader.py [--questions 500] [--json bench/reader_results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from retrieval.answer.citations import CitationChecker, _numbers_backed  # noqa: E402
+from retrieval.answer.extractive import ANSWERS  # noqa: E402
+from retrieval.chunker import split_sentences  # noqa: E402
+from retrieval.embeddings import Embedder  # noqa: E402
+from retrieval.evaluation import (  # noqa: E402
+    Claim,
+    answerability_scores,
+    claim_rates,
+    load_claims,
+    paragraph_articles,
+    verifier_decisions,
+)
+from retrieval.knowledge_base import Services  # noqa: E402
+from retrieval.settings import Settings, default_data_dir  # noqa: E402
+from retrieval.text import content_words  # noqa: E402
+
+OLD_COSINE, OLD_CONTAINMENT = 0.62, 0.60  # the heuristic's calibrated thresholds (before the reader)
+
+
+def heuristic_decisions(embedder: Embedder, claims: list[Claim]) -> list[bool]:
+    """The citation check before the reader: close in meaning to one sentence, or most content words present."""
+    decisions = []
+    for c in claims:
+        sentences = split_sentences(c.passage)
+        if not _numbers_backed(c.claim, c.passage):
+            decisions.append(False)
+            continue
+        vectors = embedder.embed([c.claim, *sentences])
+        words = content_words(c.claim)
+        containment = len(words & content_words(c.passage)) / len(words) if words else 0.0
+        decisions.append(float(np.max(vectors[1:] @ vectors[0])) >= OLD_COSINE or containment >= OLD_CONTAINMENT)
+    return decisions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/data/squad-v1.1-dev.json")
+    parser.add_argument("--questions", type=int, default=500)
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args()
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(_env_file=None, data_dir=Path(data_dir), model_dir=default_data_dir() / "models")
+        services = Services(settings)
+
+        checker = CitationChecker(services.reader)
+        for name in ("squad_claims.jsonl", "news_claims.json"):
+            claims = load_claims(ROOT / "bench" / name)
+            results[f"verifier {name}"] = claim_rates(claims, verifier_decisions(checker, claims))
+            results[f"heuristic {name}"] = claim_rates(claims, heuristic_decisions(services.embedder, claims))
+
+        entries = json.loads(args.squad.read_text())["data"]
+        random.Random(0).shuffle(entries)
+        articles, items = paragraph_articles(entries[: len(entries) // 2])
+        kb = services.kb("answerability")
+        kb.ingest_articles(articles)
+        items = random.Random(1).sample(items, min(args.questions, len(items)))
+        answerable, unanswerable = map(np.array, answerability_scores(kb, items))
+        results["answerability"] = {
+            "questions": len(items),
+            "threshold": ANSWERS,
+            "answerable_refused": round(float(np.mean(answerable < ANSWERS)), 4),
+            "unanswerable_refused": round(float(np.mean(unanswerable < ANSWERS)), 4),
+        }
+        services.close()
+    print(json.dumps(results, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The reader on onnxruntime reproduces the training framework's scores, and reads the way answers need."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.reader.model import get_reader
+
+FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
+
+
+@pytest.fixture(scope="session")
+def reader(model_dir: Path):
+    return get_reader(model_dir)
+
+
+def test_onnx_matches_the_training_framework(reader) -> None:
+    """scripts/train_reader.py wrote these scores from torch with the committed fp16 weights."""
+    reference = json.loads(FIXTURE.read_text())
+    pairs = [tuple(p) for p in reference["pairs"]]
+    logits, spans = reader.logits(pairs)
+    np.testing.assert_allclose(logits, np.array(reference["logits"]), atol=1e-4)
+    for (_, span_logits), start, end in zip(spans, reference["start"], reference["end"], strict=True):
+        np.testing.assert_allclose(span_logits[:, 0], start, atol=1e-4)
+        np.testing.assert_allclose(span_logits[:, 1], end, atol=1e-4)
+
+
+def test_the_answer_sentence_outscores_its_neighbours_and_its_span_is_found(reader) -> None:
+    question = "How much will the bike lanes cost?"
+    sentences = [
+        "City council approves downtown bike lanes",
+        "The council voted 7-2 on Tuesday to build protected bike lanes on Main Street.",
+        "The project will cost 18 million dollars and take two years to finish.",
+        "Cyclists' groups welcomed the vote.",
+    ]
+    readings = reader.read(question, sentences)
+    best = max(range(len(sentences)), key=lambda i: readings[i].score)
+    assert best == 2
+    start, end = readings[2].span
+    assert "18 million" in sentences[2][start:end]
+
+
+def test_support_prefers_the_faithful_claim_to_a_changed_fact(reader) -> None:
+    """Numbers, antonyms and swapped names are caught (negations and swapped actors are not yet: docs/MODELS.md)."""
+    passage = (
+        "Hikvision has operated in Canada through a subsidiary since 2014. Best Buy stopped selling Hikvision "
+        "products in 2021."
+    )
+    claims = [
+        "Best Buy stopped selling Hikvision products in 2021.",
+        "Hikvision's Canadian subsidiary has operated there since 2004.",
+        "Best Buy began selling Hikvision products in 2021.",
+        "Home Depot stopped selling Hikvision products in 2021.",
+    ]
+    faithful, *changed = reader.supports([(c, passage) for c in claims])
+    assert all(faithful > c for c in changed)
