@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import SAMPLE_CORPUS
-from tests.discord_harness import BOT_ID, GUILD_A, GUILD_B, Harness, message_payload, snowflake, user_payload
+from tests.discord_harness import BOT_ID, CHANNEL_A, GUILD_A, GUILD_B, Harness, message_payload, snowflake, user_payload
 from tests.loopback import Route, serve
 from tests.test_bot_discord import MEMBER, OTHER, ask_payload, assert_safe, component, kb_payload
 
@@ -173,3 +173,46 @@ async def test_digests_take_a_server_slot_like_questions(harness: Harness) -> No
     async with harness.bot.slots.slot(GUILD_A), harness.bot.slots.slot(GUILD_A):
         sent = await harness.interact(slash(harness, "digest"))
     assert "busy answering" in _text(sent)
+
+
+async def test_failure_records_of_a_huge_refresh_are_written_off_the_event_loop(harness: Harness, monkeypatch) -> None:
+    """A 100k-item feed that fails every item must not stall every server's gateway while its failures are saved."""
+    import threading
+
+    from retrieval.types import IngestFailure, IngestReport
+
+    writers: list[str] = []
+    record = harness.bot.store.record_failures
+
+    def watched(guild_id: int, failures: list) -> None:
+        writers.append(threading.current_thread().name)
+        record(guild_id, failures)
+
+    monkeypatch.setattr(harness.bot.store, "record_failures", watched)
+    failures = [IngestFailure(f"https://feed.example/item/{i}", "answered HTTP 500") for i in range(100_000)]
+    monkeypatch.setattr(harness.bot.refresher, "refresh", lambda kb, **_: IngestReport(failed=failures))
+    harness.bot.feeds.add(f"guild-{GUILD_A}", "https://feed.example/rss")
+    sent = await harness.interact(kb_payload(harness, "refresh", []))
+    assert "failed 100000" in _text(sent)
+    assert writers and writers[0] != threading.main_thread().name  # a worker thread, not the loop's
+    assert len(harness.bot.store.recent_failures(GUILD_A, limit=3)) == 3
+
+
+async def test_an_unreachable_store_is_one_sentence_in_a_mention_thread_too(harness: Harness, monkeypatch) -> None:
+    from retrieval.errors import StoreUnavailableError
+    from retrieval.knowledge_base import KnowledgeBase
+    from retrieval.store import UNREACHABLE
+
+    def down(*_args, **_kwargs):
+        raise StoreUnavailableError(UNREACHABLE)
+
+    monkeypatch.setattr(KnowledgeBase, "search", down)
+    sent = await harness.message(
+        f"<@{BOT_ID}> why did Canada ban Hikvision?",
+        guild_id=GUILD_A,
+        channel_id=CHANNEL_A,
+        user_id=MEMBER,
+        mentions_bot=True,
+    )
+    replies = [s for s in sent if s.is_message]
+    assert replies and replies[-1].body["content"] == UNREACHABLE  # not silence, not internals
