@@ -6,6 +6,7 @@ import difflib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from chromadb.api import ClientAPI
 
@@ -45,10 +46,14 @@ class Services:
         self.client: ClientAPI = connect(settings)
         self.records = RecordManager(settings.records_path)
         self.embedder: Embedder = get_embedder(settings.model_cache_dir)
-        self.reader: Reader = get_reader(settings.model_cache_dir)
         self.fetcher = fetcher or SafeFetcher(settings)
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
+
+    @cached_property
+    def reader(self) -> Reader:
+        """Loaded on first use: listing or ingesting never reads with it, so those commands skip its start-up."""
+        return get_reader(self.settings.model_cache_dir)
 
     def kb(self, name: str) -> KnowledgeBase:
         """The knowledge base called `name`, kept open so its BM25 index is built once per change."""
@@ -69,7 +74,7 @@ class KnowledgeBase:
         collection = open_collection(services.client, name, services.embedder.name, create=True)
         self._indexer = Indexer(name, services.records, collection, services.embedder, services.settings.chunk_tokens)
         self._indexer.recover()
-        self._searcher = HybridSearcher(name, services.records, collection, services.embedder, services.reader)
+        self._searcher = HybridSearcher(name, services.records, collection, services.embedder, lambda: services.reader)
         self._write_lock = threading.Lock()  # one writer per knowledge base; searches never wait for it
 
     @property

@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import bm25s
@@ -138,7 +139,7 @@ class HybridSearcher:
         records: RecordManager,
         collection: Collection | None,
         embedder: Embedder,
-        reader: Reader | None = None,
+        reader: Callable[[], Reader] | None = None,
     ) -> None:
         self._kb = kb
         self._records = records
@@ -178,7 +179,7 @@ class HybridSearcher:
         fused = _fuse(query, index, similarity, lexical)
         if asks_for_recent(query):
             _favour_recent(fused, index)
-        answers = _read_with_question(query, fused, index, self._reader) if rerank and self._reader else {}
+        answers = _read_with_question(query, fused, index, self._reader()) if rerank and self._reader else {}
         copies = _collapse_copies(fused, index, k)
         chosen = _diversify(fused, index, k)
         self._fill_similarity([cid for cid, _ in chosen], similarity, vector)

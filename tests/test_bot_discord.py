@@ -263,13 +263,7 @@ async def test_bot_kb_add_bad_url_is_one_private_sentence(harness: Harness) -> N
 
 
 async def test_bot_mention_answers_in_a_new_thread_and_uses_history_for_follow_ups(harness: Harness) -> None:
-    sent = await harness.message(
-        f"<@{BOT_ID}> why did Canada ban Hikvision?",
-        guild_id=GUILD_A,
-        channel_id=CHANNEL_A,
-        user_id=MEMBER,
-        mentions_bot=True,
-    )
+    sent = await _mention(harness, CHANNEL_A)
     thread_call = next(s for s in sent if s.path.endswith("/threads"))
     assert thread_call.body["name"] == "why did Canada ban Hikvision?"
     answer = next(s for s in sent if s.is_message)

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import SAMPLE_CORPUS
 from tests.discord_harness import BOT_ID, CHANNEL_A, GUILD_A, GUILD_B, Harness, message_payload, snowflake, user_payload
 from tests.loopback import Route, serve
-from tests.test_bot_discord import MEMBER, OTHER, ask_payload, assert_safe, component, kb_payload
+from tests.test_bot_discord import MEMBER, OTHER, _mention, ask_payload, assert_safe, component, kb_payload
 
 
 def _text(sent) -> str:
@@ -207,12 +207,6 @@ async def test_an_unreachable_store_is_one_sentence_in_a_mention_thread_too(harn
         raise StoreUnavailableError(UNREACHABLE)
 
     monkeypatch.setattr(KnowledgeBase, "search", down)
-    sent = await harness.message(
-        f"<@{BOT_ID}> why did Canada ban Hikvision?",
-        guild_id=GUILD_A,
-        channel_id=CHANNEL_A,
-        user_id=MEMBER,
-        mentions_bot=True,
-    )
+    sent = await _mention(harness, CHANNEL_A)
     replies = [s for s in sent if s.is_message]
     assert replies and replies[-1].body["content"] == UNREACHABLE  # not silence, not internals

@@ -12,11 +12,15 @@ from tests.chroma_server import chroma_server, free_port
 from tests.conftest import SAMPLE_CORPUS, make_settings
 
 
+def _server_services(tmp_path: Path, model_dir: Path, port: int) -> Services:
+    """Services on the `chroma run` at `port`, with the rest of the data dir under `tmp_path`."""
+    return Services(make_settings(tmp_path / "data", model_dir, chroma_host="127.0.0.1", chroma_port=port))
+
+
 @pytest.mark.slow
 def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, model_dir: Path) -> None:
     with chroma_server(tmp_path / "server") as port:
-        settings = make_settings(tmp_path / "data", model_dir, chroma_host="127.0.0.1", chroma_port=port)
-        services = Services(settings)
+        services = _server_services(tmp_path, model_dir, port)
         kb = services.kb("default")
         assert kb.ingest([str(SAMPLE_CORPUS)]).added == 4
         assert kb.ingest([str(SAMPLE_CORPUS)]).chunks_embedded == 0
@@ -37,8 +41,7 @@ def test_a_chroma_server_that_dies_is_one_clear_sentence(tmp_path: Path, model_d
     from retrieval.types import Article
 
     with chroma_server(tmp_path / "server") as port:
-        settings = make_settings(tmp_path / "data", model_dir, chroma_host="127.0.0.1", chroma_port=port)
-        services = Services(settings)
+        services = _server_services(tmp_path, model_dir, port)
         kb = services.kb("default")
         kb.ingest([str(SAMPLE_CORPUS)])
     # The server is gone now; the open knowledge base notices on its next call.

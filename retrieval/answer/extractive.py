@@ -92,12 +92,13 @@ class ExtractiveAnswerer:
         keep = max(self._threshold, KEEP_RATIO * scores[best])
         ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= keep][: self._max * 2]
         vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
-        chosen: list[int] = []
-        for row, i in enumerate(ranked):
-            if len(chosen) == self._max:
+        rows: list[int] = []  # positions in `ranked` of the sentences kept
+        for row in range(len(ranked)):
+            if len(rows) == self._max:
                 break
-            if all(vectors[row] @ vectors[ranked.index(j)] < REDUNDANT for j in chosen):
-                chosen.append(i)
+            if all(vectors[row] @ vectors[kept] < REDUNDANT for kept in rows):
+                rows.append(row)
+        chosen = [ranked[row] for row in rows]
         # The best sentence leads; the rest follow in source order, which keeps the story's own sequence.
         chosen[1:] = sorted(chosen[1:], key=lambda i: (candidates[i].source.n, candidates[i].position))
         return " ".join(with_markers(candidates[i].sentence, [candidates[i].source.n]) for i in chosen)
