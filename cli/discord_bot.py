@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from cli.output import JSON_OPTION, console, emit, friendly_errors, state
+from cli.output import JSON_OPTION, Command, Group, console, emit, friendly_errors, state
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings
 
-bot_app = typer.Typer(help="Run the Discord bot (DISCORD_TOKEN in .env).")
+bot_app = typer.Typer(cls=Group, help="Run the Discord bot (DISCORD_TOKEN in .env).")
 
 
 @bot_app.callback(invoke_without_command=True)
@@ -60,7 +60,7 @@ async def _describe(settings: Settings) -> dict:
         bot.services.close()  # the bot never connected, so there is no gateway to close
 
 
-@bot_app.command("sync")
+@bot_app.command("sync", cls=Command)
 def sync(
     ctx: typer.Context,
     guild: Annotated[int | None, typer.Option(help="Sync to this server only (instant), instead of globally.")] = None,

@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.output import JSON_OPTION, KB_OPTION, console, emit, exit_code, friendly_errors, open_kb, state
+from cli.output import JSON_OPTION, KB_OPTION, Command, Group, console, emit, exit_code, friendly_errors, open_kb, state
 
-feeds_app = typer.Typer(help="Follow RSS and Atom feeds.", no_args_is_help=True)
+feeds_app = typer.Typer(cls=Group, help="Follow RSS and Atom feeds.", no_args_is_help=True)
 
 
 def _registry(ctx: typer.Context):
@@ -25,7 +25,7 @@ def _kb_name(ctx: typer.Context, kb: str | None) -> str:
     return validate_kb_name(state(ctx).settings.default_kb if kb is None else kb)
 
 
-@feeds_app.command("add")
+@feeds_app.command("add", cls=Command)
 def feeds_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The feed's http(s) address.")],
@@ -59,7 +59,7 @@ def feeds_add(
     emit(data, as_json, render)
 
 
-@feeds_app.command("list")
+@feeds_app.command("list", cls=Command)
 def feeds_list(
     ctx: typer.Context, kb: Annotated[str | None, KB_OPTION] = None, as_json: Annotated[bool, JSON_OPTION] = False
 ) -> None:
@@ -85,7 +85,7 @@ def feeds_list(
     emit({"feeds": [f.to_dict() for f in feeds]}, as_json, render)
 
 
-@feeds_app.command("remove")
+@feeds_app.command("remove", cls=Command)
 def feeds_remove(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The feed's address, as added.")],

@@ -14,6 +14,8 @@ from cli.output import (
     JSON_OPTION,
     K_OPTION,
     KB_OPTION,
+    Command,
+    Group,
     console,
     emit,
     err_console,
@@ -27,7 +29,7 @@ from cli.output import (
 from retrieval.errors import BadInputError
 from retrieval.text import clip
 
-kb_app = typer.Typer(help="Inspect and edit a knowledge base.", no_args_is_help=True)
+kb_app = typer.Typer(cls=Group, help="Inspect and edit a knowledge base.", no_args_is_help=True)
 
 
 def ingest(
@@ -128,7 +130,7 @@ def date_range(since: str | None, until: str | None) -> dict[str, str | None]:
     return {"since": first, "until": last}
 
 
-@kb_app.command("ls")
+@kb_app.command("ls", cls=Command)
 def kb_ls(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """List the knowledge bases, with their sizes."""
     with friendly_errors(as_json):
@@ -149,7 +151,7 @@ def kb_ls(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> 
     emit(data, as_json, render)
 
 
-@kb_app.command("list")
+@kb_app.command("list", cls=Command)
 def kb_list(
     ctx: typer.Context,
     kb: Annotated[str | None, KB_OPTION] = None,
@@ -187,7 +189,7 @@ def kb_list(
     emit(data, as_json, render)
 
 
-@kb_app.command("show")
+@kb_app.command("show", cls=Command)
 def kb_show(
     ctx: typer.Context,
     article_id: Annotated[str, ARTICLE_ID],
@@ -208,7 +210,7 @@ def kb_show(
     emit(data, as_json, render)
 
 
-@kb_app.command("remove")
+@kb_app.command("remove", cls=Command)
 def kb_remove(
     ctx: typer.Context,
     article_id: Annotated[str, ARTICLE_ID],
@@ -226,7 +228,7 @@ def kb_remove(
     )
 
 
-@kb_app.command("stats")
+@kb_app.command("stats", cls=Command)
 def kb_stats(
     ctx: typer.Context,
     kb: Annotated[str | None, KB_OPTION] = None,

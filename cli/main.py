@@ -11,25 +11,26 @@ from pydantic import ValidationError
 from rich.markup import escape
 
 from cli import answers, discord_bot, feeds, knowledge, measure
-from cli.output import JSON_OPTION, AppState, console, emit, err_console, fail, friendly_errors
+from cli.output import JSON_OPTION, AppState, Command, Group, console, emit, err_console, fail, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings, settings_problem
 
 app = typer.Typer(
+    cls=Group,
     name="newsdesk",
     help="Answer news questions from your own knowledge base, with checked citations.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command()(knowledge.ingest)
-app.command()(knowledge.search)
-app.command()(answers.ask)
-app.command()(answers.summarize)
-app.command()(answers.digest)
-app.command("eval")(measure.eval_command)
-app.command("bench")(measure.bench_command)
-app.command()(feeds.refresh)
+app.command(cls=Command)(knowledge.ingest)
+app.command(cls=Command)(knowledge.search)
+app.command(cls=Command)(answers.ask)
+app.command(cls=Command)(answers.summarize)
+app.command(cls=Command)(answers.digest)
+app.command("eval", cls=Command)(measure.eval_command)
+app.command("bench", cls=Command)(measure.bench_command)
+app.command(cls=Command)(feeds.refresh)
 app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(feeds.feeds_app, name="feeds")
 app.add_typer(discord_bot.bot_app, name="bot")
@@ -61,7 +62,7 @@ def main(
     ctx.obj = AppState(settings=settings)
 
 
-@app.command()
+@app.command(cls=Command)
 def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Build the offline models (embedder and reader) into the data directory (make install runs this)."""
     from retrieval.embeddings.model import prepare_model

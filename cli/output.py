@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand, TyperGroup
 
 from retrieval.errors import BadInputError, FetchError, NewsdeskError, NotFoundError, StoreUnavailableError
 from retrieval.settings import Settings
@@ -79,6 +80,38 @@ def fail(message: str, as_json: bool, code: int = 2) -> typer.Exit:
         sys.stdout.write(json.dumps({"error": message}) + "\n")
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+class _Conventions:
+    """What every newsdesk command shares beyond typer's defaults.
+
+    - Usage errors (a missing argument, a value out of range) follow `--json` like every other error: one JSON
+      object on stdout, the sentence on stderr, exit code 2.
+    - typer labels the `--help` flag `<bool>` in the options table; a flag takes no value, so it gets no label.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        as_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except typer.BadParameter as exc:  # a missing argument, a bad or out-of-range value
+            if not as_json:
+                raise
+            raise fail(exc.format_message(), as_json=True) from None
+
+    def get_help_option(self, ctx: typer.Context) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class Command(_Conventions, TyperCommand):
+    """A newsdesk subcommand (`app.command(cls=Command)`)."""
+
+
+class Group(_Conventions, TyperGroup):
+    """A newsdesk command group (`typer.Typer(cls=Group)`)."""
 
 
 def exit_code(report: Any) -> int:

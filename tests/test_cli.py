@@ -142,4 +142,10 @@ def test_help_shows_flags_without_type_placeholders(run) -> None:
     for command in (["--help"], ["ingest", "--help"], ["search", "--help"], ["refresh", "--help"]):
         text = run(*command)["text"]
         assert "--json" in text or "--verbose" in text
-        assert all("<bool>" not in line for line in text.splitlines() if "--help" not in line)
+        assert "--help" in text and "<bool>" not in text
+
+
+def test_usage_errors_follow_json_like_every_other_error(run) -> None:
+    assert run("ask", "--json", code=2) == {"error": "Missing argument 'question'."}
+    assert "less than or equal to 20" in run("search", "x", "-k", "99", "--json", code=2)["error"]
+    assert "Missing argument" in run("ask", code=2)["text"]  # without --json: click's usual message
