@@ -61,7 +61,7 @@ def answer_markup(answer: Answer) -> str:
 
 
 def source_line(c: Citation) -> str:
-    meta = ", ".join(x for x in (c.outlet, c.published) if x)
+    meta = ", ".join(x for x in (c.outlet, c.shown_date) if x)
     if c.also_in:
         meta += f" (also: {', '.join(c.also_in[:3])}{'…' if len(c.also_in) > 3 else ''})"
     title = _plain(clip(c.title, 90))

@@ -20,7 +20,7 @@ def _render(answer: Answer) -> None:
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.outlet, c.published) if x)
+            meta = ", ".join(x for x in (c.outlet, c.shown_date) if x)
             if c.also_in:
                 meta += f" (also: {', '.join(c.also_in)})"
             console.print(

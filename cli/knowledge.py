@@ -76,6 +76,10 @@ def ingest(
         )
         for failure in report.failed:
             console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
+        for warning in report.warnings:
+            console.print(
+                f"  [yellow]warning[/yellow] {escape(warning.source)}: {escape(warning.error)}", highlight=False
+            )
 
     emit({"kb": base.name, **report.to_dict()}, as_json, render)
     raise typer.Exit(exit_code(report))
@@ -110,7 +114,7 @@ def search(
         if not hits:
             console.print("No matching passages. Add articles with `newsdesk ingest PATH_OR_URL`.")
         for h in hits:
-            meta = ", ".join(x for x in (h.article.outlet, h.article.published) if x)
+            meta = ", ".join(x for x in (h.article.outlet, h.article.shown_date) if x)
             about = f" ({escape(meta)})" if meta else ""
             console.print(f"[bold]{h.rank}. {escape(h.article.title)}[/bold]{about} [dim]{h.chunk.chunk_id}[/dim]")
             snippet = Padding(clip(" ".join(h.chunk.text.split()), 300), (0, 0, 0, 3))  # wrapped lines stay indented
@@ -171,6 +175,7 @@ def kb_list(
                 "outlet": a.outlet,
                 "url": a.url,
                 "published": a.published,
+                "published_approximate": a.published_approximate,
                 "chunks": a.chunks,
             }
             for a in articles
@@ -183,7 +188,13 @@ def kb_list(
             return
         table = Table("id", "title", "outlet", "published", "chunks")
         for a in articles:
-            table.add_row(a.id, escape(a.title[:70]), escape(a.outlet or ""), a.published or "", str(a.chunks))
+            table.add_row(
+                a.id,
+                escape(a.title[:70]),
+                escape(a.outlet or ""),
+                a.shown_date or "",
+                str(a.chunks),
+            )
         console.print(table)
 
     emit(data, as_json, render)
@@ -203,7 +214,10 @@ def kb_show(
 
     def render() -> None:
         console.print(f"[bold]{escape(record.title)}[/bold]")
-        console.print(f"{record.outlet or ''} {record.published or ''} {record.url or ''}", markup=False)
+        console.print(
+            f"{record.outlet or ''} {record.shown_date or ''} {record.url or ''}",
+            markup=False,
+        )
         for c in chunks:
             console.print(f"[dim]{c.chunk_id}[/dim] {escape(c.text)}", highlight=False)
 

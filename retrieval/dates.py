@@ -60,6 +60,13 @@ def _dateparser():
     return dateparser
 
 
+def shown_date(published: str | None, approximate: bool = False) -> str | None:
+    """How a publication date is shown to people: "about 2026-11-26" when it was counted back from "2 hours ago"."""
+    if published and approximate:
+        return f"about {published}"
+    return published
+
+
 def date_ordinal(iso: str | None) -> int | None:
     """Days since 0001-01-01, so Chroma can filter date ranges with numeric comparisons."""
     return date.fromisoformat(iso).toordinal() if iso else None

@@ -381,12 +381,15 @@ class FeedRefresher:
             return None
         (article, *_) = articles_from_html(page.text, link, url=link)
         self._registry.save_item_page(kb, feed.url, link, _kept(entry), page.headers, self._clock())
+        published = article.published or _entry_date(entry)
+        feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
         return Article(
             title=entry.get("title") or article.title,
             text=article.text,
             outlet=feed.title or article.outlet,
             url=link,
-            published=article.published or _entry_date(entry),
+            published=published,
             source=feed.url,
             author=article.author or entry.get("author"),
+            unread_date=None if published else article.unread_date or feed_date,
         )

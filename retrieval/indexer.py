@@ -15,7 +15,7 @@ from retrieval.chunker import chunk_article, index_fingerprint
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import PendingChange, RecordManager, StagedArticle
-from retrieval.types import Article, Chunk, IngestReport
+from retrieval.types import Article, Chunk, IngestFailure, IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ class Indexer:
         report = IngestReport()
         changed: list[tuple[Article, str]] = []
         for article in unique.values():
+            if article.unread_date:
+                reason = f"its date {article.unread_date[:60]!r} could not be read, so it is undated"
+                report.warnings.append(IngestFailure(article.source, f"“{article.title[:80]}”: {reason}."))
             fingerprint = index_fingerprint(article, self._chunk_tokens)
             if known.get(article.id) == fingerprint:
                 report.unchanged += 1

@@ -43,7 +43,10 @@ CREATE TABLE IF NOT EXISTS kb_state (kb TEXT PRIMARY KEY, version INTEGER NOT NU
 """
 
 # Schema changes since the first release, in order; PRAGMA user_version counts how many a database has.
-_MIGRATIONS = ("ALTER TABLE articles ADD COLUMN author TEXT",)
+_MIGRATIONS = (
+    "ALTER TABLE articles ADD COLUMN author TEXT",
+    "ALTER TABLE articles ADD COLUMN published_approximate INTEGER NOT NULL DEFAULT 0",
+)
 
 _ARTICLE_COLUMNS = "id, title, outlet, url, published, ingested_at, source, content_hash"
 
@@ -120,11 +123,11 @@ class RecordManager:
     def articles(self, kb: str) -> list[ArticleRecord]:
         rows = self._query(
             f"SELECT {_ARTICLE_COLUMNS}, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id), author "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id), author, published_approximate "
             "FROM articles a WHERE kb = ? ORDER BY published IS NULL, published DESC, ingested_at DESC, title",
             (kb,),
         )
-        return [ArticleRecord(*row) for row in rows]
+        return [ArticleRecord(*row[:-1], published_approximate=bool(row[-1])) for row in rows]
 
     def find_article(self, kb: str, id_or_prefix: str) -> ArticleRecord | None:
         """Exact id, or an unambiguous prefix of at least 6 characters (ids are long to type)."""
@@ -197,7 +200,7 @@ class RecordManager:
                 a = item.article
                 db.execute("DELETE FROM chunks WHERE kb = ? AND article_id = ?", (kb, a.id))
                 db.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         kb,
                         a.id,
@@ -210,6 +213,7 @@ class RecordManager:
                         a.source,
                         item.fingerprint,
                         a.author,
+                        int(a.published_approximate),
                     ),
                 )
                 db.executemany(

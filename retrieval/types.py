@@ -7,6 +7,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from retrieval import dates
+
 
 def _normalise_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
@@ -36,6 +38,11 @@ class Article:
     source: str = ""  # where it came from (path or URL), for error reports and `kb list`
     author: str | None = None
     path: str | None = None  # the file that holds this one story, when it came from a local file
+    # "32 minutes ago" on an aggregator page: the day is counted back from when the page was read, so it may be off
+    # by one; shown as "about <date>".
+    published_approximate: bool = False
+    # A date the source declared that could not be read; the article is indexed undated and the ingest warns.
+    unread_date: str | None = None
 
     @property
     def id(self) -> str:
@@ -45,6 +52,7 @@ class Article:
     def content_hash(self) -> str:
         """Changes whenever anything we index or show changes."""
         parts = (self.title, self.text, self.outlet or "", self.url or "", self.published or "", self.author or "")
+        parts += ("~",) * self.published_approximate  # appended only when set: older hashes stay valid
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -78,6 +86,11 @@ class ArticleRecord:
     content_hash: str
     chunks: int
     author: str | None = None
+    published_approximate: bool = False
+
+    @property
+    def shown_date(self) -> str | None:
+        return dates.shown_date(self.published, self.published_approximate)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -103,6 +116,7 @@ class SearchHit:
             "outlet": self.article.outlet,
             "url": self.article.url,
             "published": self.article.published,
+            "published_approximate": self.article.published_approximate,
             "chunk_id": self.chunk.chunk_id,
             "text": self.chunk.text,
         }
@@ -122,6 +136,7 @@ class IngestReport:
     chunks_embedded: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
     skipped: int = 0  # files a folder walk passed over: hidden or not a supported type
+    warnings: list[IngestFailure] = field(default_factory=list)  # ingested, but with something to check (a date)
 
     def absorb(self, other: IngestReport) -> None:
         """Add `other`'s counts and failures to this report (one report over several ingests)."""
@@ -131,6 +146,7 @@ class IngestReport:
         self.chunks_embedded += other.chunks_embedded
         self.failed += other.failed
         self.skipped += other.skipped
+        self.warnings += other.warnings
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -147,6 +163,11 @@ class Citation:
     chunk_id: str
     quote: str
     also_in: list[str] = field(default_factory=list)  # other outlets that ran the same story
+    published_approximate: bool = False
+
+    @property
+    def shown_date(self) -> str | None:
+        return dates.shown_date(self.published, self.published_approximate)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -17,17 +17,23 @@ def test_ingest_search_and_kb_commands(run) -> None:
         "chunks_embedded": report["chunks_embedded"],
         "failed": [],
         "skipped": 0,
+        "warnings": [],
     }
     assert run("ingest", str(SAMPLE_CORPUS), "--json")["chunks_embedded"] == 0
 
     results = run("search", "why did Canada ban Hikvision?", "-k", "3", "--json")["results"]
     assert len(results) == 3 and results[0]["outlet"] == "Reuters"
     assert set(results[0]) == set(
-        ["rank", "score", "answers", "article_id", "title", "outlet", "url", "published", "chunk_id", "text"]
+        [
+            *("rank", "score", "answers", "article_id", "title", "outlet", "url", "published"),
+            *("published_approximate", "chunk_id", "text"),
+        ]
     )
 
     articles = run("kb", "list", "--json")["articles"]
-    assert len(articles) == 4 and set(articles[0]) == {"article_id", "title", "outlet", "url", "published", "chunks"}
+    assert len(articles) == 4 and set(articles[0]) == {
+        *("article_id", "title", "outlet", "url", "published", "published_approximate", "chunks")
+    }
     reuters = next(a for a in articles if a["outlet"] == "Reuters")
     shown = run("kb", "show", reuters["article_id"], "--json")
     assert shown["article"]["title"].startswith("Canada kicks out") and len(shown["chunks"]) == reuters["chunks"]
@@ -81,6 +87,7 @@ def test_ask_summarize_and_digest_follow_the_contract(run) -> None:
     assert answer["grounded"] and answer["mode"] == "extractive"
     assert set(answer["citations"][0]) == set(
         ["n", "article_id", "title", "outlet", "url", "published", "chunk_id", "quote", "also_in"]
+        + ["published_approximate"]
     )
     assert set(answer["timings_ms"]) >= {"retrieve", "answer", "total"}
     text = run("ask", "why did Canada ban Hikvision?")["text"]
@@ -149,3 +156,28 @@ def test_usage_errors_follow_json_like_every_other_error(run) -> None:
     assert run("ask", "--json", code=2) == {"error": "Missing argument 'question'."}
     assert "less than or equal to 20" in run("search", "x", "-k", "99", "--json", code=2)["error"]
     assert "Missing argument" in run("ask", code=2)["text"]  # without --json: click's usual message
+
+
+def test_relative_dates_are_approximate_and_unreadable_dates_are_warned(run, tmp_path: Path) -> None:
+    import os
+    from datetime import datetime
+
+    page = tmp_path / "page.txt"
+    page.write_text(SAMPLE_CORPUS.joinpath("hikvision-aggregator-page.txt").read_text())
+    read_at = datetime(2026, 11, 26, 0, 10).timestamp()
+    os.utime(page, (read_at, read_at))
+    run("ingest", str(page))
+    india = next(a for a in run("kb", "list", "--json")["articles"] if a["outlet"] == "India.com")
+    assert (india["published"], india["published_approximate"]) == ("2026-11-25", True)  # "32 minutes ago"
+    assert "India.com about 2026-11-25" in run("kb", "show", india["article_id"])["text"]
+
+    story = tmp_path / "ferry.html"
+    story.write_text(
+        '<html><head><title>Ferry back</title><meta property="article:published_time" content="sometime last spring">'
+        "</head><body><article><h1>Ferry back</h1><p>The island ferry returned to service on its old timetable, "
+        "leaving the north pier every morning at nine.</p></article></body></html>"
+    )
+    report = run("ingest", str(story), "--json")
+    assert report["added"] == 1 and len(report["warnings"]) == 1
+    assert "'sometime last spring' could not be read" in report["warnings"][0]["error"]
+    assert "warning" in run("ingest", str(story))["text"]  # unchanged, but still undated: said again

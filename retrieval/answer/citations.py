@@ -26,7 +26,7 @@ from retrieval.types import Citation
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = 0.70  # verifier probability; calibrated on held-out SQuAD train claims: see docs/CITATIONS.md
+SUPPORTED = 0.90  # verifier probability; calibrated on held-out SQuAD train claims: see docs/CITATIONS.md
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 

@@ -52,7 +52,9 @@ class Source:
         a = self.article
         chunk_id = self._sentence_chunks.get(quote, self.hits[0].chunk.chunk_id)
         also_in = sorted({copy.outlet or copy.title for hit in self.hits for copy in hit.also_in})
-        return Citation(n, a.id, a.title, a.outlet, a.url, a.published, chunk_id, quote, also_in)
+        return Citation(
+            n, a.id, a.title, a.outlet, a.url, a.published, chunk_id, quote, also_in, a.published_approximate
+        )
 
     def as_prompt_block(self) -> str:
         a = self.article

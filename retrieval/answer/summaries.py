@@ -112,7 +112,7 @@ class SummaryService:
         leads = self._kb.lead_passages()  # one query, not one per article: digests stay linear in the KB size
         shown = [record for record in fresh if record.id in leads][:DIGEST_STORIES]
         for n, record in enumerate(shown, start=1):
-            when = record.published or f"added {record.ingested_at[:10]}"
+            when = record.shown_date or f"added {record.ingested_at[:10]}"
             if when != day:
                 lines.append(when)  # plain text: the CLI and Discord each render it their own way
                 day = when

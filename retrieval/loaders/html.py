@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 from retrieval.dates import iso_date
@@ -14,6 +15,24 @@ from retrieval.types import Article
 # Extraction time grows with the element count (a page of a million `<p>x</p>` ran for minutes); real articles,
 # menus and comments included, stay well under this.
 MAX_ELEMENTS = 100_000
+
+# Where pages declare their publication date. trafilatura reads these and quietly drops a value it cannot parse; we
+# look again only to say so in the ingest report rather than index the article undated without a word.
+_DATE_META = re.compile(
+    r"""<meta\s[^>]*(?:property|name|itemprop)\s*=\s*["']?(?:article:published_time|og:published_time|datepublished|"""
+    r"""pubdate|publishdate|publish-date|date|dc\.date)["'\s>][^>]*>""",
+    re.IGNORECASE,
+)
+_CONTENT = re.compile(r"""content\s*=\s*["']([^"']{1,100})["']""", re.IGNORECASE)
+_JSON_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{1,100})"')
+
+
+def declared_date(html: str) -> str | None:
+    """The publication date a page declares in its metadata, as written, if it declares one."""
+    tag = _DATE_META.search(html)
+    content = _CONTENT.search(tag.group(0)) if tag else None
+    found = content or _JSON_LD_DATE.search(html)
+    return found.group(1).strip() or None if found else None
 
 
 def articles_from_html(
@@ -39,6 +58,7 @@ def articles_from_html(
     typed = trafilatura.extract_metadata(html, default_url=url)
     outlet = (typed.sitename if typed else None) or meta.get("source-hostname") or meta.get("hostname")
     published = iso_date(meta.get("date"))
+    unread_date = None if published else declared_date(html)
     author = (meta.get("author") or "").strip() or None
     canonical = url or meta.get("source") or None
     stories = split_aggregator_page(text)
@@ -53,6 +73,7 @@ def articles_from_html(
                 published=published,
                 source=source,
                 author=author,
+                unread_date=unread_date,
             ),
             *(story_article(s, source, read_at) for s in teasers),
         ]
@@ -68,5 +89,6 @@ def articles_from_html(
             source=source,
             author=author,
             path=None if canonical else path,
+            unread_date=unread_date,
         )
     ]

@@ -23,7 +23,14 @@ _MD_LINE = re.compile(r"^\s*(?:#{1,6}\s+|>\s?|[-*+]\s+(?=\S)|(?:[-*_]\s*){3,}$)"
 
 def story_article(story: Story, source: str, read_at: datetime | None) -> Article:
     published = relative_date(story.age, read_at) if story.age and read_at else None
-    return Article(title=story.title, text=story.text, outlet=story.outlet, published=published, source=source)
+    return Article(
+        title=story.title,
+        text=story.text,
+        outlet=story.outlet,
+        published=published,
+        source=source,
+        published_approximate=published is not None,
+    )
 
 
 def plain_markdown(text: str) -> str:
