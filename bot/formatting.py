@@ -1,8 +1,9 @@
 """Rendering answers for Discord within its limits: 2000-character messages, 4096-character embed descriptions,
 1024-character fields, 25 fields and 6000 characters per embed. Article text is never trusted as markup.
 
-Answers are 1-4 sentences and fit easily; digests and summaries can be long, so they are cut at whole lines and say
-how much was left out, rather than being split over several messages that would bury the channel."""
+Answers are 1-4 sentences and fit easily; digests and summaries can be long. Their first page goes to the channel
+with a "Show more" button, and whoever presses it pages through the rest privately, rather than the answer being
+split over several messages that would bury the channel."""
 
 from __future__ import annotations
 
@@ -43,6 +44,20 @@ def clip_lines(text: str, limit: int) -> str:
     return "\n".join(kept) + f"\n… and {len(lines) - len(kept)} more"
 
 
+def pages_of(text: str, limit: int) -> list[str]:
+    """`text` cut at line breaks into pages of at most `limit` characters (a line longer than a page is clipped)."""
+    pages: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        line = clip(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            pages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*pages, current]
+
+
 def _plain(text: str) -> str:
     """Article-provided text shown inside markup: no markdown tricks, no masked links."""
     return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
@@ -51,9 +66,18 @@ def _plain(text: str) -> str:
 def answer_markup(answer: Answer) -> str:
     """The answer as Discord Markdown: its text escaped (no masked links, no formatting tricks from articles or the
     LLM), with the words that answer the question in bold."""
-    text = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(answer.answer))
+    return markup(answer.answer, answer.answer_spans)
+
+
+def answer_pages(answer: Answer) -> list[str]:
+    """The answer's text in pages that fit an embed, leaving room for the "Show more" note on the first."""
+    return pages_of(answer_markup(answer), PAGE_LIMIT)
+
+
+def markup(answer_text: str, spans: list[str]) -> str:
+    text = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(answer_text))
     text = _LIST_ITEM.sub("- ", text)  # digests are lists: keep their bullets
-    for span in answer.answer_spans:
+    for span in spans:
         escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(span))
         if escaped.strip() and escaped in text:
             text = text.replace(escaped, f"**{escaped}**", 1)
@@ -98,11 +122,19 @@ def add_fields(embed: discord.Embed, fields: list[tuple[str, str]], *, reserve: 
     return 0
 
 
+PAGE_LIMIT = DESCRIPTION_LIMIT - 100
+
+
+def _first_page(pages: list[str]) -> str:
+    more = len(pages) - 1
+    return pages[0] + (f"\n\n*… {more} more page{'s' * (more > 1)}: press Show more to read on.*" if more else "")
+
+
 def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     """The answer text with a Sources field; refusals list the nearest articles instead."""
     embed = discord.Embed(
         title=clip(title or answer.question, TITLE_LIMIT),
-        description=clip_lines(answer_markup(answer), DESCRIPTION_LIMIT),
+        description=_first_page(answer_pages(answer)),
         colour=BRAND if answer.grounded else REFUSAL_COLOUR,
     )
     if answer.grounded:

@@ -1,4 +1,5 @@
-"""Buttons under every answer: helpful / not helpful (with a reason) and "Show passage".
+"""Buttons under every answer: helpful / not helpful (with a reason), "Show passage" and, for long answers,
+"Show more".
 
 They are `DynamicItem`s keyed by the stored answer id, so they keep working after the bot restarts.
 """
@@ -9,7 +10,7 @@ import re
 
 import discord
 
-from bot.formatting import NO_PINGS, add_fields
+from bot.formatting import BRAND, NO_PINGS, PAGE_LIMIT, TITLE_LIMIT, add_fields, clip, markup, pages_of
 from bot.store import FEEDBACK_REASONS, BotStore
 
 
@@ -112,10 +113,72 @@ class PassageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:pas
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-def answer_view(answer_id: str, grounded: bool) -> discord.ui.View:
+class MoreButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:more:(?P<id>[0-9a-f]+)"):
+    """The rest of a long answer (a digest, a summary), privately and page by page, so the channel sees one message."""
+
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Show more", emoji="📜", style=discord.ButtonStyle.secondary, custom_id=f"nd:more:{answer_id}"
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> MoreButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        stored = _visible_answer(interaction, self.answer_id)
+        if stored is None:
+            await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
+            return
+        pages = pages_of(markup(stored["answer"], stored["answer_spans"]), PAGE_LIMIT)
+        pager = PageView(clip(stored["question"], TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
+        await interaction.response.send_message(
+            embed=pager.page(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+
+class PageView(discord.ui.View):
+    """Previous / Next over the pages of one answer. It lives on a private message, so only its reader can press it;
+    it is not kept across restarts (pressing Show more again makes a new one)."""
+
+    def __init__(self, title: str, pages: list[str], start: int) -> None:
+        super().__init__(timeout=900)
+        self.title, self.pages, self.at = title, pages, start
+        self._sync()
+
+    def page(self) -> discord.Embed:
+        embed = discord.Embed(title=self.title, description=self.pages[self.at], colour=BRAND)
+        return embed.set_footer(text=f"Page {self.at + 1} of {len(self.pages)}")
+
+    def _sync(self) -> None:
+        self.previous.disabled = self.at == 0
+        self.next.disabled = self.at == len(self.pages) - 1
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.at = max(0, min(len(self.pages) - 1, self.at + step))
+        self._sync()
+        await interaction.response.edit_message(embed=self.page(), view=self, allowed_mentions=NO_PINGS)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, 1)
+
+
+def answer_view(answer_id: str, grounded: bool, more: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(answer_id, True))
     view.add_item(FeedbackButton(answer_id, False))
     if grounded:
         view.add_item(PassageButton(answer_id))
+    if more:
+        view.add_item(MoreButton(answer_id))
     return view

@@ -457,6 +457,30 @@ async def test_bot_show_passage_of_a_long_digest_fits_one_embed(harness: Harness
     assert "did not fit" in embed["footer"]["text"]  # the harness already refused anything over 6000 characters
 
 
+async def test_bot_long_digest_shows_more_privately_page_by_page(harness: Harness) -> None:
+    lead = "The council approved the harbour plan after a long debate about costs and schedules."
+    stories = [
+        Article(title=f"Harbour story {i} " + "with a long headline " * 6, text=lead, published="2099-03-01")
+        for i in range(60)
+    ]
+    harness.bot.services.kb(f"guild-{GUILD_A}").ingest_articles(stories)
+    sent = await harness.interact(slash(harness, "digest", [{"name": "since", "type": 3, "value": "30d"}]))
+    assert "press Show more" in sent[-1].body["embeds"][0]["description"]
+    buttons = [c["custom_id"] for row in sent[-1].body["components"] for c in row["components"]]
+    message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
+    message["components"] = sent[-1].body["components"]
+    more = next(b for b in buttons if b.startswith("nd:more:"))
+
+    shown = (await harness.interact(component(harness, more, message)))[0].body["data"]
+    assert shown["flags"] & 64  # private: the channel keeps one message
+    assert shown["embeds"][0]["footer"]["text"].startswith("Page 2 of ")
+    assert "Harbour story" in shown["embeds"][0]["description"]
+    labels = [c["label"] for row in shown["components"] for c in row["components"]]
+    assert labels == ["Previous", "Next"]
+    elsewhere = await harness.interact(component(harness, more, message, guild=GUILD_B))
+    assert elsewhere[0].body["data"]["content"] == "That answer is not available here."
+
+
 async def test_bot_long_error_replies_are_clipped(harness: Harness, monkeypatch) -> None:
     from retrieval.answer.summaries import SummaryService
     from retrieval.errors import BadInputError

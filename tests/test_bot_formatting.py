@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.formatting import answer_embed, clip, clip_lines
+from bot.formatting import answer_embed, clip, clip_lines, pages_of
 from retrieval.types import Answer, ArticleRecord, Citation
 
 
@@ -27,7 +27,7 @@ def test_bot_huge_digest_fits_every_discord_limit() -> None:
     embed = answer_embed(answer, title="What's new " * 40)
     data = embed.to_dict()
     assert len(data["title"]) <= 256 and len(data["description"]) <= 4096
-    assert data["description"].endswith("more") and "\n- Story 2:" in data["description"]
+    assert data["description"].endswith("press Show more to read on.*") and "\n- Story 2:" in data["description"]
     assert len(data["fields"]) <= 25 and all(len(f["value"]) <= 1024 for f in data["fields"])
     assert len(embed) <= 6000
 
@@ -60,3 +60,10 @@ def test_article_markup_cannot_make_links_or_formatting_in_answers() -> None:
     text = answer_markup(answer)
     assert "](" not in text and "\\*\\*act now\\*\\*" not in text.replace("**\\*\\*", "")
     assert "**act now**" in text  # the answer span is bold, the article's own asterisks are escaped
+
+
+def test_long_text_is_paged_at_line_breaks_and_nothing_is_lost() -> None:
+    lines = [f"- line {i} " + "word " * 20 for i in range(100)]
+    pages = pages_of("\n".join(lines), 1000)
+    assert all(len(p) <= 1000 for p in pages) and "\n".join(pages).split("\n") == lines
+    assert pages_of("short", 1000) == ["short"] and len(pages_of("x" * 5000, 1000)[0]) <= 1000

@@ -86,8 +86,10 @@ def test_ask_summarize_and_digest_follow_the_contract(run) -> None:
     assert set(answer) >= {"question", "answer", "grounded", "mode", "citations", "timings_ms"}
     assert answer["grounded"] and answer["mode"] == "extractive"
     assert set(answer["citations"][0]) == set(
-        ["n", "article_id", "title", "outlet", "url", "published", "chunk_id", "quote", "also_in"]
-        + ["published_approximate"]
+        [
+            *("n", "article_id", "title", "outlet", "url", "published", "chunk_id", "quote", "also_in"),
+            "published_approximate",
+        ]
     )
     assert set(answer["timings_ms"]) >= {"retrieve", "answer", "total"}
     text = run("ask", "why did Canada ban Hikvision?")["text"]
