@@ -15,7 +15,7 @@ from retrieval.chunker import chunk_article, index_fingerprint
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import PendingChange, RecordManager, StagedArticle
-from retrieval.types import Article, Chunk, IngestFailure, IngestReport
+from retrieval.types import Article, Chunk, IngestFailure, IngestReport, stable_article_id
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class Indexer:
     def index(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
         unique = {a.id: a for a in articles}  # the last copy of a story in one run wins
         known = self._records.content_hashes(self._kb)
+        legacy = self._legacy_file_ids(unique, known)
         report = IngestReport()
         changed: list[tuple[Article, str]] = []
         for article in unique.values():
@@ -85,7 +86,7 @@ class Indexer:
                 report.unchanged += 1
             else:
                 changed.append((article, fingerprint))
-                if article.id in known:
+                if article.id in known or article.id in legacy.values():
                     report.updated += 1
                 else:
                     report.added += 1
@@ -111,7 +112,26 @@ class Indexer:
         embedded(0)
         for start in range(0, len(staged), self._group_size):
             report.chunks_embedded += self._swap(staged[start : start + self._group_size], embedded)
+        if legacy:
+            self.remove(list(legacy))
         return report
+
+    def _legacy_file_ids(self, unique: dict[str, Article], known: dict[str, str]) -> dict[str, str]:
+        """Old id -> new id for files indexed before a file's path became its identity (it was outlet + title).
+
+        Their first ingest since then replaces the old record instead of adding a duplicate beside it. Only a record
+        read from the same source counts, so a same-titled story from elsewhere is left alone.
+        """
+        candidates = {
+            stable_article_id(url=None, outlet=a.outlet, title=a.title): a
+            for a in unique.values()
+            if a.path and a.id not in known
+        }
+        candidates = {old: a for old, a in candidates.items() if old in known and old not in unique}
+        if not candidates:
+            return {}
+        sources = {r.id: r.source for r in self._records.articles(self._kb) if r.id in candidates}
+        return {old: a.id for old, a in candidates.items() if sources.get(old) == a.source}
 
     def _swap(self, staged: list[StagedArticle], embedded: Callable[[int], None]) -> int:
         chunks = [(s.article, c) for s in staged for c in s.chunks]

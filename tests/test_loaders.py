@@ -219,3 +219,21 @@ def test_editing_a_headline_updates_the_file_s_article(tmp_path: Path, services)
     report = kb.ingest([str(story)])
     assert (report.added, report.updated) == (0, 1)
     assert [a.title for a in kb.articles()] == ["Ferry timetable changes again"]
+
+
+def test_a_file_indexed_under_its_old_title_identity_is_replaced_not_duplicated(
+    tmp_path: Path, services, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    story = tmp_path / "ferry.txt"
+    story.write_text("Ferry timetable changes\nThe island ferry now leaves at 9am.\n")
+    (article,) = load(story, settings).articles
+    old = services.kb("old")
+    old.ingest_articles([replace(article, path=None)])  # how releases before path identity stored it
+    report = old.ingest([str(story)])
+    assert (report.added, report.updated) == (0, 1) and [a.id for a in old.articles()] == [article.id]
+
+    other = services.kb("other")  # the same headline from another source is a different story: kept
+    other.ingest_articles([replace(article, path=None, source="elsewhere.jsonl")])
+    assert other.ingest([str(story)]).added == 1 and len(other.articles()) == 2
