@@ -190,33 +190,54 @@ def evaluate(
 # --- answerability: does the reader refuse what the knowledge base does not answer? --------------------------------
 
 
-def paragraph_articles(entries: list[dict]) -> tuple[list[Article], list[tuple[str, str]]]:
-    """SQuAD entries with each paragraph as its own article, and (question, id of the paragraph that answers it)."""
+@dataclass(frozen=True)
+class ParagraphQuestion:
+    question: str
+    article_id: str  # the paragraph (indexed as its own article) that answers it
+    answers: tuple[str, ...]
+
+
+def paragraph_articles(entries: list[dict]) -> tuple[list[Article], list[ParagraphQuestion]]:
+    """SQuAD entries with each paragraph as its own article, and each question with the paragraph that answers it."""
     articles, items = [], []
     for entry in entries:
         for i, paragraph in enumerate(entry["paragraphs"]):
             title = f"{entry['title'].replace('_', ' ')} ({i + 1})"
             articles.append(Article(title=title, text=paragraph["context"], outlet="Wikipedia"))
             article_id = stable_article_id(url=None, outlet="Wikipedia", title=title)
-            items += [(qa["question"], article_id) for qa in paragraph["qas"]]
+            items += [
+                ParagraphQuestion(qa["question"], article_id, tuple(a["text"] for a in qa["answers"]))
+                for qa in paragraph["qas"]
+            ]
     return articles, items
 
 
-def answerability_scores(
-    kb: KnowledgeBase, items: list[tuple[str, str]], k: int = 6
-) -> tuple[list[float], list[float]]:
-    """For each (question, answering article): the reader's best score as searched, and with that article removed.
+def answered_elsewhere(item: ParagraphQuestion, articles: list[Article]) -> bool:
+    """Whether a gold answer's words appear in some other paragraph: then removing the question's own paragraph
+    does not make it unanswerable (SQuAD articles repeat dates and names across paragraphs; 39% of dev questions)."""
+    answers = [a.lower() for a in item.answers]
+    return any(
+        answer in article.text.lower() for article in articles if article.id != item.article_id for answer in answers
+    )
 
-    The first is an answerable question; the second is the same question on the same topic where the knowledge base
-    no longer holds the answer, which is exactly the case a topic-level similarity cannot refuse.
+
+def answerability_scores(
+    kb: KnowledgeBase, items: list[ParagraphQuestion], articles: list[Article], k: int = 6
+) -> tuple[list[float], list[float], list[bool]]:
+    """For each question: the reader's best score as searched, the same with its paragraph removed, and whether the
+    rest of the knowledge base still holds its answer's words.
+
+    The first is an answerable question; the second, where the answer is nowhere else, is the same question on the
+    same topic that the knowledge base no longer answers: exactly the case a topic-level similarity cannot refuse.
     """
-    answerable, unanswerable = [], []
-    for question, article_id in items:
-        hits = kb.search(question, k, rerank=True)
+    answerable, unanswerable, elsewhere = [], [], []
+    for item in items:
+        hits = kb.search(item.question, k, rerank=True)
         answerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
-        hits = kb.search(question, k, Filters(exclude=frozenset({article_id})), rerank=True)
+        hits = kb.search(item.question, k, Filters(exclude=frozenset({item.article_id})), rerank=True)
         unanswerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
-    return answerable, unanswerable
+        elsewhere.append(answered_elsewhere(item, articles))
+    return answerable, unanswerable, elsewhere
 
 
 # --- the verifier: does the citation check keep paraphrases and reject contradictions? --------------------------

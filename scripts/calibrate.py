@@ -60,11 +60,16 @@ def main() -> None:
         articles, items = paragraph_articles(entries)
         kb.ingest_articles(articles)
         items = random.Random(1).sample(items, min(args.questions, len(items)))
-        answerable, unanswerable = map(np.array, answerability_scores(kb, items))
+        answerable, removed, elsewhere = map(np.array, answerability_scores(kb, items, articles))
+        unanswerable = removed[~elsewhere]  # paragraph removed and its answer's words nowhere else
         print(f"\n## Answerability: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
-        print("| threshold | answerable refused | unanswerable refused |\n|---|---|---|")
+        print(f"{len(unanswerable)} of them unanswerable once their paragraph is removed")
+        print(
+            "| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|"
+        )
         for t in np.arange(0.05, 0.96, 0.05):
-            print(f"| {t:.2f} | {np.mean(answerable < t):.3f} | {np.mean(unanswerable < t):.3f} |")
+            rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
+            print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in rates) + " |")
 
         rows = claim_rows(entries, args.questions // 2, random.Random(2))
         checker = CitationChecker(services.reader)

@@ -82,12 +82,16 @@ def main() -> None:
         kb = services.kb("answerability")
         kb.ingest_articles(articles)
         items = random.Random(1).sample(items, min(args.questions, len(items)))
-        answerable, unanswerable = map(np.array, answerability_scores(kb, items))
+        answerable, unanswerable, elsewhere = map(np.array, answerability_scores(kb, items, articles))
         results["answerability"] = {
             "questions": len(items),
             "threshold": ANSWERS,
             "answerable_refused": round(float(np.mean(answerable < ANSWERS)), 4),
-            "unanswerable_refused": round(float(np.mean(unanswerable < ANSWERS)), 4),
+            # Unanswerable: the paragraph removed and the answer's words nowhere else in the knowledge base.
+            "unanswerable_questions": int((~elsewhere).sum()),
+            "unanswerable_refused": round(float(np.mean(unanswerable[~elsewhere] < ANSWERS)), 4),
+            # Every question with its paragraph removed, including those another paragraph still answers.
+            "paragraph_removed_refused": round(float(np.mean(unanswerable < ANSWERS)), 4),
         }
         services.close()
     print(json.dumps(results, indent=1))
