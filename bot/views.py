@@ -79,67 +79,46 @@ class ReasonView(discord.ui.View):
         self.add_item(ReasonSelect(answer_id))
 
 
-class PassageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:passage:(?P<id>[0-9a-f]+)"):
-    def __init__(self, answer_id: str) -> None:
+_LOOKS = {"passage": ("Show passage", "📄"), "more": ("Show more", "📜")}
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:(?P<kind>passage|more):(?P<id>[0-9a-f]+)"):
+    """More of a stored answer, shown privately: its cited passages ("Show passage"), or the rest of a long answer
+    (a digest, a summary) page by page ("Show more"), so the channel keeps one message."""
+
+    def __init__(self, kind: str, answer_id: str) -> None:
+        label, emoji = _LOOKS[kind]
+        custom_id = f"nd:{kind}:{answer_id}"
         super().__init__(
-            discord.ui.Button(
-                label="Show passage",
-                emoji="📄",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"nd:passage:{answer_id}",
-            )
+            discord.ui.Button(label=label, emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=custom_id)
         )
-        self.answer_id = answer_id
+        self.kind, self.answer_id = kind, answer_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> PassageButton:
-        return cls(match["id"])
+    ) -> AnswerButton:
+        return cls(match["kind"], match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         stored = _visible_answer(interaction, self.answer_id)
         if stored is None:
             await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
-            return
-        if not stored["citations"]:
+        elif self.kind == "more":
+            pages = pages_of(markup(stored["answer"], stored["answer_spans"]), PAGE_LIMIT)
+            pager = PageView(clip(stored["question"], TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
+            await interaction.response.send_message(
+                embed=pager.page(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+        elif not stored["citations"]:
             await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
-            return
-        embed = discord.Embed(title="Cited passages")
-        fields = [(f"[{c['n']}] {c['title']}", f"> {c['quote']}") for c in stored["citations"]]
-        left_out = add_fields(embed, fields, reserve=60)
-        if left_out:
-            embed.set_footer(text=f"{left_out} more cited passages did not fit; see the Sources under the answer.")
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
-
-
-class MoreButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:more:(?P<id>[0-9a-f]+)"):
-    """The rest of a long answer (a digest, a summary), privately and page by page, so the channel sees one message."""
-
-    def __init__(self, answer_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Show more", emoji="📜", style=discord.ButtonStyle.secondary, custom_id=f"nd:more:{answer_id}"
-            )
-        )
-        self.answer_id = answer_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> MoreButton:
-        return cls(match["id"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        stored = _visible_answer(interaction, self.answer_id)
-        if stored is None:
-            await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
-            return
-        pages = pages_of(markup(stored["answer"], stored["answer_spans"]), PAGE_LIMIT)
-        pager = PageView(clip(stored["question"], TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
-        await interaction.response.send_message(
-            embed=pager.page(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        else:
+            embed = discord.Embed(title="Cited passages")
+            fields = [(f"[{c['n']}] {c['title']}", f"> {c['quote']}") for c in stored["citations"]]
+            left_out = add_fields(embed, fields, reserve=60)
+            if left_out:
+                embed.set_footer(text=f"{left_out} more cited passages did not fit; see the Sources under the answer.")
+            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 class PageView(discord.ui.View):
@@ -178,7 +157,7 @@ def answer_view(answer_id: str, grounded: bool, more: bool = False) -> discord.u
     view.add_item(FeedbackButton(answer_id, True))
     view.add_item(FeedbackButton(answer_id, False))
     if grounded:
-        view.add_item(PassageButton(answer_id))
+        view.add_item(AnswerButton("passage", answer_id))
     if more:
-        view.add_item(MoreButton(answer_id))
+        view.add_item(AnswerButton("more", answer_id))
     return view

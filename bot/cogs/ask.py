@@ -16,7 +16,7 @@ from bot.delivery import HISTORY_TURNS, answer_turns, produce_answer, turns_from
 from bot.errors import user_message
 from bot.formatting import NO_PINGS, answer_embed, answer_pages, clip
 from bot.store import GuildSettings
-from bot.views import FeedbackButton, MoreButton, PassageButton, answer_view
+from bot.views import AnswerButton, FeedbackButton, answer_view
 from retrieval.answer.chain import Turn
 from retrieval.errors import BadInputError, NewsdeskError
 from retrieval.types import Answer
@@ -198,5 +198,5 @@ async def _post_context(channel: discord.abc.Messageable) -> list[Turn]:
 
 
 async def setup(bot: NewsdeskBot) -> None:
-    bot.add_dynamic_items(FeedbackButton, PassageButton, MoreButton)
+    bot.add_dynamic_items(FeedbackButton, AnswerButton)
     await bot.add_cog(AskCog(bot))
