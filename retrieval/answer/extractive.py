@@ -85,12 +85,13 @@ class ExtractiveAnswerer:
         best = int(np.argmax(scores))
         if scores[best] < self._threshold:
             return ""
-        if asks_for_recent(question):  # "latest", "this week": the newer of two answering sentences should lead
-            bonus = recency_bonus({str(s.n): s.article.published for s in sources})
-            scores = scores + np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
-            best = int(np.argmax(scores))
         keep = max(self._threshold, KEEP_RATIO * scores[best])
-        ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= keep][: self._max * 2]
+        newness = np.zeros(len(candidates))
+        if asks_for_recent(question):  # "latest", "now": of the sentences that answer, the newest article's leads
+            bonus = recency_bonus({str(s.n): s.article.published for s in sources})
+            newness = np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
+        answering = [i for i in range(len(candidates)) if scores[i] >= keep]
+        ranked = sorted(answering, key=lambda i: (-newness[i], -scores[i]))[: self._max * 2]
         vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
         rows: list[int] = []  # positions in `ranked` of the sentences kept
         for row in range(len(ranked)):

@@ -23,6 +23,7 @@ _ANTONYMS = {
     "confirmed": "denied", "praised": "criticized", "lifted": "imposed", "included": "excluded", "ally": "rival",
     "permitted": "prohibited", "majority": "minority", "private": "public", "domestic": "foreign", "inside": "outside",
     "always": "never", "arrived": "departed", "guilty": "innocent", "profit": "loss", "ancient": "modern",
+    "stopped": "began", "ceased": "started", "denies": "confirms", "lowered": "raised",
 }  # fmt: skip
 _ANTONYMS |= {v: k for k, v in list(_ANTONYMS.items())}
 _SYNONYMS = {
@@ -65,9 +66,52 @@ def question_claim(question: str, answer: str) -> str | None:
     return f"{answer[0].upper()}{answer[1:]} {rest}."
 
 
+# Ways news prose names the same thing: a claim that switches between them is still supported. Without these, a
+# verifier trained on rule-made negatives learns that any name missing from the text means "unsupported", and rejects
+# "Canada ordered ..." cited to "The Canadian government has ordered ...".
+_SAME_NAMES = [
+    ("United States", "US"), ("United States", "U.S."), ("United Kingdom", "UK"), ("United Kingdom", "Britain"),
+    ("European Union", "EU"), ("United Nations", "UN"), ("Soviet Union", "USSR"),
+]  # fmt: skip
+_COUNTRY_OF = {
+    "Canadian": "Canada", "American": "the United States", "British": "Britain", "Chinese": "China",
+    "French": "France", "German": "Germany", "Japanese": "Japan", "Australian": "Australia", "Indian": "India",
+    "Russian": "Russia", "Italian": "Italy", "Spanish": "Spain", "Mexican": "Mexico", "Brazilian": "Brazil",
+    "Israeli": "Israel", "Ukrainian": "Ukraine", "Egyptian": "Egypt", "Irish": "Ireland", "Polish": "Poland",
+}  # fmt: skip
+_GOVERNMENT = re.compile(r"\b[Tt]he (" + "|".join(_COUNTRY_OF) + r") (?:government|authorities)\b")
+_PERFECT = re.compile(r"\b(?:has|have) (\w+ed)\b")
+# "Chinese surveillance technology company Hikvision" -> "Hikvision": a descriptor in front of a name.
+_DESCRIPTOR = re.compile(
+    r"(?:\b(?:the|a|an) (?:(?:" + "|".join(_COUNTRY_OF) + r") )?|\b(?:" + "|".join(_COUNTRY_OF) + r") )"
+    r"(?:[a-z-]+ ){0,2}(?:company|firm|giant|maker|group|agency|official|spokesperson|spokesman|spokeswoman|"
+    r"leader|star|singer|player|actor) (?=[A-Z][a-z])"
+)
+
+
+def reworded(sentence: str, rng: random.Random) -> str | None:
+    """The sentence said the way a summary would: a country for its government, an acronym for a name (or the
+    reverse), the simple past for the present perfect, without the descriptor in front of a name. None when no rule
+    applies."""
+    text = _GOVERNMENT.sub(lambda m: _COUNTRY_OF[m.group(1)], sentence)
+    text = _PERFECT.sub(r"\1", text)
+    if rng.random() < 0.7:
+        text = _DESCRIPTOR.sub("", text, count=1)
+    for long, short in _SAME_NAMES:
+        if long in text:
+            text = text.replace(long, short)
+        elif re.search(rf"\b{re.escape(short)}(?!\w)", text) and rng.random() < 0.5:
+            text = re.sub(rf"\b{re.escape(short)}(?!\w)", long, text)
+    text = text[0].upper() + text[1:] if text else text
+    return text if text != sentence else None
+
+
 def positive_variants(sentence: str, rng: random.Random) -> list[str]:
-    """Claims the sentence supports: itself, a long clause, without brackets, with a synonym or two."""
+    """Claims the sentence supports: itself, a long clause, without brackets, with a synonym or two, reworded."""
     variants = [sentence]
+    summary = reworded(sentence, rng)
+    if summary:
+        variants += [summary, summary]  # twice: the rarer, more useful kind of positive
     clauses = [c.strip() for c in re.split(r",|;| and | but ", sentence) if len(c.split()) >= 6]
     if len(clauses) > 1:
         clause = rng.choice(clauses).rstrip(".")
