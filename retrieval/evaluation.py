@@ -19,6 +19,7 @@ from pathlib import Path
 
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
+from retrieval.answer.compose import answer_confidence
 from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
@@ -233,9 +234,9 @@ def answerability_scores(
     answerable, unanswerable, elsewhere = [], [], []
     for item in items:
         hits = kb.search(item.question, k, rerank=True)
-        answerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
+        answerable.append(answer_confidence(hits) or 0.0)
         hits = kb.search(item.question, k, Filters(exclude=frozenset({item.article_id})), rerank=True)
-        unanswerable.append(max((h.answers or 0.0 for h in hits), default=0.0))
+        unanswerable.append(answer_confidence(hits) or 0.0)
         elsewhere.append(answered_elsewhere(item, articles))
     return answerable, unanswerable, elsewhere
 

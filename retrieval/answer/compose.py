@@ -17,6 +17,18 @@ _MARKERS = re.compile(r"\s*\[\d+\]")
 REFUSAL = "I couldn't find that in the knowledge base."
 MIN_RELEVANCE = 0.40  # top passage cosine below which we refuse when the reader did not read; docs/CITATIONS.md
 SUPPORTING_RELEVANCE = 0.2  # passages below this are not shown to the answerer at all
+# With the reader: a question whose closest passage is this far from it is off-topic, however answer-like a
+# sentence reads ("who won the world cup?" against "I think President Xi will probably do it": cosine 0.17).
+TOPIC_FLOOR = 0.25
+
+
+def answer_confidence(hits: list[SearchHit]) -> float | None:
+    """The reader's best "this sentence answers it" among the hits, 0 when nothing is on topic; None when the reader
+    did not read them (search without rerank)."""
+    read = [h.answers for h in hits if h.answers is not None]
+    if not read:
+        return None
+    return max(read) if max(h.similarity for h in hits) >= TOPIC_FLOOR else 0.0
 
 
 def relevant_sources(hits: list[SearchHit]) -> list[Source]:
@@ -27,8 +39,8 @@ def relevant_sources(hits: list[SearchHit]) -> list[Source]:
     """
     if not hits:
         return []
-    read = [h.answers for h in hits if h.answers is not None]
-    if (max(read) < ANSWERS) if read else (max(h.similarity for h in hits) < MIN_RELEVANCE):
+    confidence = answer_confidence(hits)
+    if (confidence < ANSWERS) if confidence is not None else (max(h.similarity for h in hits) < MIN_RELEVANCE):
         return []
     return number_sources([h for h in hits if h.similarity >= SUPPORTING_RELEVANCE or (h.answers or 0) >= ANSWERS])
 

@@ -20,7 +20,7 @@ from retrieval.reader.model import Reader
 from retrieval.search import asks_for_recent, recency_bonus
 
 MAX_SENTENCES = 3
-ANSWERS = 0.30  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
+ANSWERS = 0.35  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
 KEEP_RATIO = 0.6  # later sentences need this share of the best sentence's probability
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
@@ -87,9 +87,12 @@ class ExtractiveAnswerer:
             return ""
         keep = max(self._threshold, KEEP_RATIO * scores[best])
         newness = np.zeros(len(candidates))
-        if asks_for_recent(question):  # "latest", "now": of the sentences that answer, the newest article's leads
+        if asks_for_recent(question):
+            # "latest", "now": news replaces news, so of the sentences that answer at all, the newest article's
+            # leads, even when an older one is worded closer to the question.
             bonus = recency_bonus({str(s.n): s.article.published for s in sources})
             newness = np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
+            keep = self._threshold
         answering = [i for i in range(len(candidates)) if scores[i] >= keep]
         ranked = sorted(answering, key=lambda i: (-newness[i], -scores[i]))[: self._max * 2]
         vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
