@@ -393,17 +393,17 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="all-MiniLM-L6-v2 folder (default: the installed package's)")
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval/reader/weights")
     parser.add_argument("--fixture", type=Path, default=ROOT / "tests/fixtures/reader_reference.json")
-    parser.add_argument("--questions", type=int, default=0, help="training questions sampled; 0: all")
+    parser.add_argument("--questions", type=int, default=50000, help="training questions sampled; 0: all")
     parser.add_argument("--heldout-articles", type=int, default=20, help="train articles kept out for monitoring")
     parser.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (all 6, or fewer for speed)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads when training on the CPU")
     parser.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=20261126)
-    parser.add_argument("--max-steps", type=int, default=0, help="stop early (for a timing run)")
+    parser.add_argument("--max-steps", type=int, default=0, help="anneal to 0 and stop at this step")
     parser.add_argument("--deadline", type=float, default=0, help="seconds of training after which to stop and export")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench/cache/reader-checkpoint.pt")
     parser.add_argument("--export-only", action="store_true", help="write weights from the checkpoint, no training")
@@ -447,7 +447,9 @@ def main() -> None:
     total = min(len(batches), args.max_steps or len(batches))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    plan = {"total": total, "warmup": max(1, total // 20)}  # `total` shrinks when a deadline would cut it
+    # Warm-up is 5% of the full plan; `total` (where the learning rate reaches 0) is the plan, --max-steps, or what
+    # fits the --deadline, so `--max-steps N` reproduces a run that a deadline cut at N steps.
+    plan = {"total": total, "warmup": max(1, len(batches) // 20)}
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda s: min((s + 1) / plan["warmup"], max(0.0, (plan["total"] - s) / max(1, plan["total"] - plan["warmup"]))),
