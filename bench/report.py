@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 LIMITS = """\
-- **recall@1** sits at the goal's edge (0.844-0.850 over this session's runs). A hit at k=1 needs the answer
-  inside one ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25
-  retrieval return for 99.7% of questions, so the remaining misses are ranking. Profiling the candidates showed
-  no cheap feature left: fusion weights sit on a flat optimum (a grid over cosine, BM25, word-pair and word
-  overlap moves recall@1 by under 0.01 on a disjoint sample), stems helped BM25
-  (+2.7 points) but not the overlap terms, and sentence-level overlap added 0.005 at a per-query cost. The next step
-  is a cross-encoder re-ranker over the top ~20 passages; no such model ships on PyPI with weights we can verify
-  offline, so it waits for a model we can trust (or for the LLM mode, where the model reads all passages anyway).
+- **recall@1** of hybrid search alone sits at the 0.85 goal's edge. A hit at k=1 needs the answer inside one
+  ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25 retrieval
+  return for 99.7% of questions, so the remaining misses are ranking. Fusion weights sit on a flat optimum (a grid
+  over cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample). The reader
+  (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 12 fused passages for everything that answers
+  ("newsdesk + reader"); its weight in the fusion (0.3) was tuned on held-out SQuAD *train* questions, where larger
+  weights lowered MRR. It costs a few hundred milliseconds a query on 2 cores, which is why plain `search` skips it
+  unless asked (`--rerank`).
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).

@@ -20,7 +20,7 @@ from retrieval.reader.model import Reader
 from retrieval.search import asks_for_recent, recency_bonus
 
 MAX_SENTENCES = 3
-ANSWERS = 0.35  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
+ANSWERS = 0.30  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
 KEEP_RATIO = 0.6  # later sentences need this share of the best sentence's probability
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
