@@ -11,6 +11,7 @@ from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.sources import number_sources
 from retrieval.answer.summaries import SummaryService
+from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
 from retrieval.errors import BadInputError, NotFoundError
 from retrieval.knowledge_base import Services
@@ -87,6 +88,23 @@ def test_checker_removes_unknown_numbers_renumbers_and_requires_backed_figures(k
     assert checked.text == "Trump said he had found a buyer for TikTok [1]."
     assert checked.invalid_markers == 1 and checked.dropped_sentences == 2 and checked.total_sentences == 3
     assert checked.citations[0].n == 1 and "buyer" in checked.citations[0].quote
+
+
+def test_changed_negations_opposites_and_months_are_rejected_whatever_the_model_says(kb) -> None:
+    passage = split_sentences(
+        "While officials did not disclose the specific threat, the Investment Canada Act allows Ottawa to block "
+        "foreign investments. In a statement, Hikvision said it strongly disagrees with the decision. "
+        "The deadline was extended to September 17."
+    )
+    claims = [
+        "Officials disclosed the specific threat.",  # a negation dropped
+        "Hikvision said it strongly agrees with the decision.",  # a word for its prefixed opposite
+        "The deadline was extended to December 17.",  # a month the passage does not have
+        "The Investment Canada Act allows Ottawa to block foreign investments.",  # faithful: the clause has no "not"
+        "Hikvision said it strongly disagrees with the decision.",
+    ]
+    found = CitationChecker(kb.reader).supported([(claim, passage) for claim in claims])
+    assert [bool(f) for f in found] == [False, False, False, True, True]
 
 
 def test_topic_and_article_summaries_are_cited(settings, kb) -> None:

@@ -5,9 +5,10 @@ without a citation is dropped; each remaining citation must be supported by the 
 a sentence with no supported citation is dropped. Finally citations are renumbered 1..m in reading order.
 
 Support is decided by the reader's verifier head (retrieval/reader: claim x passage window -> supported), trained
-FactCC-style to reject changed numbers, dates, names, swapped actors, negations and antonyms, plus a plain rule that
-every number the claim states appears in the passage. A claim quoted word for word from the passage needs no model.
-Thresholds are calibrated in docs/CITATIONS.md.
+FactCC-style to reject changed numbers, dates, names, swapped actors, negations and antonyms, plus plain rules for
+what a small model reads past: every number and month the claim states appears in the passage, and the claim keeps
+the backing clause's negation and does not swap a word for its opposite ("agrees" / "disagrees"). A claim quoted word
+for word from the passage needs no model. Thresholds are calibrated in docs/CITATIONS.md.
 """
 
 from __future__ import annotations
@@ -45,8 +46,43 @@ def _split_claim(sentence: str) -> tuple[str, list[int]]:
     return _MARKER.sub("", sentence).strip(), numbers
 
 
+_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|cannot)\b|n't\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:but|while|although|whereas)\s+")
+_WORD = re.compile(r"[a-z]+")
+_OPPOSITE = ("dis", "un", "in", "im", "non")
+# Words whose prefixed form is their opposite (agrees / disagrees, likely / unlikely). A list, not every prefix:
+# "close" / "disclose" and "port" / "import" are not opposites.
+_NEGATABLE = (
+    "agree", "approv", "like", "able", "known", "fair", "lawful", "certain", "clear", "confirm", "continu", "honest",
+    "happy", "willing", "popular", "limited", "official", "success", "stable", "safe", "sure", "usual", "common",
+    "aware", "equal", "fortunate", "necessar", "true", "importan", "related", "reliab", "accept", "availab", "allow",
+    "armed", "employ", "paid", "obey", "trust", "satisf", "qualif", "comfort", "conscious", "friendly", "expect",
+    "precedent", "possib", "proper", "correct", "accura", "depend", "direct", "formal", "complet", "sufficient",
+)  # fmt: skip
+
+
 def _numbers_backed(claim: str, passage: str) -> bool:
-    return all(num in passage for num in _NUMBER.findall(claim))
+    """Every number and month the claim states appears in the passage."""
+    return all(num in passage for num in _NUMBER.findall(claim)) and all(
+        month in passage for month in _MONTH.findall(claim)
+    )
+
+
+def _contradicts(claim: str, sentence: str) -> bool:
+    """Contradictions of form that a small verifier reads past: the claim drops or adds the negation of the clause it
+    restates ("did not disclose" / "disclosed"), or uses a word the sentence has only in its opposite form."""
+    words = content_words(claim)
+    clause = max(_CLAUSE.split(sentence), key=lambda c: len(words & content_words(c)))
+    if len(_NEGATION.findall(claim)) % 2 != len(_NEGATION.findall(clause)) % 2:
+        return True
+    said, source = set(_WORD.findall(claim.lower())), set(_WORD.findall(sentence.lower()))
+
+    def flipped(a: set[str], b: set[str]) -> bool:
+        plain = (w for w in a if w not in b and w.startswith(_NEGATABLE))
+        return any(p + w in b and p + w not in a for w in plain for p in _OPPOSITE)
+
+    return flipped(said, source) or flipped(source, said)
 
 
 def _closest_in_window(claim: str, sentences: list[str], center: int) -> int:
@@ -84,6 +120,9 @@ class CitationChecker:
         for (p, i, _), probability in zip(asks, probabilities, strict=True):
             if probability > scores[p][0]:
                 scores[p] = (float(probability), _closest_in_window(pairs[p][0], pairs[p][1], i))
+        for p, (probability, i) in enumerate(scores):
+            if 0.0 < probability < 1.0 and _contradicts(pairs[p][0], pairs[p][1][i]):
+                scores[p] = (0.0, i)
         return scores
 
     def supported(self, pairs: list[tuple[str, list[str]]]) -> list[str | None]:
