@@ -47,7 +47,7 @@ def _split_claim(sentence: str) -> tuple[str, list[int]]:
 
 
 _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
-_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|cannot)\b|n't\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:but|while|although|whereas)\s+")
 _WORD = re.compile(r"[a-z]+")
 _OPPOSITE = ("dis", "un", "in", "im", "non")
@@ -65,16 +65,19 @@ _NEGATABLE = (
 def _numbers_backed(claim: str, passage: str) -> bool:
     """Every number and month the claim states appears in the passage."""
     return all(num in passage for num in _NUMBER.findall(claim)) and all(
-        month in passage for month in _MONTH.findall(claim)
+        month[:3] in passage
+        for month in _MONTH.findall(claim)  # "Sept. 17" backs "September 17"
     )
 
 
 def _contradicts(claim: str, sentence: str) -> bool:
-    """Contradictions of form that a small verifier reads past: the claim drops or adds the negation of the clause it
-    restates ("did not disclose" / "disclosed"), or uses a word the sentence has only in its opposite form."""
+    """Contradictions of form that a small verifier reads past: the claim drops or adds the negation of what it
+    restates ("did not disclose" / "disclosed"), or uses a word the sentence has only in its opposite form. Only the
+    clauses sharing a word with the claim count: "While X did not ..., the Act allows Y" still backs "the Act allows Y".
+    """
     words = content_words(claim)
-    clause = max(_CLAUSE.split(sentence), key=lambda c: len(words & content_words(c)))
-    if len(_NEGATION.findall(claim)) % 2 != len(_NEGATION.findall(clause)) % 2:
+    restated = [c for c in _CLAUSE.split(sentence) if words & content_words(c)]
+    if len(_NEGATION.findall(claim)) % 2 != sum(len(_NEGATION.findall(c)) for c in restated) % 2:
         return True
     said, source = set(_WORD.findall(claim.lower())), set(_WORD.findall(sentence.lower()))
 
