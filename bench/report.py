@@ -9,7 +9,7 @@ LIMITS = """\
   ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25 retrieval
   return for 99.7% of questions, so the remaining misses are ranking. Fusion weights sit on a flat optimum (a grid
   over cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample). The reader
-  (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 12 fused passages for everything that answers
+  (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 8 fused passages for everything that answers
   ("newsdesk + reader"); its weight in the fusion (0.3) was tuned on held-out SQuAD *train* questions, where larger
   weights lowered MRR. It costs a few hundred milliseconds a query on 2 cores, which is why plain `search` skips it
   unless asked (`--rerank`).
