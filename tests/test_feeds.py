@@ -271,3 +271,20 @@ def test_a_slow_site_does_not_hold_up_feeds_on_other_hosts(site, setup) -> None:
     report = refresher.refresh(services.kb("default"))
     assert (report.feeds, report.added, report.failed) == (2, 2, [])
     assert site.paths.index("/b-item") < site.paths.index("/a-item")  # the other host went ahead meanwhile
+
+
+def test_an_item_whose_dates_cannot_be_read_is_indexed_undated_with_a_warning(site, setup) -> None:
+    _, services, registry, refresher = setup
+    kb = services.kb("default")
+    undated = (
+        "<html><head><title>Ferry timetable changes</title></head><body><article><h1>Ferry timetable changes</h1>"
+        f"<p>{FERRY}</p></article></body></html>"
+    ).encode()
+    site.routes["/ferry"] = Route(body=undated)
+    feed = rss(site, [("/ferry", "Ferry timetable changes", "the day after tomorrow")])
+    site.routes["/feed.xml"] = Route(body=feed, headers={"Content-Type": RSS})
+    registry.add("default", site.url("/feed.xml"))
+    report = refresher.refresh(kb)
+    assert report.added == 1 and [w.source for w in report.warnings] == [site.url("/feed.xml")]
+    assert "'the day after tomorrow' could not be read" in report.warnings[0].error
+    assert kb.articles()[0].published is None
