@@ -10,8 +10,9 @@ import re
 
 import discord
 
-from bot.formatting import BRAND, NO_PINGS, PAGE_LIMIT, TITLE_LIMIT, add_fields, clip, markup, pages_of
+from bot.formatting import BRAND, NO_PINGS, PAGE_LIMIT, TITLE_LIMIT, add_fields, answer_pages, clip, markup, pages_of
 from bot.store import FEEDBACK_REASONS, BotStore
+from retrieval.types import Answer
 
 
 def _store(interaction: discord.Interaction) -> BotStore:
@@ -152,12 +153,13 @@ class PageView(discord.ui.View):
         await self._turn(interaction, 1)
 
 
-def answer_view(answer_id: str, grounded: bool, more: bool = False) -> discord.ui.View:
+def answer_view(answer_id: str, answer: Answer) -> discord.ui.View:
+    """Feedback always; Show passage for a cited answer; Show more when the answer is longer than one page."""
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(answer_id, True))
     view.add_item(FeedbackButton(answer_id, False))
-    if grounded:
+    if answer.grounded:
         view.add_item(AnswerButton("passage", answer_id))
-    if more:
+    if len(answer_pages(answer)) > 1:
         view.add_item(AnswerButton("more", answer_id))
     return view

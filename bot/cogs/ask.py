@@ -14,7 +14,7 @@ from bot.checks import ServerBusy, queued_notice, shared_cooldown
 from bot.client import NewsdeskBot
 from bot.delivery import HISTORY_TURNS, answer_turns, produce_answer, turns_from
 from bot.errors import user_message
-from bot.formatting import NO_PINGS, answer_embed, answer_pages, clip
+from bot.formatting import NO_PINGS, answer_embed, clip
 from bot.store import GuildSettings
 from bot.views import AnswerButton, FeedbackButton, answer_view
 from retrieval.answer.chain import Turn
@@ -56,7 +56,7 @@ class AskCog(commands.Cog):
         self, guild_id: int | None, user_id: int, answer: Answer, private: bool = False
     ) -> tuple[discord.Embed, discord.ui.View]:
         answer_id = self.bot.store.remember(guild_id, user_id, answer, private=private)
-        return answer_embed(answer), answer_view(answer_id, answer.grounded, more=len(answer_pages(answer)) > 1)
+        return answer_embed(answer), answer_view(answer_id, answer)
 
     @app_commands.command(description="Ask a question about the news in this server's knowledge base.")
     @app_commands.describe(question="What you want to know", private="Only you will see the answer")

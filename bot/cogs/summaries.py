@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.checks import shared_cooldown
 from bot.client import NewsdeskBot
-from bot.formatting import BRAND, NO_PINGS, answer_embed, answer_pages, clip
+from bot.formatting import BRAND, NO_PINGS, answer_embed, clip
 from bot.views import answer_view
 from retrieval.errors import BadInputError
 from retrieval.types import Answer
@@ -38,7 +38,7 @@ class SummariesCog(commands.Cog):
         answer_id = self.bot.store.remember(interaction.guild_id, interaction.user.id, answer)
         await interaction.followup.send(
             embed=answer_embed(answer, title=title),
-            view=answer_view(answer_id, answer.grounded, more=len(answer_pages(answer)) > 1),
+            view=answer_view(answer_id, answer),
             allowed_mentions=NO_PINGS,
         )
 
