@@ -213,12 +213,13 @@ def paragraph_articles(entries: list[dict]) -> tuple[list[Article], list[Paragra
     return articles, items
 
 
-def answered_elsewhere(item: ParagraphQuestion, articles: list[Article]) -> bool:
-    """Whether a gold answer's words appear in some other paragraph: then removing the question's own paragraph
-    does not make it unanswerable (SQuAD articles repeat dates and names across paragraphs; 39% of dev questions)."""
+def answered_elsewhere(item: ParagraphQuestion, texts: dict[str, str]) -> bool:
+    """Whether a gold answer's words appear in some other paragraph (`texts`: article id -> lower-cased text): then
+    removing the question's own paragraph does not make it unanswerable (SQuAD articles repeat dates and names
+    across paragraphs; 39% of dev questions)."""
     answers = [a.lower() for a in item.answers]
     return any(
-        answer in article.text.lower() for article in articles if article.id != item.article_id for answer in answers
+        answer in text for article_id, text in texts.items() if article_id != item.article_id for answer in answers
     )
 
 
@@ -232,12 +233,13 @@ def answerability_scores(
     same topic that the knowledge base no longer answers: exactly the case a topic-level similarity cannot refuse.
     """
     answerable, unanswerable, elsewhere = [], [], []
+    texts = {a.id: a.text.lower() for a in articles}  # once, not once per question
     for item in items:
         hits = kb.search(item.question, k, rerank=True)
         answerable.append(answer_confidence(hits) or 0.0)
         hits = kb.search(item.question, k, Filters(exclude=frozenset({item.article_id})), rerank=True)
         unanswerable.append(answer_confidence(hits) or 0.0)
-        elsewhere.append(answered_elsewhere(item, articles))
+        elsewhere.append(answered_elsewhere(item, texts))
     return answerable, unanswerable, elsewhere
 
 

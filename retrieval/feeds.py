@@ -228,11 +228,16 @@ def _entry(kept: dict) -> feedparser.FeedParserDict:
     return feedparser.FeedParserDict({k: v for k, v in kept.items() if v is not None})
 
 
+def _entry_date_text(entry: feedparser.FeedParserDict) -> str | None:
+    """The entry's date as the feed wrote it."""
+    return dict.get(entry, "published") or dict.get(entry, "updated")
+
+
 def _entry_date(entry: feedparser.FeedParserDict) -> str | None:
     parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if parsed:
         return time.strftime("%Y-%m-%d", parsed)
-    return iso_date(dict.get(entry, "published") or dict.get(entry, "updated"))
+    return iso_date(_entry_date_text(entry))
 
 
 class FeedRefresher:
@@ -382,7 +387,6 @@ class FeedRefresher:
         (article, *_) = articles_from_html(page.text, link, url=link)
         self._registry.save_item_page(kb, feed.url, link, _kept(entry), page.headers, self._clock())
         published = article.published or _entry_date(entry)
-        feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
         return Article(
             title=entry.get("title") or article.title,
             text=article.text,
@@ -391,5 +395,5 @@ class FeedRefresher:
             published=published,
             source=feed.url,
             author=article.author or entry.get("author"),
-            unread_date=None if published else article.unread_date or feed_date,
+            unread_date=None if published else article.unread_date or _entry_date_text(entry),
         )
