@@ -6,9 +6,10 @@ a sentence with no supported citation is dropped. Finally citations are renumber
 
 Support is decided by the reader's verifier head (retrieval/reader: claim x passage window -> supported), trained
 FactCC-style to reject changed numbers, dates, names, swapped actors, negations and antonyms, plus plain rules for
-what a small model reads past: every number and month the claim states appears in the passage, and the claim keeps
-the backing clause's negation and does not swap a word for its opposite ("agrees" / "disagrees"). A claim quoted word
-for word from the passage needs no model. Thresholds are calibrated in docs/CITATIONS.md.
+what a small model reads past: every number (in digits or words) and month the claim states appears in the passage,
+and the claim keeps the backing clause's negation and does not swap a word for its opposite ("agrees" /
+"disagrees"). A claim quoted word for word from the passage needs no model. Thresholds are calibrated in
+docs/CITATIONS.md.
 """
 
 from __future__ import annotations
@@ -62,11 +63,28 @@ _NEGATABLE = (
 )  # fmt: skip
 
 
+_SPELLED = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
+_SPELLED_NUMBER = re.compile(r"\b(?:" + "|".join(_SPELLED) + r")\b", re.IGNORECASE)
+
+
 def _numbers_backed(claim: str, passage: str) -> bool:
-    """Every number and month the claim states appears in the passage."""
-    return all(num in passage for num in _NUMBER.findall(claim)) and all(
-        month[:3] in passage
-        for month in _MONTH.findall(claim)  # "Sept. 17" backs "September 17"
+    """Every number and month the claim states appears in the passage; "five" and "5" back each other."""
+    spelled = {word.lower() for word in _SPELLED_NUMBER.findall(passage)}
+    written = set(_NUMBER.findall(passage)) | {_SPELLED[word] for word in spelled}
+    return (
+        all(num in passage or num in written for num in _NUMBER.findall(claim))
+        and all(_SPELLED[word.lower()] in written for word in _SPELLED_NUMBER.findall(claim))
+        and all(month[:3] in passage for month in _MONTH.findall(claim))  # "Sept. 17" backs "September 17"
     )
 
 
