@@ -1,4 +1,4 @@
-"""Calibrate the reader's two thresholds on SQuAD v1.1 *train* articles the reader was not trained on.
+"""Calibrate the reader's thresholds and its weight in search on SQuAD v1.1 *train* articles it was not trained on.
 
 scripts/train_reader.py holds out the first `--heldout-articles` (20) of the train set after its seeded shuffle;
 this script takes the same 20, so nothing here was seen in training, and SQuAD dev (the evaluation set) is never
@@ -9,6 +9,8 @@ read. It prints two tables; docs/CITATIONS.md records a run and the thresholds c
    best sentence probability below the threshold.
 2. Support (`SUPPORTED` in retrieval/answer/citations.py): claims built by scripts/build_claims.py's rules from
    these articles, checked against their paragraph.
+3. Fusion (`READER_WEIGHT` in retrieval/search.py): how much the reader's best sentence adds to a passage's fused
+   score, by the recall of the answering paragraph at 1 and 4.
 
     .venv/bin/python scripts/calibrate.py [--questions 400]
 """
@@ -30,10 +32,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_claims import claim_rows  # noqa: E402
 
+from retrieval import search  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
-from retrieval.evaluation import answerability_scores, paragraph_articles  # noqa: E402
-from retrieval.knowledge_base import Services  # noqa: E402
+from retrieval.evaluation import ParagraphQuestion, answerability_scores, paragraph_articles  # noqa: E402
+from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 
 TRAIN_SEED = 20261126  # scripts/train_reader.py's --seed: the held-out articles are its first shuffle's head
@@ -43,6 +46,23 @@ def heldout_articles(path: Path, count: int) -> list[dict]:
     articles = json.loads(path.read_text())["data"]
     random.Random(TRAIN_SEED).shuffle(articles)
     return articles[:count]
+
+
+READER_WEIGHTS = (0.0, 0.3, 0.6, 1.0, 1.5)
+
+
+def reader_weight_recall(
+    kb: KnowledgeBase, items: list[ParagraphQuestion], weights: tuple[float, ...]
+) -> dict[float, tuple[float, float]]:
+    """Recall@1 and @4 of each question's own paragraph, for each reader weight. The weights take turns per
+    question, so the reader's readings of that question are cached after the first search."""
+    found = {w: np.zeros(2) for w in weights}
+    for item in items:
+        for weight in weights:
+            search.READER_WEIGHT = weight  # a module setting, read at each search
+            ids = [hit.article.id for hit in kb.search(item.question, 4, rerank=True)]
+            found[weight] += (ids[:1] == [item.article_id], item.article_id in ids)
+    return {w: tuple(hits / len(items)) for w, hits in found.items()}
 
 
 def main() -> None:
@@ -70,6 +90,11 @@ def main() -> None:
         for t in np.arange(0.05, 0.96, 0.05):
             rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
             print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in rates) + " |")
+
+        print(f"\n## Reader weight in fusion: {len(items)} questions")
+        print("| weight | recall@1 | recall@4 |\n|---|---|---|")
+        for weight, (at_1, at_4) in reader_weight_recall(kb, items, READER_WEIGHTS).items():
+            print(f"| {weight:.1f} | {at_1:.3f} | {at_4:.3f} |")
 
         rows = claim_rows(entries, args.questions // 2, random.Random(2))
         checker = CitationChecker(services.reader)

@@ -92,6 +92,15 @@ def main() -> None:
             "unanswerable_refused": round(float(np.mean(unanswerable[~elsewhere] < ANSWERS)), 4),
             # Every question with its paragraph removed, including those another paragraph still answers.
             "paragraph_removed_refused": round(float(np.mean(unanswerable < ANSWERS)), 4),
+            # The whole trade-off, to compare readers; the threshold itself is chosen on train (scripts/calibrate.py).
+            "curve": [
+                {
+                    "threshold": round(float(t), 2),
+                    "answerable_refused": round(float(np.mean(answerable < t)), 4),
+                    "unanswerable_refused": round(float(np.mean(unanswerable[~elsewhere] < t)), 4),
+                }
+                for t in np.arange(0.05, 0.96, 0.05)
+            ],
         }
         services.close()
     print(json.dumps(results, indent=1))

@@ -27,7 +27,6 @@ import random
 import re
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +97,7 @@ class Reader(nn.Module):
         self.head = nn.Linear(hidden, 2)
         self.span = nn.Linear(hidden, 2)  # start / end logits per token
 
-    def encode(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The token vectors of the last layer."""
+    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         e = self.embeddings
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = e["word_embeddings"](ids) + e["position_embeddings"](positions)[None] + e["token_type_embeddings"](types)
@@ -107,38 +105,11 @@ class Reader(nn.Module):
         mask_bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for layer in self.encoder["layer"]:
             x = layer(x, mask_bias)
-        return x
-
-    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.dropout(self.encode(ids, types, mask))
+        x = self.dropout(x)
         weights = mask[:, :, None].float()
         logits = self.head((x * weights).sum(1) / weights.sum(1))
         start, end = self.span(x).unbind(-1)
         return logits, start, end
-
-
-@torch.no_grad()
-def embed(model: Reader, tokenizer: Tokenizer, texts: list[str], device: torch.device) -> np.ndarray:
-    """Unit vectors as the installed embedder makes them (MiniLM, mean-pooled): before training, `model` *is*
-    all-MiniLM-L6-v2, so these find the sentences that newsdesk's dense search would put in front of the reader."""
-    model.eval()
-    encodings = tokenizer.encode_batch(texts)
-    order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-    out = np.zeros((len(texts), model.head.in_features), np.float32)
-    precision = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    for at in range(0, len(order), 512):
-        chosen = order[at : at + 512]
-        width = max(len(encodings[i].ids) for i in chosen)
-        ids, mask = np.zeros((len(chosen), width), np.int64), np.zeros((len(chosen), width), np.int64)
-        for row, i in enumerate(chosen):
-            ids[row, : len(encodings[i].ids)], mask[row, : len(encodings[i].ids)] = encodings[i].ids, 1
-        ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
-        with precision:
-            x = model.encode(ids_t, torch.zeros_like(ids_t), mask_t).float()
-        pooled = (x * mask_t[:, :, None]).sum(1) / mask_t.sum(1, keepdim=True)
-        out[chosen] = nn.functional.normalize(pooled, dim=-1).cpu().numpy()
-    model.train()
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------------ data
@@ -168,60 +139,43 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 
 
-def _idf(sentence_words: list[frozenset[str]]) -> dict[str, float]:
-    counts: dict[str, int] = {}
-    for words in sentence_words:
-        for w in words:
-            counts[w] = counts.get(w, 0) + 1
-    return {w: math.log(len(sentence_words) / c) for w, c in counts.items()}
+def _closest(question: frozenset[str], candidates: list[str], rng: random.Random) -> str | None:
+    """The candidate sharing the most words with the question: the negative a word-overlap ranker would pick."""
+    if not candidates:
+        return None
+    scored = [(len(question & _words(c)), rng.random(), c) for c in candidates]
+    return max(scored)[2]
 
 
-def _first_without(order: list[str], golds: set[str], n: int, skip: str) -> list[str]:
-    """The first `n` sentences in `order` that are not `skip` and hold no gold answer (those may well answer)."""
-    out = []
-    for candidate in order:
-        if candidate != skip and not any(g in candidate.lower() for g in golds):
-            out.append(candidate)
-            if len(out) == n:
-                break
-    return out
+def _negatives(candidates: list[str], answer_sentence: str, golds: set[str]) -> list[str]:
+    """Candidates other than the answer sentence that do not contain a gold answer (those may well answer)."""
+    return [c for c in candidates if c != answer_sentence and not any(g in c.lower() for g in golds)]
 
 
-def build_examples(
-    articles: list[dict], questions: int, rng: random.Random, vectors: Callable[[list[str]], np.ndarray]
-) -> list[Example]:
-    """About twelve pairs per question: eight for `answers`, four for `supports`.
+def build_examples(articles: list[dict], questions: int, rng: random.Random) -> list[Example]:
+    """Nine pairs per question: five for `answers`, four for `supports`.
 
-    answers: the answer sentence (with its span); the paragraph's other sentence that shares the rarest words with
-    the question and one at random; from the article's other paragraphs (the unanswerable case: right topic, no
-    answer), the two sentences sharing the rarest words, the two closest in MiniLM's embedding (what hybrid search
-    puts in front of the reader) and one at random. Negatives that contain the answer text are skipped.
+    answers: the answer sentence (with its span); the paragraph's other sentence closest to the question in words and
+    one at random; the closest sentence of the article's other paragraphs (the unanswerable case: right topic, no
+    answer) and one at random. Negatives that contain the answer text are skipped, since they may well answer.
     supports: two claims the answer sentence's window backs (rewordings, clauses, the question turned into a
     statement) and two it does not (one changed fact each, or a sentence from elsewhere in the article).
     """
-    paragraphs = []  # (article index, context, sentences, qas, first sentence row)
-    sentences_flat: list[str] = []
+    paragraphs = []  # (article index, context, sentences, qas)
     for a, article in enumerate(articles):
         for p in article["paragraphs"]:
             sentences = split_sentences(p["context"])
             if len(sentences) >= 2:
-                paragraphs.append((a, p["context"], sentences, p["qas"], len(sentences_flat)))
-                sentences_flat += sentences
-    words = [_words(x) for x in sentences_flat]
-    idf = _idf(words)
-    owner = np.array([i for i, (*_, sentences, _, _) in enumerate(paragraphs) for _ in sentences])
-    rows_of: dict[int, list[int]] = {}
-    for a, _, sentences, _, first in paragraphs:
-        rows_of.setdefault(a, []).extend(range(first, first + len(sentences)))
+                paragraphs.append((a, p["context"], sentences, p["qas"]))
+    by_article: dict[int, list[int]] = {}
+    for i, (a, *_) in enumerate(paragraphs):
+        by_article.setdefault(a, []).append(i)
 
-    pool = [(i, qa) for i, (*_, qas, _) in enumerate(paragraphs) for qa in qas]
+    pool = [(i, qa) for i, (*_, qas) in enumerate(paragraphs) for qa in qas]
     rng.shuffle(pool)
-    pool = pool[: questions or None]
-    question_vectors = vectors([qa["question"] for _, qa in pool])
-    sentence_vectors = vectors(sentences_flat)
     examples: list[Example] = []
-    for (i, qa), q_vector in zip(pool, question_vectors, strict=True):
-        a, context, sentences, qas, first = paragraphs[i]
+    for i, qa in pool[: questions or None]:
+        a, context, sentences, qas = paragraphs[i]
         answer = qa["answers"][0]
         # Locate the sentence holding the answer by character offset.
         offset, hit = 0, None
@@ -239,19 +193,14 @@ def build_examples(
         q_words = _words(q)
         golds = {x["text"].lower() for x in qa["answers"]}
 
-        def by_rare_words(rows: list[int], q_words: frozenset[str] = q_words) -> list[str]:
-            scored = sorted(rows, key=lambda r: (-sum(idf[w] for w in q_words & words[r]), rng.random()))
-            return [sentences_flat[r] for r in scored]
+        near = _negatives(sentences, sentence, golds)
+        siblings = [j for j in by_article[a] if j != i]
+        sampled = rng.sample(siblings, min(10, len(siblings)))
+        far = _negatives([x for j in sampled for x in paragraphs[j][2]], sentence, golds)
 
-        near = _first_without(sentences, golds, len(sentences), sentence)
-        elsewhere = [r for r in rows_of[a] if owner[r] != i]
-        dense = [elsewhere[k] for k in np.argsort(-(sentence_vectors[elsewhere] @ q_vector))] if elsewhere else []
-        far = _first_without([sentences_flat[r] for r in rng.sample(elsewhere, min(30, len(elsewhere)))], golds, 30, "")
-        hard = _first_without(by_rare_words(list(range(first, first + len(sentences)))), golds, 1, sentence)
-        hard += _first_without(by_rare_words(elsewhere), golds, 2, sentence)
-        hard += _first_without([sentences_flat[r] for r in dense], golds, 2, sentence)
         examples.append(Example(ANSWERS, q, sentence, 1.0, (span_start, span_start + len(answer["text"]))))
-        chosen = [*hard, rng.choice(near) if near else None, rng.choice(far) if far else None]
+        hard_near, hard_far = _closest(q_words, near, rng), _closest(q_words, far, rng)
+        chosen = [hard_near, rng.choice(near) if near else None, hard_far, rng.choice(far) if far else None]
         for negative in dict.fromkeys(x for x in chosen if x):
             examples.append(Example(ANSWERS, q, negative, 0.0))
 
@@ -444,12 +393,12 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="all-MiniLM-L6-v2 folder (default: the installed package's)")
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval/reader/weights")
     parser.add_argument("--fixture", type=Path, default=ROOT / "tests/fixtures/reader_reference.json")
-    parser.add_argument("--questions", type=int, default=0, help="training questions sampled; 0: all")
+    parser.add_argument("--questions", type=int, default=50000, help="training questions sampled; 0: all")
     parser.add_argument("--heldout-articles", type=int, default=20, help="train articles kept out for monitoring")
     parser.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (all 6, or fewer for speed)")
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=1.5e-4)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads when training on the CPU")
     parser.add_argument("--device", help="cuda or cpu (default: cuda when available)")
@@ -483,15 +432,8 @@ def main() -> None:
     rng.shuffle(articles)
     heldout, train = articles[: args.heldout_articles], articles[args.heldout_articles :]
     began = time.time()
-    minilm = Reader(config, config["num_hidden_layers"])
-    minilm.load_state_dict(upstream, strict=False)
-    minilm.to(device)
-
-    def vectors(texts: list[str]) -> np.ndarray:
-        return embed(minilm, encoder.tok, texts, device)
-
-    examples = build_examples(train, args.questions, rng, vectors)
-    monitor = build_examples(heldout, 200, random.Random(args.seed + 1), vectors)
+    examples = build_examples(train, args.questions, rng)
+    monitor = build_examples(heldout, 200, random.Random(args.seed + 1))
     rows = encoder.encode(examples)
     print(f"{len(examples)} training pairs, {len(monitor)} held-out pairs ({time.time() - began:.0f} s)", flush=True)
 
