@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answer.citations import CitationChecker
 from retrieval.reader.model import get_reader
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
@@ -58,3 +59,18 @@ def test_support_prefers_the_faithful_claim_to_a_changed_fact(reader) -> None:
     ]
     faithful, *changed = reader.supports([(c, passage) for c in claims])
     assert all(faithful > c for c in changed)
+
+
+def test_counts_in_words_or_digits_must_match_the_passage(reader) -> None:
+    """A small verifier reads past "five" for "three"; the number rule does not, and "3" and "three" back each other."""
+    checker = CitationChecker(reader)
+    sentences = ["Trump has extended the deadline three times since January.", "Talks with buyers continue."]
+    scores = checker.support_scores(
+        [
+            ("Trump has extended the deadline five times.", sentences),
+            ("Trump has extended the deadline 4 times.", sentences),
+            ("Trump has extended the deadline 3 times.", sentences),
+        ]
+    )
+    assert [probability for probability, _ in scores][:2] == [0.0, 0.0]
+    assert scores[2][0] > 0.0  # left to the model: the count itself is backed
