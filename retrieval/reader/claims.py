@@ -1,11 +1,10 @@
 """Rule-based claims for training and testing the verifier (the FactCC recipe, Kryściński et al., 2020).
 
-A supported claim is a source sentence, a clause of it, a light rewording, or a SQuAD question turned into a
-statement with its answer ("Who won X?" + "Denver" -> "Denver won X"), which is a human paraphrase. An unsupported
-claim is the same sentence with one fact changed: a number (in digits or words), a year, a month, a named entity, a
-nationality, the actor who opens the sentence, two actors swapped, a negation added or removed, or a word replaced
-by its opposite. Used by scripts/train_reader.py (SQuAD train) and by scripts/build_claims.py (SQuAD dev, the
-evaluation set); the runtime never calls these.
+A supported claim is a source sentence, a clause of it, a light rewording, or a SQuAD question turned into a statement
+with its answer ("Who won X?" + "Denver" -> "Denver won X"), which is a human paraphrase. An unsupported claim is the
+same sentence with one fact changed: a number, a year, a month, a named entity, two actors swapped, a negation added
+or removed, or a word replaced by its opposite. Used by scripts/train_reader.py (SQuAD train) and by
+scripts/build_claims.py (SQuAD dev, the evaluation set); the runtime never calls these.
 """
 
 from __future__ import annotations
@@ -152,24 +151,9 @@ def _other_number(value: str, rng: random.Random) -> str:
     return f"{int(text):,}" if "," in value and text.isdigit() else text
 
 
-# The actor that opens a sentence ("ByteDance said ...", "The Canadian government has ordered ..."): the entity
-# pattern skips sentence-initial capitals (any sentence starts with one), so the speaker or doer of a sentence needs
-# its own rule, and news claims most often go wrong exactly there (the wrong party reacting, the roles reversed).
-_SUBJECT = re.compile(
-    r"^(?:[Tt]he (?:" + "|".join(_COUNTRY_OF) + r") (?:government|authorities)|"
-    r"(?!(?:The|A|An|In|On|At|It|This|That|These|Those|After|Before|When|While|However|But|And|As|By|For|From|If)\b)"
-    r"[A-Z][a-zA-Z]+(?: [A-Z][a-zA-Z]+)*)(?= [a-z])"
-)
-_GOVERNMENT_PHRASE = re.compile(r"\b[Tt]he (?:" + "|".join(_COUNTRY_OF) + r") (?:government|authorities)\b")
-_NATIONALITY = re.compile(r"\b(?:" + "|".join(_COUNTRY_OF) + r"|US|UK|EU)\b")
-_NUMBER_WORDS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twice", "dozen"]
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
-
-
 def perturb(sentence: str, rng: random.Random, context: str, distractors: list[str]) -> str | None:
     """One changed fact: the result contradicts or is not backed by `context`. None when no rule applies."""
-    actors = [m.group(0) for m in _SUBJECT.finditer(sentence)] + [m.group(0) for m in _ENTITY.finditer(sentence)]
-    entities_here = actors + [m.group(0) for m in _GOVERNMENT_PHRASE.finditer(sentence)]
+    entities_here = [m.group(0) for m in _ENTITY.finditer(sentence)]
     others = [m.group(0) for m in _ENTITY.finditer(context) if m.group(0) not in sentence]
     others += [d for d in distractors if d and d[0].isupper() and d not in sentence]
 
@@ -177,12 +161,6 @@ def perturb(sentence: str, rng: random.Random, context: str, distractors: list[s
         if not others:
             return None
         return _replace_one(_ENTITY, sentence, rng, lambda _: rng.choice(others))
-
-    def swap_subject() -> str | None:
-        """Someone else said or did it: the sentence's opening actor replaced by another name from the text."""
-        if not others:
-            return None
-        return _replace_one(_SUBJECT, sentence, rng, lambda _: rng.choice(others))
 
     def swap_actors() -> str | None:
         distinct = list(dict.fromkeys(entities_here))
@@ -213,10 +191,7 @@ def perturb(sentence: str, rng: random.Random, context: str, distractors: list[s
     rules = [
         lambda: _replace_one(_NUMBER, sentence, rng, lambda v: _other_number(v, rng)),
         lambda: _replace_one(_MONTH, sentence, rng, lambda m: rng.choice([x for x in _MONTHS if x != m])),
-        lambda: _replace_one(_NUMBER_WORD, sentence, rng, lambda w: rng.choice([x for x in _NUMBER_WORDS if x != w])),
-        lambda: _replace_one(_NATIONALITY, sentence, rng, lambda w: rng.choice([x for x in _COUNTRY_OF if x != w])),
         swap_entity,
-        swap_subject,
         swap_actors,
         negate,
         antonym,
