@@ -2,7 +2,7 @@
 
 scripts/train_reader.py holds out the first `--heldout-articles` (20) of the train set after its seeded shuffle;
 this script takes the same 20, so nothing here was seen in training, and SQuAD dev (the evaluation set) is never
-read. It prints two tables; docs/CITATIONS.md records a run and the thresholds chosen from it.
+read. It prints three tables; docs/CITATIONS.md records a run and the thresholds chosen from it.
 
 1. Answerability (`ANSWERS` in retrieval/answer/extractive.py): every paragraph is its own article; each question
    is searched as is (answerable) and with its paragraph removed (unanswerable, same topic). Refused = the reader's
@@ -57,11 +57,15 @@ def reader_weight_recall(
     """Recall@1 and @4 of each question's own paragraph, for each reader weight. The weights take turns per
     question, so the reader's readings of that question are cached after the first search."""
     found = {w: np.zeros(2) for w in weights}
-    for item in items:
-        for weight in weights:
-            search.READER_WEIGHT = weight  # a module setting, read at each search
-            ids = [hit.article.id for hit in kb.search(item.question, 4, rerank=True)]
-            found[weight] += (ids[:1] == [item.article_id], item.article_id in ids)
+    chosen = search.READER_WEIGHT
+    try:
+        for item in items:
+            for weight in weights:
+                search.READER_WEIGHT = weight  # a module setting, read at each search
+                ids = [hit.article.id for hit in kb.search(item.question, 4, rerank=True)]
+                found[weight] += (ids[:1] == [item.article_id], item.article_id in ids)
+    finally:
+        search.READER_WEIGHT = chosen
     return {w: tuple(hits / len(items)) for w, hits in found.items()}
 
 

@@ -63,17 +63,8 @@ _NEGATABLE = (
 )  # fmt: skip
 
 
-_SPELLED = {
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-}
+_COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_SPELLED = {word: str(n) for n, word in enumerate(_COUNT_WORDS, start=2)}
 _SPELLED_NUMBER = re.compile(r"\b(?:" + "|".join(_SPELLED) + r")\b", re.IGNORECASE)
 
 
