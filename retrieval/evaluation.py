@@ -27,6 +27,9 @@ from retrieval.search import Filters
 from retrieval.types import Article, stable_article_id
 
 SEED = 0
+# Refusal and support thresholds tried by scripts/calibrate.py and reported by scripts/evaluate_reader.py: one grid,
+# so the train calibration and the dev curve line up row for row.
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 _MARKER = re.compile(r"\[(\d+)\]")
 
 

@@ -35,7 +35,7 @@ from build_claims import claim_rows  # noqa: E402
 from retrieval import search  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
-from retrieval.evaluation import ParagraphQuestion, answerability_scores, paragraph_articles  # noqa: E402
+from retrieval.evaluation import THRESHOLD_GRID, ParagraphQuestion, answerability_scores, paragraph_articles  # noqa: E402
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 
@@ -91,7 +91,7 @@ def main() -> None:
         print(
             "| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|"
         )
-        for t in np.arange(0.05, 0.96, 0.05):
+        for t in THRESHOLD_GRID:
             rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
             print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in rates) + " |")
 
@@ -108,7 +108,7 @@ def main() -> None:
         supported = np.array([r["label"] == "supported" for r in rows])
         print(f"\n## Support: {len(rows)} claims ({supported.sum()} supported)")
         print("| threshold | supported kept | contradicted rejected |\n|---|---|---|")
-        for t in np.arange(0.05, 0.96, 0.05):
+        for t in THRESHOLD_GRID:
             print(f"| {t:.2f} | {np.mean(scores[supported] >= t):.3f} | {np.mean(scores[~supported] < t):.3f} |")
         services.close()
 

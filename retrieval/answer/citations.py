@@ -70,8 +70,7 @@ _SPELLED_NUMBER = re.compile(r"\b(?:" + "|".join(_SPELLED) + r")\b", re.IGNORECA
 
 def _numbers_backed(claim: str, passage: str) -> bool:
     """Every number and month the claim states appears in the passage; "five" and "5" back each other."""
-    spelled = {word.lower() for word in _SPELLED_NUMBER.findall(passage)}
-    written = set(_NUMBER.findall(passage)) | {_SPELLED[word] for word in spelled}
+    written = set(_NUMBER.findall(passage)) | {_SPELLED[word.lower()] for word in _SPELLED_NUMBER.findall(passage)}
     return (
         all(num in passage or num in written for num in _NUMBER.findall(claim))
         and all(_SPELLED[word.lower()] in written for word in _SPELLED_NUMBER.findall(claim))
