@@ -17,14 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
-from retrieval.answer.compose import answer_confidence
+from retrieval.answer.compose import CONFIDENCE_SLOPE, answer_confidence
+from retrieval.answer.sources import without_markers
 from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.search import Filters
-from retrieval.types import Article, stable_article_id
+from retrieval.types import Article, SearchHit, stable_article_id
 
 SEED = 0
 # Refusal and support thresholds tried by scripts/calibrate.py and reported by scripts/evaluate_reader.py: one grid,
@@ -167,7 +170,8 @@ def evaluate(
             start = time.perf_counter()
             answer = answers.ask(q.question)
             ask_ms.append((time.perf_counter() - start) * 1000)
-            contains += answer.grounded and contains_answer(answer.answer, q.answers)
+            # Compared without our [n] markers: "... in May [1]." must still contain the gold "... in May.".
+            contains += answer.grounded and contains_answer(without_markers(answer.answer), q.answers)
             refused += not answer.grounded
             cited = {c.n for c in answer.citations}
             valid += all(int(n) in cited for n in _MARKER.findall(answer.answer))
@@ -226,11 +230,11 @@ def answered_elsewhere(item: ParagraphQuestion, texts: dict[str, str]) -> bool:
     )
 
 
-def answerability_scores(
+def answerability_hits(
     kb: KnowledgeBase, items: list[ParagraphQuestion], articles: list[Article], k: int = 6
-) -> tuple[list[float], list[float], list[bool]]:
-    """For each question: the reader's best score as searched, the same with its paragraph removed, and whether the
-    rest of the knowledge base still holds its answer's words.
+) -> tuple[list[list[SearchHit]], list[list[SearchHit]], list[bool]]:
+    """For each question: its hits as searched, its hits with its paragraph removed, and whether the rest of the
+    knowledge base still holds its answer's words.
 
     The first is an answerable question; the second, where the answer is nowhere else, is the same question on the
     same topic that the knowledge base no longer answers: exactly the case a topic-level similarity cannot refuse.
@@ -238,12 +242,15 @@ def answerability_scores(
     answerable, unanswerable, elsewhere = [], [], []
     texts = {a.id: a.text.lower() for a in articles}  # once, not once per question
     for item in items:
-        hits = kb.search(item.question, k, rerank=True)
-        answerable.append(answer_confidence(hits) or 0.0)
-        hits = kb.search(item.question, k, Filters(exclude=frozenset({item.article_id})), rerank=True)
-        unanswerable.append(answer_confidence(hits) or 0.0)
+        answerable.append(kb.search(item.question, k, rerank=True))
+        unanswerable.append(kb.search(item.question, k, Filters(exclude=frozenset({item.article_id})), rerank=True))
         elsewhere.append(answered_elsewhere(item, texts))
     return answerable, unanswerable, elsewhere
+
+
+def confidences(searches: list[list[SearchHit]], slope: float = CONFIDENCE_SLOPE) -> np.ndarray:
+    """`answer_confidence` of each search's hits (0 where the reader did not read)."""
+    return np.array([answer_confidence(hits, slope) or 0.0 for hits in searches])
 
 
 # --- the verifier: does the citation check keep paraphrases and reject contradictions? --------------------------

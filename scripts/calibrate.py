@@ -4,9 +4,9 @@ scripts/train_reader.py holds out the first `--heldout-articles` (20) of the tra
 this script takes the same 20, so nothing here was seen in training, and SQuAD dev (the evaluation set) is never
 read. It prints three tables; docs/CITATIONS.md records a run and the thresholds chosen from it.
 
-1. Answerability (`ANSWERS` in retrieval/answer/extractive.py): every paragraph is its own article; each question
-   is searched as is (answerable) and with its paragraph removed (unanswerable, same topic). Refused = the reader's
-   best sentence probability below the threshold.
+1. Answerability (`CONFIDENCE_SLOPE` and `CONFIDENT` in retrieval/answer/compose.py): every paragraph is its own
+   article; each question is searched as is (answerable) and with its paragraph removed (unanswerable, same topic).
+   Refused = `answer_confidence` below the threshold; first for each slope, then the whole table for the chosen one.
 2. Support (`SUPPORTED` in retrieval/answer/citations.py): claims built by scripts/build_claims.py's rules from
    these articles, checked against their paragraph.
 3. Fusion (`READER_WEIGHT` in retrieval/search.py): how much the reader's best sentence adds to a passage's fused
@@ -34,8 +34,15 @@ from build_claims import claim_rows  # noqa: E402
 
 from retrieval import search  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
+from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
-from retrieval.evaluation import THRESHOLD_GRID, ParagraphQuestion, answerability_scores, paragraph_articles  # noqa: E402
+from retrieval.evaluation import (  # noqa: E402
+    THRESHOLD_GRID,
+    ParagraphQuestion,
+    answerability_hits,
+    confidences,
+    paragraph_articles,
+)
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 
@@ -49,6 +56,7 @@ def heldout_articles(path: Path, count: int) -> list[dict]:
 
 
 READER_WEIGHTS = (0.0, 0.3, 0.6, 1.0, 1.5)
+CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
 
 
 def reader_weight_recall(
@@ -84,10 +92,23 @@ def main() -> None:
         articles, items = paragraph_articles(entries)
         kb.ingest_articles(articles)
         items = random.Random(1).sample(items, min(args.questions, len(items)))
-        answerable, removed, elsewhere = map(np.array, answerability_scores(kb, items, articles))
-        unanswerable = removed[~elsewhere]  # paragraph removed and its answer's words nowhere else
+        answerable_hits, removed_hits, elsewhere = answerability_hits(kb, items, articles)
+        unanswerable_hits = [hits for hits, found in zip(removed_hits, elsewhere, strict=True) if not found]
         print(f"\n## Answerability: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
-        print(f"{len(unanswerable)} of them unanswerable once their paragraph is removed")
+        print(f"{len(unanswerable_hits)} of them unanswerable once their paragraph is removed")
+        print("\nConfidence slope (0: the reader alone): unanswerables refused where 5% / 8% of answerables are")
+        print("| slope | threshold at 5% | unanswerable refused | threshold at 8% | unanswerable refused |")
+        print("|---|---|---|---|---|")
+        for slope in CONFIDENCE_SLOPES:
+            answerable, unanswerable = confidences(answerable_hits, slope), confidences(unanswerable_hits, slope)
+            cells = []
+            for share in (0.05, 0.08):
+                threshold = np.quantile(answerable, share)
+                cells += [f"{threshold:.3f}", f"{np.mean(unanswerable < threshold):.3f}"]
+            print(f"| {slope:.0f} | " + " | ".join(cells) + " |")
+        answerable, unanswerable = confidences(answerable_hits), confidences(unanswerable_hits)
+        removed = confidences(removed_hits)
+        print(f"\nAt the chosen slope {CONFIDENCE_SLOPE:.0f}:")
         print(
             "| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|"
         )

@@ -26,14 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from retrieval.answer.citations import _NUMBER, CitationChecker  # noqa: E402
-from retrieval.answer.extractive import ANSWERS  # noqa: E402
+from retrieval.answer.compose import CONFIDENT  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
     Claim,
-    answerability_scores,
+    answerability_hits,
     claim_rates,
+    confidences,
     load_claims,
     paragraph_articles,
     verifier_decisions,
@@ -83,16 +84,17 @@ def main() -> None:
         kb = services.kb("answerability")
         kb.ingest_articles(articles)
         items = random.Random(1).sample(items, min(args.questions, len(items)))
-        answerable, removed, elsewhere = map(np.array, answerability_scores(kb, items, articles))
-        unanswerable = removed[~elsewhere]  # the paragraph removed and the answer's words nowhere else
+        answerable_hits, removed_hits, elsewhere = answerability_hits(kb, items, articles)
+        answerable, removed = confidences(answerable_hits), confidences(removed_hits)
+        unanswerable = removed[~np.array(elsewhere)]  # the paragraph removed and the answer's words nowhere else
         results["answerability"] = {
             "questions": len(items),
-            "threshold": ANSWERS,
-            "answerable_refused": round(float(np.mean(answerable < ANSWERS)), 4),
+            "threshold": CONFIDENT,
+            "answerable_refused": round(float(np.mean(answerable < CONFIDENT)), 4),
             "unanswerable_questions": len(unanswerable),
-            "unanswerable_refused": round(float(np.mean(unanswerable < ANSWERS)), 4),
+            "unanswerable_refused": round(float(np.mean(unanswerable < CONFIDENT)), 4),
             # Every question with its paragraph removed, including those another paragraph still answers.
-            "paragraph_removed_refused": round(float(np.mean(removed < ANSWERS)), 4),
+            "paragraph_removed_refused": round(float(np.mean(removed < CONFIDENT)), 4),
             # The whole trade-off, to compare readers; the threshold itself is chosen on train (scripts/calibrate.py).
             "curve": [
                 {

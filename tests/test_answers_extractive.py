@@ -9,6 +9,7 @@ import pytest
 
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
+from retrieval.answer.compose import CONFIDENT, answer_confidence
 from retrieval.answer.sources import number_sources
 from retrieval.answer.summaries import SummaryService
 from retrieval.chunker import split_sentences
@@ -212,6 +213,16 @@ def test_a_digest_of_a_large_knowledge_base_reads_passages_in_one_query(settings
 def test_on_topic_questions_the_articles_do_not_answer_are_refused(answers: AnswerService, question: str) -> None:
     answer = answers.ask(question)
     assert not answer.grounded and answer.nearest  # refused, with what the knowledge base does have
+
+
+def test_an_answer_like_sentence_needs_a_passage_that_matches_the_question(kb) -> None:
+    """The refusal weighs the passage as well as the sentence: the same reading in a passage that matches the question
+    far less (a neighbouring paragraph's look-alike) is not enough to answer."""
+    hits = kb.search("Why did Canada ban Hikvision?", 6, rerank=True)
+    assert answer_confidence(hits) >= CONFIDENT
+    weaker = [replace(hit, score=hit.score - 0.6) for hit in hits]
+    assert [h.answers for h in weaker] == [h.answers for h in hits]
+    assert answer_confidence(weaker) < CONFIDENT
 
 
 def test_the_reader_finds_the_sentence_that_answers(answers: AnswerService) -> None:

@@ -20,7 +20,10 @@ from retrieval.reader.model import Reader
 from retrieval.search import asks_for_recent, recency_bonus
 
 MAX_SENTENCES = 3
-ANSWERS = 0.30  # reader probability a sentence needs to be quoted at all: the refusal threshold (docs/CITATIONS.md)
+# Reader probability below which a sentence is never quoted. Whether to answer at all is decided before, from the
+# passages (retrieval/answer/compose.py); this only keeps sentences the reader is sure do not answer out.
+QUOTE_FLOOR = 0.10
+ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is shown, its span marked
 KEEP_RATIO = 0.6  # later sentences need this share of the best sentence's probability
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
@@ -57,7 +60,7 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(
-        self, embedder: Embedder, reader: Reader, max_sentences: int = MAX_SENTENCES, threshold: float = ANSWERS
+        self, embedder: Embedder, reader: Reader, max_sentences: int = MAX_SENTENCES, threshold: float = QUOTE_FLOOR
     ) -> None:
         """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question)."""
         self._embedder = embedder
@@ -92,7 +95,7 @@ class ExtractiveAnswerer:
             # leads, even when an older one is worded closer to the question.
             bonus = recency_bonus({str(s.n): s.article.published for s in sources})
             newness = np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
-            keep = self._threshold
+            keep = max(self._threshold, min(ANSWERS, scores[best]))
         answering = [i for i in range(len(candidates)) if scores[i] >= keep]
         ranked = sorted(answering, key=lambda i: (-newness[i], -scores[i]))[: self._max * 2]
         vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
