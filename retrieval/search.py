@@ -39,9 +39,9 @@ RERANK_DEPTH = 25  # candidates that get the overlap terms; the answer-bearing p
 # The reader (a cross-encoder, retrieval/reader) reads the leading candidates sentence by sentence with the question.
 READER_POOL = 8  # ~60 question x sentence pairs: ~0.45 s on 2 cores; 12 cost 0.2 s more for the same recall
 # Added to the fused score times the reader's probability. Tuned on 400 questions of the 20 held-out SQuAD *train*
-# articles (recall@1 / @4 within 4,000 characters): no reader 0.770 / 0.920; weight 2.0 0.753 / 0.893; 0.6 0.788 /
-# 0.915; 0.45 0.795 / 0.913; 0.3 0.798 / 0.915; 0.15 0.785 / 0.923. A nudge, not a verdict: the 4-layer reader reads
-# single sentences, while the fused score sees the whole passage.
+# articles (scripts/calibrate.py; recall@1 / @4 of the answering paragraph): no reader 0.777 / 0.902; 0.3 0.830 /
+# 0.925; 0.6 0.825 / 0.925; 1.0 0.818 / 0.925; 1.5 0.810 / 0.922. A nudge, not a verdict: the reader reads single
+# sentences, while the fused score sees the whole passage.
 READER_WEIGHT = 0.3
 SAME_ARTICLE_DECAY = 0.9  # applies from an article's third passage on
 
