@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 W_DENSE, W_BM25, W_BIGRAM, W_WORDS = 0.7, 0.2, 0.2, 0.2
 RERANK_DEPTH = 25  # candidates that get the overlap terms; the answer-bearing passage is almost always among them
 # The reader (a cross-encoder, retrieval/reader) reads the leading candidates sentence by sentence with the question.
-READER_POOL = 8  # ~60 question x sentence pairs: ~0.45 s on 2 cores; 12 cost 0.2 s more for the same recall
+READER_POOL = 8  # ~50 question x sentence pairs: ~0.36 s on 2 cores; 12 cost ~50% more for the same recall
 # Added to the fused score times the reader's probability. Tuned on 400 questions of the 20 held-out SQuAD *train*
 # articles (scripts/calibrate.py; recall@1 / @4 of the answering paragraph): no reader 0.777 / 0.902; 0.3 0.830 /
 # 0.925; 0.6 0.825 / 0.925; 1.0 0.818 / 0.925; 1.5 0.810 / 0.922. A nudge, not a verdict: the reader reads single

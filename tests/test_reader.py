@@ -74,3 +74,17 @@ def test_counts_in_words_or_digits_must_match_the_passage(reader) -> None:
     )
     assert [probability for probability, _ in scores][:2] == [0.0, 0.0]
     assert scores[2][0] > 0.0  # left to the model: the count itself is backed
+
+
+def test_numbers_are_compared_whole(reader) -> None:
+    """ "37 billion" is not backed by "137 billion" (a substring), while "18,000" and "18000" back each other."""
+    checker = CitationChecker(reader)
+    sentences = ["China approved a dam costing 137 billion dollars.", "About 18000 workers will build it."]
+    scores = checker.support_scores(
+        [
+            ("The dam costs 37 billion dollars.", sentences),
+            ("About 18,000 workers will build the dam.", sentences),
+        ]
+    )
+    assert scores[0][0] == 0.0
+    assert scores[1][0] > 0.0

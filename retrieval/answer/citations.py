@@ -68,11 +68,19 @@ _SPELLED = {word: str(n) for n, word in enumerate(_COUNT_WORDS, start=2)}
 _SPELLED_NUMBER = re.compile(r"\b(?:" + "|".join(_SPELLED) + r")\b", re.IGNORECASE)
 
 
+def _plain(number: str) -> str:
+    return number.replace(",", "")
+
+
 def _numbers_backed(claim: str, passage: str) -> bool:
-    """Every number and month the claim states appears in the passage; "five" and "5" back each other."""
-    written = set(_NUMBER.findall(passage)) | {_SPELLED[word.lower()] for word in _SPELLED_NUMBER.findall(passage)}
+    """Every number and month the claim states appears in the passage; "five" and "5" back each other.
+
+    Numbers are compared whole ("37" is not backed by "137"), with thousands separators ignored ("18,000" is
+    "18000")."""
+    written = {_plain(n) for n in _NUMBER.findall(passage)}
+    written |= {_SPELLED[word.lower()] for word in _SPELLED_NUMBER.findall(passage)}
     return (
-        all(num in passage or num in written for num in _NUMBER.findall(claim))
+        all(_plain(num) in written for num in _NUMBER.findall(claim))
         and all(_SPELLED[word.lower()] in written for word in _SPELLED_NUMBER.findall(claim))
         and all(month[:3] in passage for month in _MONTH.findall(claim))  # "Sept. 17" backs "September 17"
     )
