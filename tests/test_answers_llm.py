@@ -187,9 +187,10 @@ def test_the_verifier_drops_contradicted_sentences_and_keeps_a_paraphrase(tmp_pa
         "[{Hikvision}]. "
         "Best Buy and Home Depot began selling Hikvision products in 2021 [{Hikvision}]. "
         "Hikvision has operated in Canada through a subsidiary since 2004 [{Hikvision}]. "
-        "The US, Japan and Australia had placed sanctions or restrictions on the company [{Hikvision}]."
+        "The US, Japan and Australia had placed sanctions or restrictions on the company [{Hikvision}]. "
+        "Hikvision ordered the Canadian government to shut down its operations [{Hikvision}]."
     )
     with fake_llm(Step(draft)) as llm:
         answer = service(tmp_path, model_dir, llm).ask("why did Canada ban Hikvision?")
-    assert answer.grounded and answer.dropped_sentences == 3 and answer.total_sentences == 4
+    assert answer.grounded and answer.dropped_sentences == 4 and answer.total_sentences == 5
     assert answer.answer.startswith("The Canadian government ordered Hikvision to close its operations in Canada")

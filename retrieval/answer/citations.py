@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval.answer.guard import is_instruction
+from retrieval.answer.names import actors_swapped, names_grounded
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
@@ -63,6 +64,7 @@ _NEGATABLE = (
 )  # fmt: skip
 
 
+RESTATED_WORDS = 2
 _COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _SPELLED = {word: str(n) for n, word in enumerate(_COUNT_WORDS, start=2)}
 _SPELLED_NUMBER = re.compile(r"\b(?:" + "|".join(_SPELLED) + r")\b", re.IGNORECASE)
@@ -89,10 +91,11 @@ def _numbers_backed(claim: str, passage: str) -> bool:
 def _contradicts(claim: str, sentence: str) -> bool:
     """Contradictions of form that a small verifier reads past: the claim drops or adds the negation of what it
     restates ("did not disclose" / "disclosed"), or uses a word the sentence has only in its opposite form. Only the
-    clauses sharing a word with the claim count: "While X did not ..., the Act allows Y" still backs "the Act allows Y".
+    clauses sharing RESTATED_WORDS words with the claim count: "While X did not ... this review, the Act allows Y" still
+    backs "the review ... under the Act" (one shared word, "review", is a mention, not a restatement).
     """
     words = content_words(claim)
-    restated = [c for c in _CLAUSE.split(sentence) if words & content_words(c)]
+    restated = [c for c in _CLAUSE.split(sentence) if len(words & content_words(c)) >= RESTATED_WORDS]
     if len(_NEGATION.findall(claim)) % 2 != sum(len(_NEGATION.findall(c)) for c in restated) % 2:
         return True
     said, source = set(_WORD.findall(claim.lower())), set(_WORD.findall(sentence.lower()))
@@ -101,7 +104,7 @@ def _contradicts(claim: str, sentence: str) -> bool:
         plain = (w for w in a if w not in b and w.startswith(_NEGATABLE))
         return any(p + w in b and p + w not in a for w in plain for p in _OPPOSITE)
 
-    return flipped(said, source) or flipped(source, said)
+    return flipped(said, source) or flipped(source, said) or actors_swapped(claim, sentence)
 
 
 def _closest_in_window(claim: str, sentences: list[str], center: int) -> int:
@@ -134,7 +137,8 @@ class CitationChecker:
             if verbatim is not None:
                 scores[p] = (1.0, verbatim)
                 continue
-            asks += [(p, i, w) for i, w in enumerate(windows(sentences))]
+            passage = " ".join(sentences)
+            asks += [(p, i, w) for i, w in enumerate(windows(sentences)) if names_grounded(claim, w, passage)]
         probabilities = self._reader.supports([(pairs[p][0], w) for p, _, w in asks])
         for (p, i, _), probability in zip(asks, probabilities, strict=True):
             if probability > scores[p][0]:

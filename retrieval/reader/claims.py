@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 import re
 
+from retrieval.names import DEMONYMS
+
 _ANTONYMS = {
     "increased": "decreased", "rose": "fell", "won": "lost", "agreed": "disagreed", "supported": "opposed",
     "accepted": "rejected", "welcomed": "condemned", "approved": "blocked", "allowed": "banned", "before": "after",
@@ -73,12 +75,7 @@ _SAME_NAMES = [
     ("United States", "US"), ("United States", "U.S."), ("United Kingdom", "UK"), ("United Kingdom", "Britain"),
     ("European Union", "EU"), ("United Nations", "UN"), ("Soviet Union", "USSR"),
 ]  # fmt: skip
-_COUNTRY_OF = {
-    "Canadian": "Canada", "American": "the United States", "British": "Britain", "Chinese": "China",
-    "French": "France", "German": "Germany", "Japanese": "Japan", "Australian": "Australia", "Indian": "India",
-    "Russian": "Russia", "Italian": "Italy", "Spanish": "Spain", "Mexican": "Mexico", "Brazilian": "Brazil",
-    "Israeli": "Israel", "Ukrainian": "Ukraine", "Egyptian": "Egypt", "Irish": "Ireland", "Polish": "Poland",
-}  # fmt: skip
+_COUNTRY_OF = DEMONYMS
 _GOVERNMENT = re.compile(r"\b[Tt]he (" + "|".join(_COUNTRY_OF) + r") (?:government|authorities)\b")
 _PERFECT = re.compile(r"\b(?:has|have) (\w+ed)\b")
 # "Chinese surveillance technology company Hikvision" -> "Hikvision": a descriptor in front of a name.

@@ -1,0 +1,159 @@
+"""Who and what a claim names must be named where it is cited: two plain rules beside the verifier.
+
+The verifier (retrieval/reader) pools a claim and a passage into one vector, so it reads them nearly as bags of
+words. Two kinds of contradiction slip through that way, and both are easy to see in the words themselves:
+
+- a name the passage never mentions: "Walmart stopped selling ..." cited to a passage about Best Buy, "Trump froze
+  French military aid" cited to one about UK aid. Every name in a claim (a capitalised word, a country or its
+  people, a weekday) must appear in the window it is checked against, allowing the usual ways news names the same
+  country ("Canada" / "Canadian" / "Ottawa", "US" / "U.S." / "United States");
+- two actors swapped: "Hikvision ordered the Canadian government to ..." cited to "The Canadian government has
+  ordered Hikvision to ...". The claim's subject must not be the object of the same verb in the passage while
+  another name is its subject there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.names import DEMONYMS
+from retrieval.text import STOPWORDS
+
+# More peoples and countries than the training rules need (retrieval/names.py holds theirs).
+_MORE_DEMONYMS = {
+    "African": "Africa", "Danish": "Denmark", "Dutch": "Netherlands", "Iranian": "Iran", "Iraqi": "Iraq",
+    "Korean": "Korea", "Pakistani": "Pakistan", "Saudi": "Arabia", "Swedish": "Sweden", "Swiss": "Switzerland",
+    "Syrian": "Syria", "Taiwanese": "Taiwan", "Tibetan": "Tibet", "Turkish": "Turkey", "Vietnamese": "Vietnam",
+    "European": "Europe", "Asian": "Asia", "Palestinian": "Palestine", "Afghan": "Afghanistan", "Greek": "Greece",
+    "Norwegian": "Norway", "Finnish": "Finland", "Belgian": "Belgium", "Austrian": "Austria", "Nigerian": "Nigeria",
+    "Kenyan": "Kenya", "Argentine": "Argentina", "Chilean": "Chile", "Colombian": "Colombia", "Venezuelan":
+    "Venezuela", "Cuban": "Cuba", "Lebanese": "Lebanon", "Qatari": "Qatar", "Thai": "Thailand", "Filipino":
+    "Philippines", "Indonesian": "Indonesia", "Portuguese": "Portugal", "Hungarian": "Hungary", "Czech": "Czechia",
+    "Romanian": "Romania", "Serbian": "Serbia", "Scottish": "Scotland", "Welsh": "Wales", "English": "England",
+}  # fmt: skip
+# Names news uses for one another: a capital for its government, short and long forms of a country.
+_SAME = [
+    {"us", "usa", "america", "american", "americans", "washington"},
+    {"uk", "britain", "british", "london", "england"},
+    {"canada", "canadian", "canadians", "ottawa"}, {"china", "chinese", "beijing"},
+    {"russia", "russian", "russians", "moscow", "kremlin"}, {"eu", "europe", "european", "brussels"},
+    {"france", "french", "paris"}, {"germany", "german", "berlin"}, {"japan", "japanese", "tokyo"},
+    {"india", "indian", "delhi"}, {"israel", "israeli", "jerusalem"}, {"ukraine", "ukrainian", "kyiv", "kiev"},
+]  # fmt: skip
+# Capitalised words that are not names: titles a summary adds or drops, and months (the number rule checks those).
+_NOT_NAMES = frozenset(
+    """
+    president minister prime chancellor secretary senator governor mayor chief king queen prince princess mr mrs ms
+    dr sir lord general vice deputy premier ambassador spokesman spokeswoman spokesperson chairman chairwoman ceo
+    january february march april may june july august september october november december
+    """.split()  # noqa: SIM905
+)
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_WORDS = re.compile(r"[a-z0-9]+")
+_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.S.", "J.D."
+_LONG_FORMS = {"United States": "US", "United Kingdom": "UK", "United Nations": "UN", "European Union": "EU"}
+_LONG_FORM = re.compile("|".join(_LONG_FORMS))
+_OPENERS = frozenset("although despite instead meanwhile however earlier later last since both all one".split())  # noqa: SIM905
+
+
+def _canonical(text: str) -> str:
+    """One spelling per name: "United States" and "U.S." both become "US"."""
+    text = _LONG_FORM.sub(lambda m: _LONG_FORMS[m.group()], text)
+    return _ACRONYM.sub(lambda m: m.group().replace(".", ""), text)
+
+
+_ALIASES: dict[str, set[str]] = {}
+for _demonym, _country in (DEMONYMS | _MORE_DEMONYMS).items():
+    for _word in set(_WORDS.findall(_canonical(_country).lower())) - STOPWORDS:
+        _ALIASES.setdefault(_demonym.lower(), set()).add(_word)
+        _ALIASES.setdefault(_word, set()).add(_demonym.lower())
+for _group in _SAME:
+    for _word in _group:
+        _ALIASES.setdefault(_word, set()).update(_group)
+
+
+def claim_names(claim: str) -> tuple[set[str], set[str]]:
+    """The lower-cased names a claim states: those after its first word, and those of its first word (which may be
+    a name or only a capitalised opener such as "Internal" or "Several")."""
+    names: set[str] = set()
+    first: set[str] = set()
+    for match in _CAPITALISED.finditer(_canonical(claim)):
+        words = [w for w in _WORDS.findall(_POSSESSIVE.sub("", match.group()).lower()) if w not in _NOT_NAMES]
+        (first if match.start() == 0 else names).update(words)  # "Israel-Iran": two names
+    return names - STOPWORDS, first - STOPWORDS - _OPENERS
+
+
+def _known(word: str, words: set[str]) -> bool:
+    return word in words or bool(_ALIASES.get(word, set()) & words)
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORDS.findall(_canonical(text).lower()))
+
+
+def names_grounded(claim: str, window: str, passage: str) -> bool:
+    """Whether every name the claim states, or another name for it, appears in `window`; a capitalised first word
+    need only appear somewhere in `passage`, since it may be no name at all."""
+    names, first = claim_names(claim)
+    near, anywhere = _words(window), _words(passage)
+    return all(_known(n, near) for n in names) and all(_known(n, anywhere) for n in first)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9’'.-]+|[,;:]")
+_PASSIVE = frozenset("is was are were be been being".split())  # noqa: SIM905
+# A verb of news prose: past tense, present third person, or a common irregular past.
+_VERB = re.compile(
+    r"^(?:[a-z]{3,}ed|[a-z]{3,}[^s]s|said|told|won|led|made|took|gave|sent|began|held|found|left|lost|sold|bought|"
+    r"brought|ran|chose|met|wrote|hit|put|set|cut|shut|struck|beat|spoke|paid|built|kept|became)$"
+)
+SUBJECT_REACH = 4  # words between a subject and its verb in the source ("The Canadian government has ordered")
+
+
+def _tokens(text: str) -> list[str]:
+    return [_POSSESSIVE.sub("", t).rstrip(".") for t in _TOKEN.findall(_canonical(text))]
+
+
+def _subject(tokens: list[str], verb: int, reach: int, common: set[str]) -> str | None:
+    """The nearest name up to `reach` words before position `verb` within its clause, unless the verb is passive.
+    A sentence's first word is a name only when it is not also written in lower case (`common`): "Reciprocating
+    engines" is no actor."""
+    if verb and tokens[verb - 1].lower() in _PASSIVE:
+        return None
+    for k in range(verb - 1, max(0, verb - reach) - 1, -1):
+        t = tokens[k]
+        if t in ",;:":
+            return None
+        if t[:1].isupper() and t.lower() not in _NOT_NAMES | STOPWORDS | _OPENERS and (k or t.lower() not in common):
+            return t.lower()
+    return None
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a == b or b in _ALIASES.get(a, set())
+
+
+def actors_swapped(claim: str, sentence: str) -> bool:
+    """Whether the claim exchanges subject and object of a verb it shares with `sentence`: "Hikvision ordered Canada
+    to ..." against "Canada ordered Hikvision to ..." (the claim's subject comes only after the verb there, and the
+    sentence's subject comes after the verb in the claim)."""
+    said, source = _tokens(claim), _tokens(sentence)
+    lowered = [t.lower() for t in source]
+    common = {t for t in said + source if t.islower()}
+    for i, token in enumerate(said):
+        verb = token.lower()
+        if not _VERB.match(token) or verb not in lowered:
+            continue
+        actor = _subject(said, i, 2, common)  # "Hikvision ordered", "Hikvision has ordered"
+        if actor is None:
+            continue
+        j = lowered.index(verb)
+        other = _subject(source, j, SUBJECT_REACH, common)
+        if other is None or _same_name(actor, other):
+            continue
+        exchanged = any(_same_name(other, t.lower()) for t in said[i + 1 :])  # the source's subject is the object
+        after = any(_same_name(actor, t) for t in lowered[j + 1 :])
+        before = any(_same_name(actor, t) for t in lowered[:j])
+        if exchanged and after and not before:
+            return True
+    return False
