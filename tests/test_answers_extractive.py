@@ -253,6 +253,14 @@ def test_questions_headlines_bylines_and_datelines_are_never_quoted() -> None:
     assert quotable("Why did Canada act against the camera maker?", title) is None
     assert quotable("Canada kicks out Hikvision", title) is None
     assert quotable("By Jane Smith and Paul Jones, Reuters", title) is None
+    assert quotable("Updated 3:45 PM ET, Fri June 27, 2025", title) is None
+    assert quotable("Photo: the minister speaks to reporters in Ottawa", title) is None
+    # The same words open real sentences, which are quoted.
+    for sentence in (
+        "By the mid-19th century, the empire was called the sick man of Europe.",
+        "Published in 1960, the novel won a Pulitzer Prize.",
+    ):
+        assert quotable(sentence, title) == sentence
     assert quotable("OTTAWA, June 27 (Reuters) - Canada ordered Hikvision to close.", title) == (
         "Canada ordered Hikvision to close."
     )

@@ -32,17 +32,30 @@ MIN_WORDS = 5
 _LEAD_IN = re.compile(
     r"^(?:[-–—]+\s*|[A-Z][A-Z.' ]{2,}(?:,\s*[A-Z][a-z]+\.?(?:\s+\d{1,2})?)?\s*(?:\([^)]{1,30}\))?\s*[-–—]{1,2}\s+)"
 )
-_BYLINE = re.compile(r"^(?:By|Photo|Image|Video|Read more|Sign up|Subscribe|Updated|Published|Click)\b[: ]", re.I)
+_CALL_TO_ACTION = re.compile(r"^(?:Read more|Sign up|Subscribe|Click)\b", re.I)
+# "By Jane Smith, Reuters", "Photo: AP", "Updated 3:45 PM ET, June 27": a label and names or a time. The same words
+# also open real sentences ("By the 1920s, the city had ...", "Published in 1960, the novel ..."), which run on in
+# lower-case words; a label line does not.
+_LABEL = re.compile(r"^(?:By|Photo|Image|Video|Updated|Published)\b(?P<colon>\s*:)?", re.I)
+_PROSE = re.compile(r"\b[a-z]+\s+[a-z]+\s+[a-z]+\b")  # three lower-case words in a row
 
 
 def _key(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def _is_label(text: str) -> bool:
+    """A byline, caption credit, timestamp or call to action rather than a sentence of the story."""
+    if _CALL_TO_ACTION.match(text):
+        return True
+    label = _LABEL.match(text)
+    return bool(label and (label.group("colon") or not _PROSE.search(text[label.end() :])))
+
+
 def quotable(sentence: str, title: str) -> str | None:
     """The sentence as it may be quoted in an answer, or None when it is not an answer at all."""
     text = _LEAD_IN.sub("", sentence).strip()
-    if len(text.split()) < MIN_WORDS or text.endswith("?") or _BYLINE.match(text):
+    if len(text.split()) < MIN_WORDS or text.endswith("?") or _is_label(text):
         return None
     if _key(text) == _key(title):  # the headline, repeated in the body
         return None
