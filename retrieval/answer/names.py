@@ -8,8 +8,8 @@ words. Two kinds of contradiction slip through that way, and both are easy to se
   people, a weekday) must appear in the window it is checked against, allowing the usual ways news names the same
   country ("Canada" / "Canadian" / "Ottawa", "US" / "U.S." / "United States");
 - two actors swapped: "Hikvision ordered the Canadian government to ..." cited to "The Canadian government has
-  ordered Hikvision to ...". The claim's subject must not be the object of the same verb in the passage while
-  another name is its subject there.
+  ordered Hikvision to ...". A claim must not exchange the subject and the object of a verb it shares with the
+  sentence that backs it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ _WORDS = re.compile(r"[a-z0-9]+")
 _ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.S.", "J.D."
 _LONG_FORMS = {"United States": "US", "United Kingdom": "UK", "United Nations": "UN", "European Union": "EU"}
 _LONG_FORM = re.compile("|".join(_LONG_FORMS))
-_OPENERS = frozenset("although despite instead meanwhile however earlier later last since both all one".split())  # noqa: SIM905
+# Capitalised only because they open the sentence.
+_OPENERS = frozenset(
+    "although despite instead meanwhile however earlier later last since both all one several".split()  # noqa: SIM905
+)
 
 
 def _canonical(text: str) -> str:
@@ -102,7 +105,8 @@ def names_grounded(claim: str, window: str, passage: str) -> bool:
 
 _TOKEN = re.compile(r"[A-Za-z0-9’'.-]+|[,;:]")
 _PASSIVE = frozenset("is was are were be been being".split())  # noqa: SIM905
-# A verb of news prose: past tense, present third person, or a common irregular past.
+# A verb of news prose: past tense, present third person (plural nouns match too, harmlessly: the rule also needs a
+# name right before it and the same word in the source), or a common irregular past.
 _VERB = re.compile(
     r"^(?:[a-z]{3,}ed|[a-z]{3,}[^s]s|said|told|won|led|made|took|gave|sent|began|held|found|left|lost|sold|bought|"
     r"brought|ran|chose|met|wrote|hit|put|set|cut|shut|struck|beat|spoke|paid|built|kept|became)$"
