@@ -61,30 +61,23 @@ def test_support_prefers_the_faithful_claim_to_a_changed_fact(reader) -> None:
     assert all(faithful > c for c in changed)
 
 
-def test_counts_in_words_or_digits_must_match_the_passage(reader) -> None:
-    """A small verifier reads past "five" for "three"; the number rule does not, and "3" and "three" back each other."""
-    checker = CitationChecker(reader)
-    sentences = ["Trump has extended the deadline three times since January.", "Talks with buyers continue."]
-    scores = checker.support_scores(
-        [
-            ("Trump has extended the deadline five times.", sentences),
-            ("Trump has extended the deadline 4 times.", sentences),
-            ("Trump has extended the deadline 3 times.", sentences),
-        ]
-    )
-    assert [probability for probability, _ in scores][:2] == [0.0, 0.0]
-    assert scores[2][0] > 0.0  # left to the model: the count itself is backed
+SENTENCES = [
+    "Trump has extended the deadline three times since January.",
+    "China approved a dam costing 137 billion dollars; about 18000 workers will build it.",
+]
 
 
-def test_numbers_are_compared_whole(reader) -> None:
-    """ "37 billion" is not backed by "137 billion" (a substring), while "18,000" and "18000" back each other."""
-    checker = CitationChecker(reader)
-    sentences = ["China approved a dam costing 137 billion dollars.", "About 18000 workers will build it."]
-    scores = checker.support_scores(
-        [
-            ("The dam costs 37 billion dollars.", sentences),
-            ("About 18,000 workers will build the dam.", sentences),
-        ]
-    )
-    assert scores[0][0] == 0.0
-    assert scores[1][0] > 0.0
+@pytest.mark.parametrize(
+    ("claim", "backed"),
+    [
+        ("Trump has extended the deadline five times.", False),  # a small verifier reads past "five" for "three"
+        ("Trump has extended the deadline 4 times.", False),
+        ("Trump has extended the deadline 3 times.", True),  # "3" and "three" back each other
+        ("The dam costs 37 billion dollars.", False),  # numbers are whole: "137" does not back "37"
+        ("About 18,000 workers will build the dam.", True),  # thousands separators aside
+    ],
+)
+def test_numbers_must_match_the_passage(reader, claim: str, backed: bool) -> None:
+    """The number rule zeroes a claim whose numbers the passage lacks; a backed one is left to the model."""
+    [(probability, _)] = CitationChecker(reader).support_scores([(claim, SENTENCES)])
+    assert (probability > 0.0) is backed
