@@ -15,6 +15,7 @@ words. Two kinds of contradiction slip through that way, and both are easy to se
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from retrieval.names import DEMONYMS
 from retrieval.text import STOPWORDS
@@ -87,12 +88,13 @@ def claim_names(claim: str) -> tuple[set[str], set[str]]:
     return names - STOPWORDS, first - STOPWORDS - _OPENERS
 
 
-def _known(word: str, words: set[str]) -> bool:
+def _known(word: str, words: frozenset[str]) -> bool:
     return word in words or bool(_ALIASES.get(word, set()) & words)
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORDS.findall(_canonical(text).lower()))
+@lru_cache(maxsize=512)  # a passage is looked up once per window of it
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORDS.findall(_canonical(text).lower()))
 
 
 def names_grounded(claim: str, window: str, passage: str) -> bool:
