@@ -77,7 +77,8 @@ for _group in _SAME:
         _ALIASES.setdefault(_word, set()).update(_group)
 
 
-def claim_names(claim: str) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=512)  # a claim is looked up once per window it is checked against
+def claim_names(claim: str) -> tuple[frozenset[str], frozenset[str]]:
     """The lower-cased names a claim states: those after its first word, and those of its first word (which may be
     a name or only a capitalised opener such as "Internal" or "Several")."""
     names: set[str] = set()
@@ -85,7 +86,7 @@ def claim_names(claim: str) -> tuple[set[str], set[str]]:
     for match in _CAPITALISED.finditer(_canonical(claim)):
         words = [w for w in _WORDS.findall(_POSSESSIVE.sub("", match.group()).lower()) if w not in _NOT_NAMES]
         (first if match.start() == 0 else names).update(words)  # "Israel-Iran": two names
-    return names - STOPWORDS, first - STOPWORDS - _OPENERS
+    return frozenset(names - STOPWORDS), frozenset(first - STOPWORDS - _OPENERS)
 
 
 def _known(word: str, words: frozenset[str]) -> bool:
