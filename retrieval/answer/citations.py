@@ -129,13 +129,13 @@ class CitationChecker:
         scores: list[tuple[float, int]] = [(0.0, 0)] * len(pairs)
         asks: list[tuple[int, int, str]] = []  # (pair, sentence index, window) that need the model
         for p, (claim, sentences) in enumerate(pairs):
-            if not sentences or not _numbers_backed(claim, " ".join(sentences)):
+            passage = " ".join(sentences)
+            if not sentences or not _numbers_backed(claim, passage):
                 continue
             verbatim = next((i for i, s in enumerate(sentences) if claim.rstrip(".") in s), None)
             if verbatim is not None:
                 scores[p] = (1.0, verbatim)
                 continue
-            passage = " ".join(sentences)
             asks += [(p, i, w) for i, w in enumerate(windows(sentences)) if names_grounded(claim, w, passage)]
         probabilities = self._reader.supports([(pairs[p][0], w) for p, _, w in asks])
         for (p, i, _), probability in zip(asks, probabilities, strict=True):

@@ -15,6 +15,7 @@ words. Two kinds of contradiction slip through that way, and both are easy to se
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from retrieval.names import DEMONYMS
@@ -59,6 +60,7 @@ _LONG_FORM = re.compile("|".join(_LONG_FORMS))
 _OPENERS = frozenset(
     "although despite instead meanwhile however earlier later last since both all one several".split()  # noqa: SIM905
 )
+_NOT_ACTORS = _NOT_NAMES | STOPWORDS | _OPENERS
 
 
 def _canonical(text: str) -> str:
@@ -89,7 +91,8 @@ def claim_names(claim: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(names - STOPWORDS), frozenset(first - STOPWORDS - _OPENERS)
 
 
-def _known(word: str, words: frozenset[str]) -> bool:
+def _known(word: str, words: AbstractSet[str]) -> bool:
+    """Whether `word`, or another name for it, is among `words`."""
     return word in words or bool(_ALIASES.get(word, set()) & words)
 
 
@@ -131,13 +134,9 @@ def _subject(tokens: list[str], verb: int, reach: int, common: set[str]) -> str 
         t = tokens[k]
         if t in ",;:":
             return None
-        if t[:1].isupper() and t.lower() not in _NOT_NAMES | STOPWORDS | _OPENERS and (k or t.lower() not in common):
+        if t[:1].isupper() and t.lower() not in _NOT_ACTORS and (k or t.lower() not in common):
             return t.lower()
     return None
-
-
-def _same_name(a: str, b: str) -> bool:
-    return a == b or b in _ALIASES.get(a, set())
 
 
 def actors_swapped(claim: str, sentence: str) -> bool:
@@ -156,11 +155,11 @@ def actors_swapped(claim: str, sentence: str) -> bool:
             continue
         j = lowered.index(verb)
         other = _subject(source, j, SUBJECT_REACH, common)
-        if other is None or _same_name(actor, other):
+        if other is None or _known(actor, {other}):
             continue
-        exchanged = any(_same_name(other, t.lower()) for t in said[i + 1 :])  # the source's subject is the object
-        after = any(_same_name(actor, t) for t in lowered[j + 1 :])
-        before = any(_same_name(actor, t) for t in lowered[:j])
+        exchanged = _known(other, {t.lower() for t in said[i + 1 :]})  # the source's subject is the object
+        after = _known(actor, set(lowered[j + 1 :]))
+        before = _known(actor, set(lowered[:j]))
         if exchanged and after and not before:
             return True
     return False

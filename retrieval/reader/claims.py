@@ -75,12 +75,11 @@ _SAME_NAMES = [
     ("United States", "US"), ("United States", "U.S."), ("United Kingdom", "UK"), ("United Kingdom", "Britain"),
     ("European Union", "EU"), ("United Nations", "UN"), ("Soviet Union", "USSR"),
 ]  # fmt: skip
-_COUNTRY_OF = DEMONYMS
-_GOVERNMENT = re.compile(r"\b[Tt]he (" + "|".join(_COUNTRY_OF) + r") (?:government|authorities)\b")
+_GOVERNMENT = re.compile(r"\b[Tt]he (" + "|".join(DEMONYMS) + r") (?:government|authorities)\b")
 _PERFECT = re.compile(r"\b(?:has|have) (\w+ed)\b")
 # "Chinese surveillance technology company Hikvision" -> "Hikvision": a descriptor in front of a name.
 _DESCRIPTOR = re.compile(
-    r"(?:\b(?:the|a|an) (?:(?:" + "|".join(_COUNTRY_OF) + r") )?|\b(?:" + "|".join(_COUNTRY_OF) + r") )"
+    r"(?:\b(?:the|a|an) (?:(?:" + "|".join(DEMONYMS) + r") )?|\b(?:" + "|".join(DEMONYMS) + r") )"
     r"(?:[a-z-]+ ){0,2}(?:company|firm|giant|maker|group|agency|official|spokesperson|spokesman|spokeswoman|"
     r"leader|star|singer|player|actor) (?=[A-Z][a-z])"
 )
@@ -90,7 +89,7 @@ def reworded(sentence: str, rng: random.Random) -> str | None:
     """The sentence said the way a summary would: a country for its government, an acronym for a name (or the
     reverse), the simple past for the present perfect, without the descriptor in front of a name. None when no rule
     applies."""
-    text = _GOVERNMENT.sub(lambda m: _COUNTRY_OF[m.group(1)], sentence)
+    text = _GOVERNMENT.sub(lambda m: DEMONYMS[m.group(1)], sentence)
     text = _PERFECT.sub(r"\1", text)
     if rng.random() < 0.7:
         text = _DESCRIPTOR.sub("", text, count=1)
