@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from retrieval.answer.guard import is_instruction
 from retrieval.answer.names import actors_swapped, names_grounded
+from retrieval.answer.opposites import says_the_opposite
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
@@ -51,17 +52,6 @@ def _split_claim(sentence: str) -> tuple[str, list[int]]:
 _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:but|while|although|whereas)\s+")
-_WORD = re.compile(r"[a-z]+")
-_OPPOSITE = ("dis", "un", "in", "im", "non")
-# Words whose prefixed form is their opposite (agrees / disagrees, likely / unlikely). A list, not every prefix:
-# "close" / "disclose" and "port" / "import" are not opposites.
-_NEGATABLE = (
-    "agree", "approv", "like", "able", "known", "fair", "lawful", "certain", "clear", "confirm", "continu", "honest",
-    "happy", "willing", "popular", "limited", "official", "success", "stable", "safe", "sure", "usual", "common",
-    "aware", "equal", "fortunate", "necessar", "true", "importan", "related", "reliab", "accept", "availab", "allow",
-    "armed", "employ", "paid", "obey", "trust", "satisf", "qualif", "comfort", "conscious", "friendly", "expect",
-    "precedent", "possib", "proper", "correct", "accura", "depend", "direct", "formal", "complet", "sufficient",
-)  # fmt: skip
 
 
 _COUNT_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -96,13 +86,7 @@ def _contradicts(claim: str, sentence: str) -> bool:
     restated = [c for c in _CLAUSE.split(sentence) if words & content_words(c)]
     if len(_NEGATION.findall(claim)) % 2 != sum(len(_NEGATION.findall(c)) for c in restated) % 2:
         return True
-    said, source = set(_WORD.findall(claim.lower())), set(_WORD.findall(sentence.lower()))
-
-    def flipped(a: set[str], b: set[str]) -> bool:
-        plain = (w for w in a if w not in b and w.startswith(_NEGATABLE))
-        return any(p + w in b and p + w not in a for w in plain for p in _OPPOSITE)
-
-    return flipped(said, source) or flipped(source, said) or actors_swapped(claim, sentence)
+    return says_the_opposite(claim, sentence, " ".join(restated)) or actors_swapped(claim, sentence)
 
 
 def _closest_in_window(claim: str, sentences: list[str], center: int) -> int:
