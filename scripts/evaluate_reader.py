@@ -5,9 +5,10 @@ held-out train articles).
 
 1. Answerability: a knowledge base of half the dev articles (seeded), one article per paragraph; each sampled
    question is asked as is (answerable) and with its paragraph removed (unanswerable, same topic).
-2. Verifier: bench/squad_claims.jsonl (scripts/build_claims.py), bench/news_claims.json and
-   bench/news_claims_blind.json (hand-written before the name rules it tests), for the reader's verifier and for the
-   cosine/word-overlap heuristic it replaced (cosine >= 0.62 or containment >= 0.60).
+2. Verifier: bench/squad_claims.jsonl (scripts/build_claims.py), bench/news_claims.json,
+   bench/news_claims_blind.json (hand-written before the name rules it tests) and bench/news_claims_blind2.json
+   (before the opposite-words rule), for the reader's verifier and for the cosine/word-overlap heuristic it replaced
+   (cosine >= 0.62 or containment >= 0.60).
 
     .venv/bin/python scripts/evaluate_reader.py [--questions 500] [--json bench/reader_results.json]
 """
@@ -74,7 +75,7 @@ def main() -> None:
         services = Services(settings)
 
         checker = CitationChecker(services.reader)
-        for name in ("squad_claims.jsonl", "news_claims.json", "news_claims_blind.json"):
+        for name in ("squad_claims.jsonl", "news_claims.json", "news_claims_blind.json", "news_claims_blind2.json"):
             claims = load_claims(ROOT / "bench" / name)
             results[f"verifier {name}"] = claim_rates(claims, verifier_decisions(checker, claims))
             results[f"heuristic {name}"] = claim_rates(claims, heuristic_decisions(services.embedder, claims))
