@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import lzma
 import math
@@ -97,19 +98,61 @@ class Reader(nn.Module):
         self.head = nn.Linear(hidden, 2)
         self.span = nn.Linear(hidden, 2)  # start / end logits per token
 
-    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def lower(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor, layers: int) -> torch.Tensor:
+        """The token vectors after the embeddings and the first `layers` layers."""
         e = self.embeddings
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = e["word_embeddings"](ids) + e["position_embeddings"](positions)[None] + e["token_type_embeddings"](types)
         x = e["LayerNorm"](x)
-        mask_bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        for layer in self.encoder["layer"]:
-            x = layer(x, mask_bias)
+        for layer in self.encoder["layer"][:layers]:
+            x = layer(x, mask_bias_of(mask))
+        return x
+
+    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.lower(ids, types, mask, len(self.encoder["layer"]))
         x = self.dropout(x)
-        weights = mask[:, :, None].float()
-        logits = self.head((x * weights).sum(1) / weights.sum(1))
+        logits = self.head(mean_pool(x, mask))
         start, end = self.span(x).unbind(-1)
         return logits, start, end
+
+
+class AnswersBranch(nn.Module):
+    """A copy of the reader's last layer and the `answers` row of its head, reading the shared lower layers' output."""
+
+    def __init__(self, reader: Reader) -> None:
+        super().__init__()
+        self.layer: Layer = copy.deepcopy(reader.encoder["layer"][-1])
+        self.head = nn.Linear(reader.head.in_features, 1)
+        with torch.no_grad():
+            self.head.weight.copy_(reader.head.weight[ANSWERS : ANSWERS + 1])
+            self.head.bias.copy_(reader.head.bias[ANSWERS : ANSWERS + 1])
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, lower: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.layer(lower, mask_bias_of(mask)))
+        return self.head(mean_pool(x, mask)).squeeze(-1)
+
+
+def load_branch(reader: Reader, weights_dir: Path) -> AnswersBranch | None:
+    """The committed answers branch (scripts/train_answers.py) on top of `reader`, None when there is none."""
+    path = weights_dir / "answers.safetensors"
+    if not path.exists():
+        return None
+    branch = AnswersBranch(reader)
+    prefix = "answers."
+    state = {k[len(prefix) :]: torch.from_numpy(v).float() for k, v in load_file(str(path)).items()}
+    branch.load_state_dict(state)
+    return branch
+
+
+def mask_bias_of(mask: torch.Tensor) -> torch.Tensor:
+    """The attention bias that hides padding: 0 for tokens, the most negative float for padding."""
+    return (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+
+
+def mean_pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask[:, :, None].float()
+    return (x * weights).sum(1) / weights.sum(1)
 
 
 # ------------------------------------------------------------------------------------------------------------ data
@@ -147,9 +190,44 @@ def _closest(question: frozenset[str], candidates: list[str], rng: random.Random
     return max(scored)[2]
 
 
-def _negatives(candidates: list[str], answer_sentence: str, golds: set[str]) -> list[str]:
+def _negatives(candidates: list[str], answer: str, golds: set[str]) -> list[str]:
     """Candidates other than the answer sentence that do not contain a gold answer (those may well answer)."""
-    return [c for c in candidates if c != answer_sentence and not any(g in c.lower() for g in golds)]
+    return [c for c in candidates if c != answer and not any(g in c.lower() for g in golds)]
+
+
+Paragraph = tuple[int, str, list[str], list[dict]]  # article index, context, its sentences, its questions
+
+
+def question_pool(articles: list[dict], rng: random.Random) -> tuple[list[Paragraph], list[tuple[int, dict]]]:
+    """Paragraphs of two or more sentences, and every (paragraph index, question) pair in `rng`'s shuffled order:
+    the order training samples questions in, so a later script can tell which questions a run has seen."""
+    paragraphs = []
+    for a, article in enumerate(articles):
+        for p in article["paragraphs"]:
+            sentences = split_sentences(p["context"])
+            if len(sentences) >= 2:
+                paragraphs.append((a, p["context"], sentences, p["qas"]))
+    pool = [(i, qa) for i, (*_, qas) in enumerate(paragraphs) for qa in qas]
+    rng.shuffle(pool)
+    return paragraphs, pool
+
+
+def answer_sentence(context: str, sentences: list[str], answer: dict) -> int | None:
+    """The index of the sentence holding the answer (located by character offset), None when a split cut it."""
+    offset = 0
+    for s, sentence in enumerate(sentences):
+        start = context.find(sentence, offset)
+        if start <= answer["answer_start"] < start + len(sentence):
+            return s if answer["text"] in sentence else None
+        offset = max(offset, start)
+    return None
+
+
+def siblings_by_article(paragraphs: list[Paragraph]) -> dict[int, list[int]]:
+    by_article: dict[int, list[int]] = {}
+    for i, (a, *_) in enumerate(paragraphs):
+        by_article.setdefault(a, []).append(i)
+    return by_article
 
 
 def build_examples(articles: list[dict], questions: int, rng: random.Random) -> list[Example]:
@@ -161,31 +239,14 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
     supports: two claims the answer sentence's window backs (rewordings, clauses, the question turned into a
     statement) and two it does not (one changed fact each, or a sentence from elsewhere in the article).
     """
-    paragraphs = []  # (article index, context, sentences, qas)
-    for a, article in enumerate(articles):
-        for p in article["paragraphs"]:
-            sentences = split_sentences(p["context"])
-            if len(sentences) >= 2:
-                paragraphs.append((a, p["context"], sentences, p["qas"]))
-    by_article: dict[int, list[int]] = {}
-    for i, (a, *_) in enumerate(paragraphs):
-        by_article.setdefault(a, []).append(i)
-
-    pool = [(i, qa) for i, (*_, qas) in enumerate(paragraphs) for qa in qas]
-    rng.shuffle(pool)
+    paragraphs, pool = question_pool(articles, rng)
+    by_article = siblings_by_article(paragraphs)
     examples: list[Example] = []
     for i, qa in pool[: questions or None]:
         a, context, sentences, qas = paragraphs[i]
         answer = qa["answers"][0]
-        # Locate the sentence holding the answer by character offset.
-        offset, hit = 0, None
-        for s, sentence in enumerate(sentences):
-            start = context.find(sentence, offset)
-            if start <= answer["answer_start"] < start + len(sentence):
-                hit = s
-                break
-            offset = max(offset, start)
-        if hit is None or answer["text"] not in sentences[hit]:
+        hit = answer_sentence(context, sentences, answer)
+        if hit is None:
             continue
         sentence = sentences[hit]
         span_start = sentence.find(answer["text"])
@@ -353,10 +414,16 @@ FIXTURE_PAIRS = [
 ]
 
 
-def write_fixture(model: Reader, encoder: Encoder, path: Path) -> None:
-    """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graph must reproduce."""
+def write_fixture(model: Reader, encoder: Encoder, path: Path, branch: AnswersBranch | None = None) -> None:
+    """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graph must reproduce; with an
+    answers branch (scripts/train_answers.py), the `answers` logit is the branch's, as in the graph."""
     examples = [Example(ANSWERS, q, s, 0.0) for q, s in FIXTURE_PAIRS]
     ((logits, start, end, mask),) = scores_of(model, encoder, examples, torch.device("cpu"))
+    if branch is not None:
+        with torch.no_grad():
+            batch = collate(encoder.encode(examples), examples, torch.device("cpu"))
+            lower = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
+            logits[:, ANSWERS] = branch.eval()(lower, batch["mask"])
     lengths = mask.sum(1).tolist()
     payload = {
         "pairs": FIXTURE_PAIRS,
@@ -425,7 +492,7 @@ def main() -> None:
         model = Reader(config, json.loads((args.out / "reader.json").read_text())["layers"])
         model.load_state_dict(upstream, strict=False)
         model.load_state_dict({k: torch.from_numpy(v).float() for k, v in weights.items()}, strict=False)
-        write_fixture(model, encoder, args.fixture)
+        write_fixture(model, encoder, args.fixture, load_branch(model, args.out))
         return
 
     articles = load_squad(args.squad)
@@ -506,6 +573,8 @@ def main() -> None:
     scores = evaluate(model, encoder, monitor, torch.device("cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(args.out / "reader.safetensors"))
+    for stale in ("answers.safetensors", "answers.json"):  # trained on the old layers: retrain it (make train)
+        (args.out / stale).unlink(missing_ok=True)
     meta = {
         "layers": args.layers,
         "max_tokens": args.max_tokens,

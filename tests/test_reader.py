@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from retrieval.answer.citations import CitationChecker
-from retrieval.reader.model import get_reader
+from retrieval.errors import ConfigError
+from retrieval.reader.model import get_reader, prepare_reader
+from retrieval.reader.onnx_graph import WEIGHTS_DIR
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
 
@@ -81,3 +85,13 @@ def test_numbers_must_match_the_passage(reader, claim: str, backed: bool) -> Non
     """The number rule zeroes a claim whose numbers the passage lacks; a backed one is left to the model."""
     [(probability, _)] = CitationChecker(reader).support_scores([(claim, SENTENCES)])
     assert (probability > 0.0) is backed
+
+
+def test_an_answers_branch_trained_on_other_reader_weights_is_refused(tmp_path: Path) -> None:
+    """The branch reads the reader's lower layers, so it must never be built onto weights it was not trained on."""
+    for name in ("reader.json", "reader.safetensors"):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    save_file({"answers.head.bias": np.zeros(1, np.float16)}, str(tmp_path / "answers.safetensors"))
+    (tmp_path / "answers.json").write_text(json.dumps({"reader": "0123456789ab"}))
+    with pytest.raises(ConfigError, match="retrain"):
+        prepare_reader(tmp_path / "models", tmp_path)

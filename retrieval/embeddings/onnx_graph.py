@@ -90,15 +90,10 @@ def _mean_pool_normalise(g: _GraphBuilder, x: str, mask: str) -> str:
     return g.op("Div", mean, g.op("Max", norm, g.const("eps_norm", np.array(1e-12, np.float32))))
 
 
-def encode(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, *, layers: int, token_types: str | None) -> str:
-    """The BERT encoder up to the last hidden state: embeddings, padding mask and `layers` transformer layers.
-
-    `token_types` names a token-type input (sentence pairs); None means every token is segment 0 (single texts).
-    """
-    hidden, heads, eps = config["hidden_size"], config["num_attention_heads"], config["layer_norm_eps"]
-    axes12 = g.const("axes12", np.array([1, 2], dtype=np.int64))
-
-    # Embeddings: word + absolute position + token type.
+def embed(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, token_types: str | None) -> tuple[str, str]:
+    """The embedded tokens (word + absolute position + token type, normalised) and the padding mask as an additive
+    bias on attention scores. `token_types` names a token-type input (sentence pairs); None means every token is
+    segment 0 (single texts)."""
     word = g.op("Gather", g.const("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids")
     seq_len = g.op("Gather", g.op("Shape", "input_ids"), g.const("one_idx", np.array(1, dtype=np.int64)))
     positions = g.op(
@@ -113,19 +108,29 @@ def encode(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, *, layers: 
     else:
         token_type = g.op("Gather", g.const("type_emb", w["embeddings.token_type_embeddings.weight"]), token_types)
     x = g.op("Add", g.op("Add", word, position), token_type)
-    x = g.layer_norm(x, w, "embeddings.LayerNorm", eps)
+    x = g.layer_norm(x, w, "embeddings.LayerNorm", config["layer_norm_eps"])
 
-    # Padding mask as an additive bias on attention scores: 0 for tokens, a large negative for padding.
+    # 0 for tokens, a large negative for padding.
     inverted = g.op("Sub", g.const("mask_one", np.array(1.0, dtype=np.float32)), float_mask(g))
     neg = g.const("mask_neg", np.array(np.finfo(np.float32).min, dtype=np.float32))
-    mask_bias = g.op("Mul", g.op("Unsqueeze", inverted, axes12), neg)
+    mask_bias = g.op("Mul", g.op("Unsqueeze", inverted, g.const("axes12", np.array([1, 2], dtype=np.int64))), neg)
+    return x, mask_bias
 
+
+def bert_layer(g: _GraphBuilder, x: str, mask_bias: str, w: dict[str, np.ndarray], config: dict, prefix: str) -> str:
+    """One post-layer-norm transformer layer whose weights are named `prefix`.* as in the Hugging Face checkpoint."""
+    hidden, heads, eps = config["hidden_size"], config["num_attention_heads"], config["layer_norm_eps"]
+    attn = _attention(g, x, mask_bias, w, f"{prefix}.attention", heads, hidden)
+    x = g.layer_norm(g.op("Add", attn, x), w, f"{prefix}.attention.output.LayerNorm", eps)
+    ff = g.linear(_gelu(g, g.linear(x, w, f"{prefix}.intermediate.dense")), w, f"{prefix}.output.dense")
+    return g.layer_norm(g.op("Add", ff, x), w, f"{prefix}.output.LayerNorm", eps)
+
+
+def encode(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, *, layers: int, token_types: str | None) -> str:
+    """The BERT encoder up to the last hidden state: embeddings, padding mask and `layers` transformer layers."""
+    x, mask_bias = embed(g, w, config, token_types)
     for i in range(layers):
-        p = f"encoder.layer.{i}"
-        attn = _attention(g, x, mask_bias, w, f"{p}.attention", heads, hidden)
-        x = g.layer_norm(g.op("Add", attn, x), w, f"{p}.attention.output.LayerNorm", eps)
-        ff = g.linear(_gelu(g, g.linear(x, w, f"{p}.intermediate.dense")), w, f"{p}.output.dense")
-        x = g.layer_norm(g.op("Add", ff, x), w, f"{p}.output.LayerNorm", eps)
+        x = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{i}")
     return x
 
 

@@ -6,7 +6,6 @@ does this sentence answer the question, does this passage support the claim, and
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -23,7 +22,7 @@ from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
-from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta
+from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
 MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
@@ -44,7 +43,9 @@ class Reading:
 
 
 def _weights_version(weights_dir: Path) -> str:
-    return hashlib.sha256((weights_dir / "reader.safetensors").read_bytes()).hexdigest()[:12]
+    """Names the built graph after every weights file in it, so new weights never reuse an old graph."""
+    files = [weights_dir / "reader.safetensors", weights_dir / "answers.safetensors"]
+    return "-".join(weights_version(f) for f in files if f.exists())
 
 
 def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:

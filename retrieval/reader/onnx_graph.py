@@ -3,11 +3,14 @@
 The word embeddings stay those of the installed all-MiniLM-L6-v2 package (they were frozen in training), so the
 committed weights (`weights/reader.safetensors`, fp16) hold only what training changed. The graph mirrors
 `scripts/train_reader.py`: BERT layers on a sentence pair, the mean of the token vectors into a linear head
-(answers, supports), and a per-token linear head (answer span start, end).
+(answers, supports), and a per-token linear head (answer span start, end). Where `weights/answers.safetensors` is
+committed (`scripts/train_answers.py`), the `answers` logit comes from a second copy of the last layer and its own
+head, reading the same lower layers: one more layer per pair, so the verifier and the span marker stay as trained.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +19,8 @@ import onnx
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
 
-from retrieval.embeddings.onnx_graph import _GraphBuilder, encode, finish, float_mask, int_input
+from retrieval.embeddings.onnx_graph import _GraphBuilder, bert_layer, embed, finish, float_mask, int_input
+from retrieval.errors import ConfigError
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 
@@ -25,24 +29,53 @@ def reader_meta(weights_dir: Path = WEIGHTS_DIR) -> dict:
     return json.loads((weights_dir / "reader.json").read_text())
 
 
+def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
+    """The `answers` output's own top layer and head (scripts/train_answers.py), empty when none is committed.
+
+    It reads the output of the reader's second-to-last layer, so it is only valid for the reader weights it was
+    trained on; answers.json records them.
+    """
+    path = weights_dir / "answers.safetensors"
+    if not path.exists():
+        return {}
+    trained_on = json.loads((weights_dir / "answers.json").read_text())["reader"]
+    if trained_on != weights_version(weights_dir / "reader.safetensors"):
+        raise ConfigError("The answers branch was trained on other reader weights; retrain it (make train).")
+    return {name: value.astype(np.float32) for name, value in load_file(str(path)).items()}
+
+
+def weights_version(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def build_reader_onnx(minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> onnx.ModelProto:
     config = json.loads((minilm_dir / "config.json").read_text())
-    meta = reader_meta(weights_dir)
+    layers = reader_meta(weights_dir)["layers"]
     w = load_file(str(minilm_dir / "model.safetensors"))
     w |= {name: value.astype(np.float32) for name, value in load_file(str(weights_dir / "reader.safetensors")).items()}
+    branch = answers_branch(weights_dir)
+    w |= branch
     g = _GraphBuilder()
-    x = encode(g, w, config, layers=meta["layers"], token_types="token_type_ids")
+    x, mask_bias = embed(g, w, config, "token_type_ids")
+    for i in range(layers - 1):
+        x = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{i}")
+    top = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{layers - 1}")
 
-    # Mean over real tokens -> [answers, supports] logits.
+    # Mean over real tokens -> [answers, supports] logits; per token -> answer span [start, end] logits.
     weights = g.op("Unsqueeze", float_mask(g), g.const("axis2", np.array([2], dtype=np.int64)))
     axis1 = g.const("axis1", np.array([1], dtype=np.int64))
-    pooled = g.op(
-        "Div",
-        g.op("ReduceSum", g.op("Mul", x, weights), axis1, keepdims=0),
-        g.op("ReduceSum", weights, axis1, keepdims=0),
-    )
-    g.nodes.append(helper.make_node("Identity", [g.linear(pooled, w, "head")], ["logits"]))
-    g.nodes.append(helper.make_node("Identity", [g.linear(x, w, "span")], ["span_logits"]))
+    count = g.op("ReduceSum", weights, axis1, keepdims=0)
+
+    def pooled(tokens: str) -> str:
+        return g.op("Div", g.op("ReduceSum", g.op("Mul", tokens, weights), axis1, keepdims=0), count)
+
+    logits = g.linear(pooled(top), w, "head")
+    if branch:  # the branch's answers logit replaces the shared head's
+        answers = g.linear(pooled(bert_layer(g, x, mask_bias, w, config, "answers.layer")), w, "answers.head")
+        one, two = (g.const(f"col{n}", np.array([n], dtype=np.int64)) for n in (1, 2))
+        logits = g.op("Concat", answers, g.op("Slice", logits, one, two, one), axis=1)
+    g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+    g.nodes.append(helper.make_node("Identity", [g.linear(top, w, "span")], ["span_logits"]))
 
     inputs = [int_input("input_ids"), int_input("token_type_ids"), int_input("attention_mask")]
     outputs = [
