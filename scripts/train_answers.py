@@ -53,6 +53,7 @@ from train_reader import (
     mask_bias_of,
     mean_pool,
     question_pool,
+    shared_arguments,
     siblings_by_article,
     write_fixture,
 )
@@ -258,22 +259,16 @@ def recentre(branch: AnswersBranch, original: AnswersBranch, monitor: list[dict]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/data/squad-v1.1-train.json")
-    parser.add_argument("--base", type=Path, help="all-MiniLM-L6-v2 folder (default: the installed package's)")
+    parser = shared_arguments(__doc__)  # --seed and --heldout-articles must be train_reader.py's
     parser.add_argument("--weights", type=Path, default=ROOT / "retrieval/reader/weights")
-    parser.add_argument("--fixture", type=Path, default=ROOT / "tests/fixtures/reader_reference.json")
     parser.add_argument("--questions", type=int, default=8000, help="questions to mine pairs from")
     parser.add_argument("--reader-questions", type=int, default=50000, help="train_reader.py's --questions")
-    parser.add_argument("--heldout-articles", type=int, default=20, help="train_reader.py's --heldout-articles")
     parser.add_argument("--far", type=int, default=16, help="other paragraphs' sentences read per question")
     parser.add_argument("--mined", type=int, default=3, help="best-scored of those kept as negatives")
     parser.add_argument("--chunk", type=int, default=200, help="questions read together")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=20261126, help="train_reader.py's --seed")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)

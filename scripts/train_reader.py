@@ -449,8 +449,9 @@ def load_squad(path: Path) -> list[dict]:
         return json.load(f)["data"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def shared_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options this script and scripts/train_answers.py share, with the same defaults."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--squad",
         type=Path,
@@ -458,18 +459,23 @@ def main() -> None:
         help="SQuAD v1.1 train (.json or .json.xz)",
     )
     parser.add_argument("--base", type=Path, help="all-MiniLM-L6-v2 folder (default: the installed package's)")
-    parser.add_argument("--out", type=Path, default=ROOT / "retrieval/reader/weights")
     parser.add_argument("--fixture", type=Path, default=ROOT / "tests/fixtures/reader_reference.json")
-    parser.add_argument("--questions", type=int, default=50000, help="training questions sampled; 0: all")
     parser.add_argument("--heldout-articles", type=int, default=20, help="train articles kept out for monitoring")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads when training on the CPU")
+    parser.add_argument("--seed", type=int, default=20261126)
+    return parser
+
+
+def main() -> None:
+    parser = shared_arguments(__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "retrieval/reader/weights")
+    parser.add_argument("--questions", type=int, default=50000, help="training questions sampled; 0: all")
     parser.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (all 6, or fewer for speed)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads when training on the CPU")
     parser.add_argument("--device", help="cuda or cpu (default: cuda when available)")
-    parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--max-steps", type=int, default=0, help="anneal to 0 and stop at this step")
     parser.add_argument("--deadline", type=float, default=0, help="seconds of training after which to stop and export")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench/cache/reader-checkpoint.pt")
