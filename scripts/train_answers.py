@@ -166,7 +166,10 @@ def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.N
             pairs += [{"question": n, "label": 0.0, "lower": x[2]} for x in chosen]
         done += len(chunk)
         rate = (time.time() - began) / done
-        print(f"mined {done} questions, {len(pairs)} pairs, {len(supported)} skipped as answering; {rate:.2f} s/q")
+        print(
+            f"mined {done} questions, {len(pairs)} pairs, {len(supported)} skipped as answering; {rate:.2f} s/q",
+            flush=True,
+        )
     return pairs
 
 
