@@ -29,10 +29,11 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +50,7 @@ from train_reader import (
     answer_sentence,
     base_model,
     collate,
+    load_committed,
     load_squad,
     mask_bias_of,
     mean_pool,
@@ -62,16 +64,6 @@ from retrieval.reader.claims import question_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_BATCH = 64
-
-
-def load_reader(source: Path, weights_dir: Path) -> Reader:
-    config = json.loads((source / "config.json").read_text())
-    model = Reader(config, json.loads((weights_dir / "reader.json").read_text())["layers"])
-    upstream = load_file(str(source / "model.safetensors"))
-    model.load_state_dict({k: torch.from_numpy(v).float() for k, v in upstream.items()}, strict=False)
-    committed = load_file(str(weights_dir / "reader.safetensors"))
-    model.load_state_dict({k: torch.from_numpy(v).float() for k, v in committed.items()}, strict=False)
-    return model.eval()
 
 
 @torch.no_grad()
@@ -100,18 +92,30 @@ def unseen_questions(articles: list[dict], args: argparse.Namespace) -> tuple[li
     return paragraphs, pool[args.reader_questions :]
 
 
-def candidates(paragraphs: list, by_article: dict, i: int, question: str, far: int) -> list[tuple[str, str, bool]]:
-    """(sentence, its window, from the question's own paragraph) for the paragraph's sentences and the `far`
-    sentences of the article's other paragraphs sharing the most words with the question."""
+class Candidate(NamedTuple):
+    sentence: str
+    window: str  # the sentence with a neighbour on each side, what the verifier reads
+    own: bool  # from the question's own paragraph
+
+
+class Scored(NamedTuple):
+    score: float  # the committed reader's answers logit
+    candidate: Candidate
+    lower: np.ndarray  # the shared lower layers' output for the pair
+
+
+def candidates(paragraphs: list, by_article: dict, i: int, question: str, far: int) -> list[Candidate]:
+    """The paragraph's sentences, and the `far` sentences of the article's other paragraphs sharing the most words
+    with the question."""
     words = _words(question)
-    own = [(s, _window(paragraphs[i][2], k), True) for k, s in enumerate(paragraphs[i][2])]
+    own = [Candidate(s, _window(paragraphs[i][2], k), True) for k, s in enumerate(paragraphs[i][2])]
     others = [
-        (s, _window(paragraphs[j][2], k), False)
+        Candidate(s, _window(paragraphs[j][2], k), False)
         for j in by_article[paragraphs[i][0]]
         if j != i
         for k, s in enumerate(paragraphs[j][2])
     ]
-    others.sort(key=lambda c: -len(words & _words(c[0])))
+    others.sort(key=lambda c: -len(words & _words(c.sentence)))
     return own + others[:far]
 
 
@@ -125,45 +129,47 @@ def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.N
     for at in range(0, len(pool), args.chunk):
         if done >= args.questions:
             break
-        chunk = []  # (question number, question, gold texts, answer sentence, candidates)
+        chunk = []  # (question number, question, question-statement or None, answer sentence, candidates)
         for i, qa in pool[at : at + args.chunk]:
             hit = answer_sentence(paragraphs[i][1], paragraphs[i][2], qa["answers"][0])
             if hit is None:
                 continue
             golds = {x["text"].lower() for x in qa["answers"]}
             sentence = paragraphs[i][2][hit]
-            found = [c for c in candidates(paragraphs, by_article, i, qa["question"], args.far) if c[0] != sentence]
-            kept = set(_negatives([c[0] for c in found], sentence, golds))
+            found = [
+                c for c in candidates(paragraphs, by_article, i, qa["question"], args.far) if c.sentence != sentence
+            ]
+            kept = set(_negatives([c.sentence for c in found], sentence, golds))
             claim = question_claim(qa["question"], qa["answers"][0]["text"])
-            chunk.append((done + len(chunk), qa["question"], claim, sentence, [c for c in found if c[0] in kept]))
+            chunk.append((done + len(chunk), qa["question"], claim, sentence, [c for c in found if c.sentence in kept]))
         examples = [Example(ANSWERS, q, s, 1.0) for _, q, _, s, _ in chunk]
-        examples += [Example(ANSWERS, q, c[0], 0.0) for _, q, _, _, found in chunk for c in found]
+        examples += [Example(ANSWERS, q, c.sentence, 0.0) for _, q, _, _, found in chunk for c in found]
         logits, lower = read(model, encoder, examples)
         scores = iter(logits[len(chunk) :, ANSWERS].tolist())
-        ranked = []  # per question: (score, candidate, lower) best first, own paragraph and others apart
+        ranked: list[list[Scored]] = []  # per question, best first
         lowers = iter(lower[len(chunk) :])
         for _, _, _, _, found in chunk:
-            scored = [(next(scores), c, next(lowers)) for c in found]
-            ranked.append(sorted(scored, key=lambda x: -x[0]))
+            scored = [Scored(next(scores), c, next(lowers)) for c in found]
+            ranked.append(sorted(scored, key=lambda x: -x.score))
         # The question made a statement, checked against the windows of each question's best-scored far sentences.
         checks = [
-            (n, c)
+            (n, far.candidate)
             for (n, _, claim, _, _), r in zip(chunk, ranked, strict=True)
             if claim
-            for _, c, _ in [x for x in r if not x[1][2]][: args.mined + 1]
+            for far in [x for x in r if not x.candidate.own][: args.mined + 1]
         ]
         claims = {n: claim for n, _, claim, _, _ in chunk}
         supported = set()
         if checks:
-            support, _ = read(model, encoder, [Example(SUPPORTS, claims[n], c[1], 0.0) for n, c in checks])
-            supported = {(n, c[0]) for (n, c), s in zip(checks, support[:, SUPPORTS], strict=True) if s > 0}
+            support, _ = read(model, encoder, [Example(SUPPORTS, claims[n], c.window, 0.0) for n, c in checks])
+            supported = {(n, c.sentence) for (n, c), s in zip(checks, support[:, SUPPORTS], strict=True) if s > 0}
         for (n, *_), positive, r in zip(chunk, lower[: len(chunk)], ranked, strict=True):
             pairs.append({"question": n, "label": 1.0, "lower": positive})
-            own = [x for x in r if x[1][2]]
-            far = [x for x in r if not x[1][2] and (n, x[1][0]) not in supported]
+            own = [x for x in r if x.candidate.own]
+            far = [x for x in r if not x.candidate.own and (n, x.candidate.sentence) not in supported]
             chosen = own[:1] + rng.sample(own[1:], max(0, min(1, len(own) - 1)))
             chosen += far[: args.mined] + rng.sample(far[args.mined :], max(0, min(1, len(far) - args.mined)))
-            pairs += [{"question": n, "label": 0.0, "lower": x[2]} for x in chosen]
+            pairs += [{"question": n, "label": 0.0, "lower": x.lower} for x in chosen]
         done += len(chunk)
         rate = (time.time() - began) / done
         print(
@@ -278,7 +284,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     source = base_model(args.base)
     encoder = Encoder(source / "tokenizer.json", json.loads((args.weights / "reader.json").read_text())["max_tokens"])
-    reader = load_reader(source, args.weights)
+    reader = load_committed(source, args.weights)
     began = time.time()
     pairs = mine(reader, encoder, load_squad(args.squad), args)
     mined = time.time() - began
@@ -292,6 +298,8 @@ def main() -> None:
     weights = {f"answers.{k}": v.detach().numpy().astype(np.float16) for k, v in branch.state_dict().items()}
     branch.load_state_dict({k[len("answers.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
     save_file(weights, str(args.weights / "answers.safetensors"))
+    # retrieval/reader/onnx_graph.py's weights_version, which the graph builder compares; it is not imported because
+    # that module needs onnx, which the training environment does not install.
     reader_sha = hashlib.sha256((args.weights / "reader.safetensors").read_bytes()).hexdigest()[:12]
     meta = {k: getattr(args, k) for k in ("questions", "far", "mined", "batch", "lr", "epochs", "seed")} | {
         "reader": reader_sha,  # the reader weights whose lower layers this branch reads

@@ -133,6 +133,17 @@ class AnswersBranch(nn.Module):
         return self.head(mean_pool(x, mask)).squeeze(-1)
 
 
+def load_committed(source: Path, weights_dir: Path) -> Reader:
+    """The committed reader in eval mode: the installed MiniLM's word embeddings plus the committed fp16 weights."""
+    config = json.loads((source / "config.json").read_text())
+    model = Reader(config, json.loads((weights_dir / "reader.json").read_text())["layers"])
+    upstream = load_file(str(source / "model.safetensors"))
+    model.load_state_dict({k: torch.from_numpy(v).float() for k, v in upstream.items()}, strict=False)
+    committed = load_file(str(weights_dir / "reader.safetensors"))
+    model.load_state_dict({k: torch.from_numpy(v).float() for k, v in committed.items()}, strict=False)
+    return model.eval()
+
+
 def load_branch(reader: Reader, weights_dir: Path) -> AnswersBranch | None:
     """The committed answers branch (scripts/train_answers.py) on top of `reader`, None when there is none."""
     path = weights_dir / "answers.safetensors"
@@ -494,10 +505,7 @@ def main() -> None:
     upstream = {k: torch.from_numpy(v).float() for k, v in load_file(str(source / "model.safetensors")).items()}
 
     if args.fixture_only:
-        weights = load_file(str(args.out / "reader.safetensors"))
-        model = Reader(config, json.loads((args.out / "reader.json").read_text())["layers"])
-        model.load_state_dict(upstream, strict=False)
-        model.load_state_dict({k: torch.from_numpy(v).float() for k, v in weights.items()}, strict=False)
+        model = load_committed(source, args.out)
         write_fixture(model, encoder, args.fixture, load_branch(model, args.out))
         return
 
