@@ -53,6 +53,7 @@ def eval_command(
         table.add_row("query p50 / p95 (ms)", f"{report.query_ms['p50']} / {report.query_ms['p95']}")
         if report.answer_contains is not None:
             table.add_row("answer contains gold", f"{report.answer_contains:.3f}")
+            table.add_row("first sentence contains gold", f"{report.lead_contains:.3f}")
             table.add_row("refused", f"{report.refused:.3f}")
             table.add_row("citations valid", f"{report.citations_valid:.3f}")
             table.add_row("sentences dropped by support check", f"{report.dropped_sentences:.3f}")

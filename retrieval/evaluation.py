@@ -136,6 +136,7 @@ class EvalReport:
     mrr: float
     query_ms: dict[str, float]
     answer_contains: float | None = None
+    lead_contains: float | None = None  # the answer's first sentence alone: what a reader sees first
     refused: float | None = None
     citations_valid: float | None = None
     dropped_sentences: float | None = None
@@ -156,7 +157,7 @@ def evaluate(
     depth = max(ks)
     hits_at = {k: 0 for k in ks}
     reciprocal, query_ms, ask_ms = [], [], []
-    contains = refused = valid = dropped = sentences = 0
+    contains = lead = refused = valid = dropped = sentences = 0
     for i, q in enumerate(questions):
         start = time.perf_counter()
         hits = kb.search(q.question, depth, rerank=True)
@@ -171,7 +172,9 @@ def evaluate(
             answer = answers.ask(q.question)
             ask_ms.append((time.perf_counter() - start) * 1000)
             # Compared without our [n] markers: "... in May [1]." must still contain the gold "... in May.".
-            contains += answer.grounded and contains_answer(without_markers(answer.answer), q.answers)
+            text = without_markers(answer.answer)
+            contains += answer.grounded and contains_answer(text, q.answers)
+            lead += answer.grounded and contains_answer(split_sentences(text)[0], q.answers)
             refused += not answer.grounded
             cited = {c.n for c in answer.citations}
             valid += all(int(n) in cited for n in _MARKER.findall(answer.answer))
@@ -188,6 +191,7 @@ def evaluate(
     )
     if answers is not None:
         report.answer_contains = round(contains / n, 4)
+        report.lead_contains = round(lead / n, 4)
         report.refused = round(refused / n, 4)
         report.citations_valid = round(valid / n, 4)
         report.dropped_sentences = round(dropped / sentences, 4) if sentences else 0.0

@@ -11,6 +11,9 @@ read. It prints three tables; docs/CITATIONS.md records a run and the thresholds
    these articles, checked against their paragraph.
 3. Fusion (`READER_WEIGHT` in retrieval/search.py): how much the reader's best sentence adds to a passage's fused
    score, by the recall of the answering paragraph at 1 and 4.
+4. The lead (`PASSAGE_WEIGHT` in retrieval/answer/extractive.py): how much a sentence's passage score counts next to
+   its own reading when the offline answerer picks the sentence to lead with, by the share of answerable questions
+   whose lead, and whose whole answer, holds a gold answer.
 
     .venv/bin/python scripts/calibrate.py [--questions 400]
 """
@@ -33,18 +36,23 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from build_claims import claim_rows  # noqa: E402
 
 from retrieval import search  # noqa: E402
+from retrieval.answer import extractive  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
+from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
+from retrieval.answer.sources import number_sources  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
     ParagraphQuestion,
     answerability_hits,
     confidences,
+    contains_answer,
     paragraph_articles,
 )
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
+from retrieval.types import SearchHit  # noqa: E402
 
 TRAIN_SEED = 20261126  # scripts/train_reader.py's --seed: the held-out articles are its first shuffle's head
 
@@ -55,7 +63,8 @@ def heldout_articles(path: Path, count: int) -> list[dict]:
     return articles[:count]
 
 
-READER_WEIGHTS = (0.0, 0.3, 0.6, 1.0, 1.5)
+READER_WEIGHTS = (0.0, 0.03, 0.06, 0.1, 0.15)
+PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
 
 
@@ -74,6 +83,25 @@ def reader_weight_recall(
                 found[weight] += (ids[:1] == [item.article_id], item.article_id in ids)
     finally:
         search.READER_WEIGHT = chosen
+    return {w: tuple(hits / len(items)) for w, hits in found.items()}
+
+
+def lead_contains_gold(
+    answerer: ExtractiveAnswerer, items: list[ParagraphQuestion], searches: list[list[SearchHit]], weights: tuple
+) -> dict[float, tuple[float, float]]:
+    """For each passage weight: the share of questions whose offline answer's first sentence, and whole answer,
+    holds a gold answer (from the hits already searched, so only the drafting is repeated)."""
+    found = {w: np.zeros(2) for w in weights}
+    chosen = extractive.PASSAGE_WEIGHT
+    try:
+        for item, hits in zip(items, searches, strict=True):
+            for weight in weights:
+                extractive.PASSAGE_WEIGHT = weight  # a module setting, read at each draft
+                draft = answerer.draft(item.question, number_sources(hits))
+                sentences = split_sentences(draft) or [""]
+                found[weight] += (contains_answer(sentences[0], item.answers), contains_answer(draft, item.answers))
+    finally:
+        extractive.PASSAGE_WEIGHT = chosen
     return {w: tuple(hits / len(items)) for w, hits in found.items()}
 
 
@@ -119,7 +147,13 @@ def main() -> None:
         print(f"\n## Reader weight in fusion: {len(items)} questions")
         print("| weight | recall@1 | recall@4 |\n|---|---|---|")
         for weight, (at_1, at_4) in reader_weight_recall(kb, items, READER_WEIGHTS).items():
-            print(f"| {weight:.1f} | {at_1:.3f} | {at_4:.3f} |")
+            print(f"| {weight:.2f} | {at_1:.3f} | {at_4:.3f} |")
+
+        print(f"\n## Passage weight in choosing the lead: {len(items)} answerable questions")
+        print("| weight | lead holds gold | answer holds gold |\n|---|---|---|")
+        answerer = ExtractiveAnswerer(services.embedder, services.reader)
+        for weight, (lead, whole) in lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS).items():
+            print(f"| {weight:.0f} | {lead:.3f} | {whole:.3f} |")
 
         rows = claim_rows(entries, args.questions // 2, random.Random(2))
         checker = CitationChecker(services.reader)

@@ -10,6 +10,7 @@ import pytest
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import CONFIDENT, answer_confidence
+from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.sources import number_sources
 from retrieval.answer.summaries import SummaryService
 from retrieval.chunker import split_sentences
@@ -231,6 +232,36 @@ def test_the_reader_finds_the_sentence_that_answers(answers: AnswerService) -> N
     response = answers.ask("How did Hikvision react to the decision?")
     assert "disagrees" in response.answer and response.citations[0].outlet == "Reuters"
     assert response.answer_spans and all(span in response.answer for span in response.answer_spans)
+
+
+def test_of_two_sentences_that_answer_the_one_in_the_better_matching_passage_leads(services: Services) -> None:
+    """The lead is chosen by the sentence's reading and its passage's search score together: raise either passage's
+    score and its sentence leads."""
+    kb = services.kb("lead")
+    kb.ingest_articles(
+        [
+            Article(
+                title="Harbour vote",
+                text="Councillors voted to approve the harbour plan in March 2024, ending a two-year debate.",
+                outlet="Gazette",
+            ),
+            Article(
+                title="Port history",
+                text="In May 2023 the city council first gave its approval to a smaller version of the harbour plan.",
+                outlet="Herald",
+            ),
+        ]
+    )
+    question = "When did the council approve the harbour plan?"
+    hits = kb.search(question, 4, rerank=True)
+    assert {h.article.outlet for h in hits} == {"Gazette", "Herald"}
+    answerer = ExtractiveAnswerer(kb.embedder, kb.reader)
+
+    def lead(favoured: str) -> str:
+        raised = [replace(h, score=h.score + 0.5 * (h.article.outlet == favoured)) for h in hits]
+        return split_sentences(answerer.draft(question, number_sources(raised)))[0]
+
+    assert "March 2024" in lead("Gazette") and "May 2023" in lead("Herald")
 
 
 def test_abbreviations_do_not_end_sentences() -> None:

@@ -55,6 +55,7 @@ def test_eval_prints_the_contract(run, tmp_path: Path) -> None:
         "recall",
         "mrr",
         "answer_contains",
+        "lead_contains",
         "refused",
         "citations_valid",
         "dropped_sentences",
@@ -63,6 +64,7 @@ def test_eval_prints_the_contract(run, tmp_path: Path) -> None:
     }
     assert report["questions"] == 2 and report["recall"] == {"1": 1.0, "4": 1.0, "10": 1.0}
     assert report["citations_valid"] == 1.0 and set(report["ask_ms"]) == {"p50", "p95"}
+    assert report["lead_contains"] <= report["answer_contains"]
     again = run("eval", str(dataset), "--json", "--skip-answers", "--k", "1")
     assert again["recall"] == {"1": 1.0} and again["answer_contains"] is None
 

@@ -11,7 +11,7 @@ from retrieval.answer.citations import CitationChecker
 from retrieval.answer.extractive import ANSWERS
 from retrieval.answer.sources import Source, number_sources
 from retrieval.chunker import split_sentences
-from retrieval.reader.model import Reader
+from retrieval.reader.model import Reader, log_odds
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -26,17 +26,12 @@ TOPIC_FLOOR = 0.25
 # the question (search's fused score) tells the two apart. A passage's evidence is the reader's log-odds moved by
 # CONFIDENCE_SLOPE per unit of fused score away from SCORE_PIVOT; the best passage decides, against CONFIDENT.
 # Calibrated on held-out SQuAD train (scripts/calibrate.py, bench/calibration.txt, docs/CITATIONS.md): at 8% of
-# answerable questions refused, slopes 0 / 4 / 8 / 12 refuse 57 / 68 / 70 / 73% of unanswerable ones. CONFIDENT sits
-# where about 7% of answerables are refused (0.35: 6.5%, refusing 67% of unanswerables; 0.30 gave 7.2% / 63% before
-# the answers output had its own top layer).
+# answerable questions refused, slopes 0 / 4 / 8 / 12 refuse 57 / 68 / 71 / 73% of unanswerable ones. CONFIDENT sits
+# where about 7% of answerables are refused (0.75: 6.5%, refusing 68% of unanswerables). It is high because the fused
+# score already carries the reader's log-odds (retrieval/search.py), so the evidence counts them one and a half times.
 CONFIDENCE_SLOPE = 8.0
 SCORE_PIVOT = 0.75
-CONFIDENT = 0.35
-
-
-def _log_odds(probability: float) -> float:
-    p = min(max(probability, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+CONFIDENT = 0.75
 
 
 def answer_confidence(hits: list[SearchHit], slope: float = CONFIDENCE_SLOPE) -> float | None:
@@ -47,7 +42,7 @@ def answer_confidence(hits: list[SearchHit], slope: float = CONFIDENCE_SLOPE) ->
         return None
     if max(h.similarity for h in hits) < TOPIC_FLOOR:
         return 0.0
-    evidence = max(_log_odds(h.answers) + slope * (h.score - SCORE_PIVOT) for h in read)
+    evidence = max(log_odds(h.answers) + slope * (h.score - SCORE_PIVOT) for h in read)
     return 1 / (1 + math.exp(-evidence))
 
 

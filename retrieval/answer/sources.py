@@ -35,22 +35,26 @@ class Source:
         return "\n…\n".join(without_markers(h.chunk.text) for h in self.hits)
 
     @cached_property
-    def _sentence_chunks(self) -> dict[str, str]:
-        """Evidence sentence -> the chunk it came from. Instruction-like sentences never count as evidence."""
-        found: dict[str, str] = {}
+    def _sentence_hits(self) -> dict[str, SearchHit]:
+        """Evidence sentence -> the passage it came from. Instruction-like sentences never count as evidence."""
+        found: dict[str, SearchHit] = {}
         for hit in self.hits:
             for sentence in split_sentences(without_markers(hit.chunk.text)):
                 if not is_instruction(sentence):
-                    found.setdefault(sentence, hit.chunk.chunk_id)
+                    found.setdefault(sentence, hit)
         return found
 
     @property
     def sentences(self) -> list[str]:
-        return list(self._sentence_chunks)
+        return list(self._sentence_hits)
+
+    def hit_of(self, sentence: str) -> SearchHit:
+        """The passage that holds one of `sentences` (the source's best passage for any other text)."""
+        return self._sentence_hits.get(sentence, self.hits[0])
 
     def citation(self, n: int, quote: str) -> Citation:
         a = self.article
-        chunk_id = self._sentence_chunks.get(quote, self.hits[0].chunk.chunk_id)
+        chunk_id = self.hit_of(quote).chunk.chunk_id
         also_in = sorted({copy.outlet or copy.title for hit in self.hits for copy in hit.also_in})
         return Citation(
             n, a.id, a.title, a.outlet, a.url, a.published, chunk_id, quote, also_in, a.published_approximate

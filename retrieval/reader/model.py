@@ -7,6 +7,7 @@ does this sentence answer the question, does this passage support the claim, and
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -63,6 +64,12 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
     onnx.save_model(model, tmp)
     os.replace(tmp, target)
     return target
+
+
+def log_odds(probability: float) -> float:
+    """A reader probability back on the logit scale, where sure answers still differ (0.99 is 4.6, 0.9999 is 9.2)."""
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
