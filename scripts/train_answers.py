@@ -17,11 +17,7 @@ Data (SQuAD v1.1 *train*; SQuAD dev is never read; the 20 articles train_reader.
    the reader says supports the question turned into a statement with its answer ("Who ...?" + "the sultan" ->
    "The sultan ...").
 
-Rounds: `--round 2` starts from the committed branch, takes the next `--questions` unseen questions, and ranks the
-candidates with the branch itself, so its negatives are the sentences the branch (not the reader) still mistakes for
-answers. `make train` runs round 1 and then round 2.
-
-    .venv-train/bin/python scripts/train_answers.py [--round 2]   # see `make train` and docs/MODELS.md
+    .venv-train/bin/python scripts/train_answers.py            # see `make train` and docs/MODELS.md
 """
 
 from __future__ import annotations
@@ -54,7 +50,6 @@ from train_reader import (
     answer_sentence,
     base_model,
     collate,
-    load_branch,
     load_committed,
     load_squad,
     mask_bias_of,
@@ -72,11 +67,8 @@ READ_BATCH = 64
 
 
 @torch.no_grad()
-def read(
-    model: Reader, encoder: Encoder, examples: list[Example], branch: AnswersBranch | None = None
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The committed reader's logits for each pair (`answers` from `branch` when given), and the shared lower layers'
-    output (fp16, real tokens only)."""
+def read(model: Reader, encoder: Encoder, examples: list[Example]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The committed reader's logits for each pair, and the shared lower layers' output (fp16, real tokens only)."""
     rows = encoder.encode(examples)
     logits = np.zeros((len(examples), 2), np.float32)
     lower: list[np.ndarray] = [np.zeros(0)] * len(examples)
@@ -87,20 +79,17 @@ def read(
         batch = collate([rows[i] for i in chosen], [examples[i] for i in chosen], torch.device("cpu"))
         x = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
         logits[chosen] = model.head(mean_pool(top(x, mask_bias_of(batch["mask"])), batch["mask"])).numpy()
-        if branch is not None:
-            logits[chosen, ANSWERS] = branch.eval()(x, batch["mask"]).numpy()
         for row, i in enumerate(chosen):
             lower[i] = x[row, : len(rows[i].ids)].numpy().astype(np.float16)
     return logits, lower
 
 
 def unseen_questions(articles: list[dict], args: argparse.Namespace) -> tuple[list, list]:
-    """train_reader.py's paragraphs and the questions its run did not sample, drawn exactly as it draws them, less
-    those earlier rounds used."""
+    """train_reader.py's paragraphs and the questions its run did not sample, drawn exactly as it draws them."""
     rng = random.Random(args.seed)
     rng.shuffle(articles)
     paragraphs, pool = question_pool(articles[args.heldout_articles :], rng)
-    return paragraphs, pool[args.reader_questions + (args.round - 1) * args.questions :]
+    return paragraphs, pool[args.reader_questions :]
 
 
 class Candidate(NamedTuple):
@@ -130,11 +119,8 @@ def candidates(paragraphs: list, by_article: dict, i: int, question: str, far: i
     return own + others[:far]
 
 
-def mine(
-    model: Reader, encoder: Encoder, articles: list[dict], args: argparse.Namespace, ranker: AnswersBranch | None
-) -> list[dict]:
-    """Training pairs: {"question": n, "label": 1.0 or 0.0, "lower": the lower layers' output for the pair}.
-    Candidates are ranked by `ranker` (an earlier round's branch), or by the reader when None."""
+def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.Namespace) -> list[dict]:
+    """Training pairs: {"question": n, "label": 1.0 or 0.0, "lower": the lower layers' output for the pair}."""
     paragraphs, pool = unseen_questions(articles, args)
     by_article = siblings_by_article(paragraphs)
     rng = random.Random(args.seed + 2)
@@ -158,7 +144,7 @@ def mine(
             chunk.append((done + len(chunk), qa["question"], claim, sentence, [c for c in found if c.sentence in kept]))
         examples = [Example(ANSWERS, q, s, 1.0) for _, q, _, s, _ in chunk]
         examples += [Example(ANSWERS, q, c.sentence, 0.0) for _, q, _, _, found in chunk for c in found]
-        logits, lower = read(model, encoder, examples, ranker)
+        logits, lower = read(model, encoder, examples)
         scores = iter(logits[len(chunk) :, ANSWERS].tolist())
         ranked: list[list[Scored]] = []  # per question, best first
         lowers = iter(lower[len(chunk) :])
@@ -284,8 +270,7 @@ def recentre(branch: AnswersBranch, original: AnswersBranch, monitor: list[dict]
 def main() -> None:
     parser = shared_arguments(__doc__)  # --seed and --heldout-articles must be train_reader.py's
     parser.add_argument("--weights", type=Path, default=ROOT / "retrieval/reader/weights")
-    parser.add_argument("--questions", type=int, default=8000, help="questions to mine pairs from, per round")
-    parser.add_argument("--round", type=int, default=1, help="2: continue the committed branch on new questions")
+    parser.add_argument("--questions", type=int, default=8000, help="questions to mine pairs from")
     parser.add_argument("--reader-questions", type=int, default=50000, help="train_reader.py's --questions")
     parser.add_argument("--far", type=int, default=16, help="other paragraphs' sentences read per question")
     parser.add_argument("--mined", type=int, default=3, help="best-scored of those kept as negatives")
@@ -300,15 +285,12 @@ def main() -> None:
     source = base_model(args.base)
     encoder = Encoder(source / "tokenizer.json", json.loads((args.weights / "reader.json").read_text())["max_tokens"])
     reader = load_committed(source, args.weights)
-    earlier = load_branch(reader, args.weights) if args.round > 1 else None
-    if args.round > 1 and earlier is None:
-        sys.exit("--round 2 continues the committed branch; run round 1 first.")
     began = time.time()
-    pairs = mine(reader, encoder, load_squad(args.squad), args, earlier)
+    pairs = mine(reader, encoder, load_squad(args.squad), args)
     mined = time.time() - began
     monitor = [p for p in pairs if p["question"] % 20 == 0]  # 5% of the questions, never trained on
     pairs = [p for p in pairs if p["question"] % 20]
-    branch = earlier or AnswersBranch(reader)
+    branch = AnswersBranch(reader)
     steps = train(branch, pairs, monitor, args)
     shift = recentre(branch, AnswersBranch(reader), monitor)
 
@@ -319,7 +301,7 @@ def main() -> None:
     # retrieval/reader/onnx_graph.py's weights_version, which the graph builder compares; it is not imported because
     # that module needs onnx, which the training environment does not install.
     reader_sha = hashlib.sha256((args.weights / "reader.safetensors").read_bytes()).hexdigest()[:12]
-    meta = {k: getattr(args, k) for k in ("round", "questions", "far", "mined", "batch", "lr", "epochs", "seed")} | {
+    meta = {k: getattr(args, k) for k in ("questions", "far", "mined", "batch", "lr", "epochs", "seed")} | {
         "reader": reader_sha,  # the reader weights whose lower layers this branch reads
         "pairs": len(pairs),
         "steps": steps,
@@ -328,8 +310,6 @@ def main() -> None:
         "train_seconds": round(time.time() - began - mined),
         "monitor": evaluate(branch, monitor),
     }
-    if earlier is not None:
-        meta["earlier"] = json.loads((args.weights / "answers.json").read_text())
     (args.weights / "answers.json").write_text(json.dumps(meta, indent=1) + "\n")
     write_fixture(reader, encoder, args.fixture, branch)
     print("done", meta, flush=True)
