@@ -3,8 +3,8 @@
 No generative model is involved, so nothing can be invented: every sentence is quoted from a source. The reader
 (a cross-encoder that reads question and sentence together, retrieval/reader) scores each candidate sentence, and
 the sentence's passage brings its search score: the best of the two together leads, and others that also answer
-follow in source order. Sentences that cannot be an answer are never
-quoted: questions, headline repeats, bylines and fragments; a dateline or stray dash at the start is trimmed.
+follow in source order. Sentences that cannot be an answer are never quoted: questions, headline repeats, bylines
+and fragments; a dateline or stray dash at the start is trimmed.
 """
 
 from __future__ import annotations
