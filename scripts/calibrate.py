@@ -25,7 +25,10 @@ import json
 import random
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +43,7 @@ from retrieval.answer import extractive  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
-from retrieval.answer.sources import number_sources  # noqa: E402
+from retrieval.answer.sources import Source, number_sources  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
@@ -68,22 +71,34 @@ PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
 
 
+def sweep(
+    module: ModuleType, name: str, values: tuple[float, ...], items: list, measure: Callable[[Any], tuple[bool, bool]]
+) -> dict[float, tuple[float, float]]:
+    """For each value of the module setting `name` (read at each call, restored afterwards): the shares of `items`
+    for which `measure` holds, two measures at a time. The values take turns per item, so the reader's readings of an
+    item's question are cached after the first."""
+    found = {v: np.zeros(2) for v in values}
+    chosen = getattr(module, name)
+    try:
+        for item in items:
+            for value in values:
+                setattr(module, name, value)
+                found[value] += measure(item)
+    finally:
+        setattr(module, name, chosen)
+    return {v: tuple(hits / len(items)) for v, hits in found.items()}
+
+
 def reader_weight_recall(
     kb: KnowledgeBase, items: list[ParagraphQuestion], weights: tuple[float, ...]
 ) -> dict[float, tuple[float, float]]:
-    """Recall@1 and @4 of each question's own paragraph, for each reader weight. The weights take turns per
-    question, so the reader's readings of that question are cached after the first search."""
-    found = {w: np.zeros(2) for w in weights}
-    chosen = search.READER_WEIGHT
-    try:
-        for item in items:
-            for weight in weights:
-                search.READER_WEIGHT = weight  # a module setting, read at each search
-                ids = [hit.article.id for hit in kb.search(item.question, 4, rerank=True)]
-                found[weight] += (ids[:1] == [item.article_id], item.article_id in ids)
-    finally:
-        search.READER_WEIGHT = chosen
-    return {w: tuple(hits / len(items)) for w, hits in found.items()}
+    """Recall@1 and @4 of each question's own paragraph, for each reader weight in fusion."""
+
+    def recall(item: ParagraphQuestion) -> tuple[bool, bool]:
+        ids = [hit.article.id for hit in kb.search(item.question, 4, rerank=True)]
+        return ids[:1] == [item.article_id], item.article_id in ids
+
+    return sweep(search, "READER_WEIGHT", weights, items, recall)
 
 
 def lead_contains_gold(
@@ -91,18 +106,15 @@ def lead_contains_gold(
 ) -> dict[float, tuple[float, float]]:
     """For each passage weight: the share of questions whose offline answer's first sentence, and whole answer,
     holds a gold answer (from the hits already searched, so only the drafting is repeated)."""
-    found = {w: np.zeros(2) for w in weights}
-    chosen = extractive.PASSAGE_WEIGHT
-    try:
-        for item, hits in zip(items, searches, strict=True):
-            for weight in weights:
-                extractive.PASSAGE_WEIGHT = weight  # a module setting, read at each draft
-                draft = answerer.draft(item.question, number_sources(hits))
-                sentences = split_sentences(draft) or [""]
-                found[weight] += (contains_answer(sentences[0], item.answers), contains_answer(draft, item.answers))
-    finally:
-        extractive.PASSAGE_WEIGHT = chosen
-    return {w: tuple(hits / len(items)) for w, hits in found.items()}
+
+    def holds_gold(asked: tuple[ParagraphQuestion, list[Source]]) -> tuple[bool, bool]:
+        item, sources = asked
+        draft = answerer.draft(item.question, sources)
+        sentences = split_sentences(draft) or [""]
+        return contains_answer(sentences[0], item.answers), contains_answer(draft, item.answers)
+
+    asked = [(item, number_sources(hits)) for item, hits in zip(items, searches, strict=True)]
+    return sweep(extractive, "PASSAGE_WEIGHT", weights, asked, holds_gold)
 
 
 def main() -> None:
