@@ -71,12 +71,11 @@ def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -
     settings: Settings = ctx.obj.settings
     with friendly_errors(as_json):
         path = prepare_model(settings.model_cache_dir)
-        graphs = prepare_reader(settings.model_cache_dir)
-    built = [path, *(g for g in graphs if g)]
+        reader = prepare_reader(settings.model_cache_dir)
     emit(
-        {"model": str(path), "reader": str(graphs.reader), "verifier": graphs.verifier and str(graphs.verifier)},
+        {"model": str(path), "reader": str(reader)},
         as_json,
-        lambda: console.print(f"Models ready: {', '.join(map(str, built))}", markup=False),
+        lambda: console.print(f"Models ready: {path}, {reader}", markup=False),
     )
 
 

@@ -23,6 +23,7 @@ Data (SQuAD v1.1 *train*; SQuAD dev is never read; the 20 articles train_reader.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -32,13 +33,14 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from safetensors.numpy import save_file
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_branch import Pair, branch_arguments, logits_of, read, save, train
 from train_reader import (
     ANSWERS,
     SUPPORTS,
-    Branch,
+    AnswersBranch,
     Encoder,
     Example,
     Reader,
@@ -47,13 +49,39 @@ from train_reader import (
     _words,
     answer_sentence,
     base_model,
+    collate,
     load_committed,
     load_squad,
+    mask_bias_of,
+    mean_pool,
     question_pool,
+    shared_arguments,
     siblings_by_article,
+    write_fixture,
 )
 
 from retrieval.reader.claims import question_claim
+
+ROOT = Path(__file__).resolve().parents[1]
+READ_BATCH = 64
+
+
+@torch.no_grad()
+def read(model: Reader, encoder: Encoder, examples: list[Example]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The committed reader's logits for each pair, and the shared lower layers' output (fp16, real tokens only)."""
+    rows = encoder.encode(examples)
+    logits = np.zeros((len(examples), 2), np.float32)
+    lower: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i].ids))
+    top = model.encoder["layer"][-1]
+    for at in range(0, len(order), READ_BATCH):
+        chosen = order[at : at + READ_BATCH]
+        batch = collate([rows[i] for i in chosen], [examples[i] for i in chosen], torch.device("cpu"))
+        x = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
+        logits[chosen] = model.head(mean_pool(top(x, mask_bias_of(batch["mask"])), batch["mask"])).numpy()
+        for row, i in enumerate(chosen):
+            lower[i] = x[row, : len(rows[i].ids)].numpy().astype(np.float16)
+    return logits, lower
 
 
 def unseen_questions(articles: list[dict], args: argparse.Namespace) -> tuple[list, list]:
@@ -91,12 +119,12 @@ def candidates(paragraphs: list, by_article: dict, i: int, question: str, far: i
     return own + others[:far]
 
 
-def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.Namespace) -> list[Pair]:
-    """Training pairs: the answer sentence and the chosen negatives of each question."""
+def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.Namespace) -> list[dict]:
+    """Training pairs: {"question": n, "label": 1.0 or 0.0, "lower": the lower layers' output for the pair}."""
     paragraphs, pool = unseen_questions(articles, args)
     by_article = siblings_by_article(paragraphs)
     rng = random.Random(args.seed + 2)
-    pairs: list[Pair] = []
+    pairs: list[dict] = []
     began, done = time.time(), 0
     for at in range(0, len(pool), args.chunk):
         if done >= args.questions:
@@ -151,7 +179,40 @@ def mine(model: Reader, encoder: Encoder, articles: list[dict], args: argparse.N
     return pairs
 
 
-def evaluate(branch: Branch, pairs: list[Pair]) -> dict[str, float]:
+def batches_of(pairs: list[dict], size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), in shuffled order."""
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
+    out = []
+    for at in range(0, len(order), size * 50):
+        block = sorted(order[at : at + size * 50], key=lambda i: len(pairs[i]["lower"]))
+        out += [block[i : i + size] for i in range(0, len(block), size)]
+    rng.shuffle(out)
+    return out
+
+
+def stack(pairs: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(p["lower"]) for p in pairs)
+    lower = np.zeros((len(pairs), width, pairs[0]["lower"].shape[1]), np.float32)
+    mask = np.zeros((len(pairs), width), np.int64)
+    for row, p in enumerate(pairs):
+        lower[row, : len(p["lower"])], mask[row, : len(p["lower"])] = p["lower"], 1
+    labels = torch.tensor([p["label"] for p in pairs])
+    return torch.from_numpy(lower), torch.from_numpy(mask), labels
+
+
+@torch.no_grad()
+def logits_of(branch: AnswersBranch, pairs: list[dict]) -> np.ndarray:
+    branch.eval()
+    scores = np.zeros(len(pairs))
+    for at in range(0, len(pairs), 256):
+        lower, mask, _ = stack(pairs[at : at + 256])
+        scores[at : at + 256] = branch(lower, mask).numpy()
+    branch.train()
+    return scores
+
+
+def evaluate(branch: AnswersBranch, pairs: list[dict]) -> dict[str, float]:
     """Accuracy at 0 on answer sentences and on negatives, and how often the answer sentence outscores every
     negative of its question."""
     scores = logits_of(branch, pairs)
@@ -167,7 +228,30 @@ def evaluate(branch: Branch, pairs: list[Pair]) -> dict[str, float]:
     }
 
 
-def recentre(branch: Branch, original: Branch, monitor: list[Pair]) -> float:
+def train(branch: AnswersBranch, pairs: list[dict], monitor: list[dict], args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed + 3)
+    batches = [b for _ in range(args.epochs) for b in batches_of(pairs, args.batch, rng)]
+    optimizer = torch.optim.AdamW(branch.parameters(), lr=args.lr, weight_decay=0.01)
+    warmup = max(1, len(batches) // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (len(batches) - s) / (len(batches) - warmup)))
+    )
+    print("before", evaluate(branch, monitor), flush=True)
+    branch.train()
+    for step, chosen in enumerate(batches, 1):
+        lower, mask, labels = stack([pairs[i] for i in chosen])
+        loss = nn.functional.binary_cross_entropy_with_logits(branch(lower, mask), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(branch.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 200 == 0 or step == len(batches):
+            print(f"step {step}/{len(batches)} loss {loss.item():.4f}", evaluate(branch, monitor), flush=True)
+    return len(batches)
+
+
+def recentre(branch: AnswersBranch, original: AnswersBranch, monitor: list[dict]) -> float:
     """Shift the branch's bias so the monitor's answer sentences score, at the median, what the committed reader gave
     them; return the shift.
 
@@ -184,11 +268,16 @@ def recentre(branch: Branch, original: Branch, monitor: list[Pair]) -> float:
 
 
 def main() -> None:
-    parser = branch_arguments(__doc__)
+    parser = shared_arguments(__doc__)  # --seed and --heldout-articles must be train_reader.py's
+    parser.add_argument("--weights", type=Path, default=ROOT / "retrieval/reader/weights")
     parser.add_argument("--questions", type=int, default=8000, help="questions to mine pairs from")
+    parser.add_argument("--reader-questions", type=int, default=50000, help="train_reader.py's --questions")
     parser.add_argument("--far", type=int, default=16, help="other paragraphs' sentences read per question")
     parser.add_argument("--mined", type=int, default=3, help="best-scored of those kept as negatives")
     parser.add_argument("--chunk", type=int, default=200, help="questions read together")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -201,17 +290,29 @@ def main() -> None:
     mined = time.time() - began
     monitor = [p for p in pairs if p["question"] % 20 == 0]  # 5% of the questions, never trained on
     pairs = [p for p in pairs if p["question"] % 20]
-    branch = Branch(reader, ANSWERS)
-    steps = train(branch, pairs, monitor, args, evaluate)
-    shift = recentre(branch, Branch(reader, ANSWERS), monitor)
+    branch = AnswersBranch(reader)
+    steps = train(branch, pairs, monitor, args)
+    shift = recentre(branch, AnswersBranch(reader), monitor)
+
+    # Round to fp16 as committed, reload, and take the scores and the fixture from exactly those weights.
+    weights = {f"answers.{k}": v.detach().numpy().astype(np.float16) for k, v in branch.state_dict().items()}
+    branch.load_state_dict({k[len("answers.") :]: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
+    save_file(weights, str(args.weights / "answers.safetensors"))
+    # retrieval/reader/onnx_graph.py's weights_version, which the graph builder compares; it is not imported because
+    # that module needs onnx, which the training environment does not install.
+    reader_sha = hashlib.sha256((args.weights / "reader.safetensors").read_bytes()).hexdigest()[:12]
     meta = {k: getattr(args, k) for k in ("questions", "far", "mined", "batch", "lr", "epochs", "seed")} | {
+        "reader": reader_sha,  # the reader weights whose lower layers this branch reads
         "pairs": len(pairs),
         "steps": steps,
         "bias_shift": round(shift, 4),
         "mine_seconds": round(mined),
         "train_seconds": round(time.time() - began - mined),
+        "monitor": evaluate(branch, monitor),
     }
-    save(branch, reader, encoder, args, meta, lambda: evaluate(branch, monitor))
+    (args.weights / "answers.json").write_text(json.dumps(meta, indent=1) + "\n")
+    write_fixture(reader, encoder, args.fixture, branch)
+    print("done", meta, flush=True)
 
 
 if __name__ == "__main__":

@@ -116,27 +116,21 @@ class Reader(nn.Module):
         return logits, start, end
 
 
-class Branch(nn.Module):
-    """A copy of the reader's last layer and one row of its head (`ANSWERS` or `SUPPORTS`), reading the shared lower
-    layers' output: one output trained further without moving the others (scripts/train_answers.py,
-    scripts/train_supports.py)."""
+class AnswersBranch(nn.Module):
+    """A copy of the reader's last layer and the `answers` row of its head, reading the shared lower layers' output."""
 
-    def __init__(self, reader: Reader, row: int) -> None:
+    def __init__(self, reader: Reader) -> None:
         super().__init__()
-        self.row = row
         self.layer: Layer = copy.deepcopy(reader.encoder["layer"][-1])
         self.head = nn.Linear(reader.head.in_features, 1)
         with torch.no_grad():
-            self.head.weight.copy_(reader.head.weight[row : row + 1])
-            self.head.bias.copy_(reader.head.bias[row : row + 1])
+            self.head.weight.copy_(reader.head.weight[ANSWERS : ANSWERS + 1])
+            self.head.bias.copy_(reader.head.bias[ANSWERS : ANSWERS + 1])
         self.dropout = nn.Dropout(0.1)
 
     def forward(self, lower: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.layer(lower, mask_bias_of(mask)))
         return self.head(mean_pool(x, mask)).squeeze(-1)
-
-
-BRANCHES = {ANSWERS: "answers", SUPPORTS: "supports"}  # head row -> weights file stem and tensor prefix
 
 
 def load_committed(source: Path, weights_dir: Path) -> Reader:
@@ -150,17 +144,16 @@ def load_committed(source: Path, weights_dir: Path) -> Reader:
     return model.eval()
 
 
-def load_branches(reader: Reader, weights_dir: Path) -> dict[int, Branch]:
-    """The committed branches on top of `reader`, by the head row each replaces; empty when none is committed."""
-    branches = {}
-    for row, name in BRANCHES.items():
-        path = weights_dir / f"{name}.safetensors"
-        if path.exists():
-            branch = Branch(reader, row)
-            state = {k[len(name) + 1 :]: torch.from_numpy(v).float() for k, v in load_file(str(path)).items()}
-            branch.load_state_dict(state)
-            branches[row] = branch
-    return branches
+def load_branch(reader: Reader, weights_dir: Path) -> AnswersBranch | None:
+    """The committed answers branch (scripts/train_answers.py) on top of `reader`, None when there is none."""
+    path = weights_dir / "answers.safetensors"
+    if not path.exists():
+        return None
+    branch = AnswersBranch(reader)
+    prefix = "answers."
+    state = {k[len(prefix) :]: torch.from_numpy(v).float() for k, v in load_file(str(path)).items()}
+    branch.load_state_dict(state)
+    return branch
 
 
 def mask_bias_of(mask: torch.Tensor) -> torch.Tensor:
@@ -248,47 +241,6 @@ def siblings_by_article(paragraphs: list[Paragraph]) -> dict[int, list[int]]:
     return by_article
 
 
-def claim_examples(
-    question: str,
-    answer: str,
-    sentences: list[str],
-    hit: int,
-    context: str,
-    distractors: list[str],
-    far: list[str],
-    rng: random.Random,
-    news_style: bool = False,
-) -> list[Example]:
-    """Verifier pairs against the answer sentence's window: two claims it backs and two it does not.
-
-    Backed: rewordings and clauses of the sentence, or the question turned into a statement with its answer (a human
-    paraphrase; with `news_style` always one of the two, since news claims are paraphrases far more often than
-    quotes). Not backed: the sentence with one fact changed (`perturb`), the question-statement with another answer
-    from the paragraph, or a sentence from elsewhere in the article (right topic, not in the window)."""
-    sentence, window = sentences[hit], _window(sentences, hit)
-    claim = question_claim(question, answer)
-    variants = positive_variants(sentence, rng, news_style)
-    if news_style and claim:
-        backed = [claim, rng.choice(variants)]
-    else:
-        variants += [claim] if claim else []
-        backed = rng.sample(variants, min(2, len(variants)))
-    examples = [Example(SUPPORTS, variant, window, 1.0) for variant in backed]
-    wrongs = []
-    if claim and distractors and rng.random() < 0.3:
-        other = rng.choice(distractors)
-        swapped = question_claim(question, other)
-        if swapped and other not in sentence:
-            wrongs.append(swapped)
-    for _ in range(4):
-        changed = perturb(sentence, rng, context, distractors, news_style)
-        if changed and changed not in wrongs:
-            wrongs.append(changed)
-    if far and (len(wrongs) < 2 or rng.random() < 0.15):
-        wrongs.append(rng.choice(far))  # topic-matched but not in the window: unsupported
-    return examples + [Example(SUPPORTS, wrong, window, 0.0) for wrong in wrongs[:2]]
-
-
 def build_examples(articles: list[dict], questions: int, rng: random.Random) -> list[Example]:
     """Nine pairs per question: five for `answers`, four for `supports`.
 
@@ -324,8 +276,27 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
         for negative in dict.fromkeys(x for x in chosen if x):
             examples.append(Example(ANSWERS, q, negative, 0.0))
 
+        # Verifier: two supported claims and two unsupported ones against the same window.
+        window = _window(sentences, hit)
         distractors = [x["answers"][0]["text"] for x in qas if x is not qa]
-        examples += claim_examples(q, answer["text"], sentences, hit, context, distractors, far, rng)
+        claim = question_claim(q, answer["text"])
+        variants = positive_variants(sentence, rng) + ([claim] if claim else [])
+        for variant in rng.sample(variants, min(2, len(variants))):
+            examples.append(Example(SUPPORTS, variant, window, 1.0))
+        wrongs = []
+        if claim and distractors and rng.random() < 0.3:
+            other = rng.choice(distractors)
+            swapped = question_claim(q, other)
+            if swapped and other not in sentence:
+                wrongs.append(swapped)
+        for _ in range(4):
+            changed = perturb(sentence, rng, context, distractors)
+            if changed and changed not in wrongs:
+                wrongs.append(changed)
+        if far and (len(wrongs) < 2 or rng.random() < 0.15):
+            wrongs.append(rng.choice(far))  # topic-matched but not in the window: unsupported
+        for wrong in wrongs[:2]:
+            examples.append(Example(SUPPORTS, wrong, window, 0.0))
     return examples
 
 
@@ -454,16 +425,16 @@ FIXTURE_PAIRS = [
 ]
 
 
-def write_fixture(model: Reader, encoder: Encoder, path: Path, branches: dict[int, Branch]) -> None:
-    """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graphs must reproduce; where a
-    branch is committed (`load_branches`), its row's logit is the branch's, as at run time."""
+def write_fixture(model: Reader, encoder: Encoder, path: Path, branch: AnswersBranch | None = None) -> None:
+    """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graph must reproduce; with an
+    answers branch (scripts/train_answers.py), the `answers` logit is the branch's, as in the graph."""
     examples = [Example(ANSWERS, q, s, 0.0) for q, s in FIXTURE_PAIRS]
     ((logits, start, end, mask),) = scores_of(model, encoder, examples, torch.device("cpu"))
-    with torch.no_grad():
-        batch = collate(encoder.encode(examples), examples, torch.device("cpu"))
-        lower = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
-        for row, branch in branches.items():
-            logits[:, row] = branch.eval()(lower, batch["mask"])
+    if branch is not None:
+        with torch.no_grad():
+            batch = collate(encoder.encode(examples), examples, torch.device("cpu"))
+            lower = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
+            logits[:, ANSWERS] = branch.eval()(lower, batch["mask"])
     lengths = mask.sum(1).tolist()
     payload = {
         "pairs": FIXTURE_PAIRS,
@@ -535,7 +506,7 @@ def main() -> None:
 
     if args.fixture_only:
         model = load_committed(source, args.out)
-        write_fixture(model, encoder, args.fixture, load_branches(model, args.out))
+        write_fixture(model, encoder, args.fixture, load_branch(model, args.out))
         return
 
     articles = load_squad(args.squad)
@@ -616,9 +587,8 @@ def main() -> None:
     scores = evaluate(model, encoder, monitor, torch.device("cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(args.out / "reader.safetensors"))
-    for name in BRANCHES.values():  # trained on the old layers: retrain them (make train)
-        for stale in (f"{name}.safetensors", f"{name}.json"):
-            (args.out / stale).unlink(missing_ok=True)
+    for stale in ("answers.safetensors", "answers.json"):  # trained on the old layers: retrain it (make train)
+        (args.out / stale).unlink(missing_ok=True)
     meta = {
         "layers": args.layers,
         "max_tokens": args.max_tokens,
@@ -634,7 +604,7 @@ def main() -> None:
         "heldout": scores,
     }
     (args.out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n")
-    write_fixture(model, encoder, args.fixture, {})
+    write_fixture(model, encoder, args.fixture)
     print("done", meta, flush=True)
 
 

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import onnx
@@ -24,13 +23,7 @@ from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
-from retrieval.reader.onnx_graph import (
-    WEIGHTS_DIR,
-    build_reader_onnx,
-    build_verifier_onnx,
-    reader_meta,
-    weights_version,
-)
+from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
 MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
@@ -50,50 +43,27 @@ class Reading:
     span: tuple[int, int] | None
 
 
-def _weights_version(weights_dir: Path, branch: str) -> str:
-    """Names a built graph after every weights file in it, so new weights never reuse an old graph."""
-    files = [weights_dir / "reader.safetensors", weights_dir / f"{branch}.safetensors"]
+def _weights_version(weights_dir: Path) -> str:
+    """Names the built graph after every weights file in it, so new weights never reuse an old graph."""
+    files = [weights_dir / "reader.safetensors", weights_dir / "answers.safetensors"]
     return "-".join(weights_version(f) for f in files if f.exists())
 
 
-class ReaderGraphs(NamedTuple):
-    reader: Path
-    verifier: Path | None  # None: no supports branch committed, the reader graph's supports logit serves
-
-
-def _built(target: Path, build) -> Path | None:
-    """`build()`'s graph saved at `target` once (renamed into place: never a half file); None when it builds none."""
+def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Build the reader's ONNX file for the committed weights into `cache_dir` once; return its path."""
+    if not (weights_dir / "reader.safetensors").exists():
+        raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
+    target = cache_dir / f"reader-{_weights_version(weights_dir)}.onnx"
     if target.exists():
         return target
-    model = build()
-    if model is None:
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log.info("building %s", target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    log.info("building the reader ONNX graph into %s", target)
+    model = build_reader_onnx(packaged_model_dir(), weights_dir)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")  # rename into place: never a half file
     os.close(fd)
     onnx.save_model(model, tmp)
     os.replace(tmp, target)
     return target
-
-
-def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> ReaderGraphs:
-    """Build the reader's ONNX graphs for the committed weights into `cache_dir` once; return their paths."""
-    if not (weights_dir / "reader.safetensors").exists():
-        raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
-    minilm = packaged_model_dir()
-    reader = _built(
-        cache_dir / f"reader-{_weights_version(weights_dir, 'answers')}.onnx",
-        lambda: build_reader_onnx(minilm, weights_dir),
-    )
-    assert reader is not None
-    verifier = None
-    if (weights_dir / "supports.safetensors").exists():
-        verifier = _built(
-            cache_dir / f"verifier-{_weights_version(weights_dir, 'supports')}.onnx",
-            lambda: build_verifier_onnx(minilm, weights_dir),
-        )
-    return ReaderGraphs(reader, verifier)
 
 
 def log_odds(probability: float) -> float:
@@ -107,17 +77,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Reader:
-    def __init__(
-        self, graphs: ReaderGraphs, tokenizer_path: Path, max_tokens: int, batch_size: int = BATCH_SIZE
-    ) -> None:
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int, batch_size: int = BATCH_SIZE) -> None:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-
-        def session(path: Path) -> ort.InferenceSession:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-        self._session = session(graphs.reader)
-        self._verifier = session(graphs.verifier) if graphs.verifier else None
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
@@ -125,11 +88,14 @@ class Reader:
         self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
         self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
 
-    def _run(self, session: ort.InferenceSession, pairs: list[tuple[str, str]]) -> tuple[list, list]:
-        """`session`'s outputs for each pair (in length-sorted batches), and each pair's encoding."""
+    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
+        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
+        if not pairs:
+            return np.zeros((0, 2), np.float32), []
         with self._lock:
             encodings = self._tokenizer.encode_batch(pairs)
-        outputs: list = [None] * len(pairs)
+        out = np.zeros((len(pairs), 2), np.float32)
+        spans: list = [None] * len(pairs)
         order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             batch = order[start : start + self._batch_size]
@@ -139,40 +105,20 @@ class Reader:
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 ids[row, :n], types[row, :n], mask[row, :n] = encodings[i].ids, encodings[i].type_ids, 1
-            results = session.run(None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask})
+            logits, span_logits = self._session.run(
+                None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+            )
+            out[batch] = logits
             for row, i in enumerate(batch):
-                outputs[i] = [r[row] for r in results]
-        return outputs, encodings
-
-    def _answers(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
-        """The reader graph's [answers, supports] logits per pair, and (encoding, span logits) for each."""
-        if not pairs:
-            return np.zeros((0, 2), np.float32), []
-        outputs, encodings = self._run(self._session, pairs)
-        spans = [(e, span[: len(e.ids)]) for e, (_, span) in zip(encodings, outputs, strict=True)]
-        return np.array([logits for logits, _ in outputs], np.float32), spans
-
-    def _supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """The supports logit per pair: from the verifier graph where a supports branch is committed."""
-        if self._verifier is None or not pairs:
-            return self._answers(pairs)[0][:, 1]
-        outputs, _ = self._run(self._verifier, pairs)
-        return np.array([supports[0] for (supports,) in outputs], np.float32)
-
-    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
-        """Raw [answers, supports] logits per pair, as the runtime reads them, plus each pair's encoding and span
-        logits; the parity test compares these with the training framework's."""
-        answers, spans = self._answers(pairs)
-        if self._verifier is not None:
-            answers[:, 1] = self._supports(pairs)
-        return answers, spans
+                spans[i] = (encodings[i], span_logits[row, : len(encodings[i].ids)])
+        return out, spans
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:
         """For each sentence: the probability that it answers `question`, and the answer's character span in it."""
         with self._lock:
             known = {s: self._cache[(question, s)] for s in sentences if (question, s) in self._cache}
         missing = list(dict.fromkeys(s for s in sentences if s not in known))
-        logits, spans = self._answers([(question, s) for s in missing])
+        logits, spans = self.logits([(question, s) for s in missing])
         probabilities = _sigmoid(logits[:, 0])
         fresh = {s: Reading(float(probabilities[i]), _best_span(*spans[i])) for i, s in enumerate(missing)}
         with self._lock:
@@ -184,7 +130,8 @@ class Reader:
 
     def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """For each (claim, passage): the probability that the passage supports the claim."""
-        return _sigmoid(self._supports(pairs))
+        logits, _ = self.logits(pairs)
+        return _sigmoid(logits[:, 1])
 
 
 def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
@@ -206,6 +153,6 @@ def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
 
 @cache
 def get_reader(cache_dir: Path) -> Reader:
-    """The process's one reader: loading costs ~0.2 s and ~40 MB a graph, so every knowledge base shares it."""
+    """The process's one reader: loading costs ~0.2 s and ~40 MB, so every knowledge base shares it."""
     meta = reader_meta()
     return Reader(prepare_reader(cache_dir), packaged_model_dir() / "tokenizer.json", meta["max_tokens"])
