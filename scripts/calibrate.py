@@ -43,7 +43,7 @@ from retrieval.answer import extractive  # noqa: E402
 from retrieval.answer.citations import CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
-from retrieval.answer.sources import Source, number_sources  # noqa: E402
+from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
@@ -105,11 +105,12 @@ def lead_contains_gold(
     answerer: ExtractiveAnswerer, items: list[ParagraphQuestion], searches: list[list[SearchHit]], weights: tuple
 ) -> dict[float, tuple[float, float]]:
     """For each passage weight: the share of questions whose offline answer's first sentence, and whole answer,
-    holds a gold answer (from the hits already searched, so only the drafting is repeated)."""
+    holds a gold answer (from the hits already searched, so only the drafting is repeated), compared without our [n]
+    markers as `newsdesk eval` compares them."""
 
     def holds_gold(asked: tuple[ParagraphQuestion, list[Source]]) -> tuple[bool, bool]:
         item, sources = asked
-        draft = answerer.draft(item.question, sources)
+        draft = without_markers(answerer.draft(item.question, sources))
         sentences = split_sentences(draft) or [""]
         return contains_answer(sentences[0], item.answers), contains_answer(draft, item.answers)
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from retrieval.answer.citations import CitationChecker
+from retrieval.answer.citations import SUPPORTED, CitationChecker
+from retrieval.chunker import split_sentences
 from retrieval.errors import ConfigError
 from retrieval.reader.model import get_reader, prepare_reader
 from retrieval.reader.onnx_graph import WEIGHTS_DIR
@@ -85,6 +86,26 @@ def test_numbers_must_match_the_passage(reader, claim: str, backed: bool) -> Non
     """The number rule zeroes a claim whose numbers the passage lacks; a backed one is left to the model."""
     [(probability, _)] = CitationChecker(reader).support_scores([(claim, SENTENCES)])
     assert (probability > 0.0) is backed
+
+
+FERRY = (
+    "The ferry service, which had run between the two islands since the 1960s, was suspended in 2019 when the last "
+    "vessel failed its safety inspection and the operator could not afford repairs. In 2021 the regional government "
+    "paid for a new hybrid ferry. Local businesses, many of which depend on summer visitors from the mainland, said "
+    "the three-year gap had cost them a large share of their trade and that several shops and a hotel had closed."
+)
+
+
+def test_a_short_sentence_between_long_ones_is_also_read_alone(reader) -> None:
+    """Its window scores its restatement 0.84 (the neighbours dilute the pooled vector); the sentence alone, 0.94."""
+    sentences = split_sentences(FERRY)
+    claims = [
+        "The regional government paid for a new hybrid ferry in 2021.",
+        "The regional government refused to pay for a new hybrid ferry in 2021.",
+    ]
+    (kept, i), (rejected, _) = CitationChecker(reader).support_scores([(c, sentences) for c in claims])
+    assert kept >= SUPPORTED and sentences[i] == "In 2021 the regional government paid for a new hybrid ferry."
+    assert rejected < SUPPORTED
 
 
 def test_an_answers_branch_trained_on_other_reader_weights_is_refused(tmp_path: Path) -> None:

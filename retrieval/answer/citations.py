@@ -96,9 +96,16 @@ def _closest_in_window(claim: str, sentences: list[str], center: int) -> int:
     return max(candidates, key=lambda i: (len(words & content_words(sentences[i])), i == center))
 
 
-def windows(sentences: list[str]) -> list[str]:
-    """Each sentence with one neighbour on each side: the unit the verifier was trained on."""
-    return [" ".join(sentences[max(0, i - 1) : i + 2]) for i in range(len(sentences))]
+def readings(sentences: list[str]) -> list[tuple[int, str]]:
+    """What the verifier reads a claim against, each with the sentence it centres on: every sentence with one
+    neighbour on each side (the unit it was trained on), and every sentence alone.
+
+    Why both: the model pools claim and text into one vector, so the neighbours of the sentence a claim restates can
+    dilute it; reading the sentence alone as well kept 1.3 points more of SQuAD dev's supported claims and 3.7 more of
+    the blind news set's, rejecting the same contradictions, and changed nothing on the held-out calibration claims
+    at 0.90 (docs/CITATIONS.md)."""
+    windows = [(i, " ".join(sentences[max(0, i - 1) : i + 2])) for i in range(len(sentences))]
+    return windows + [(i, s) for i, s in enumerate(sentences) if s != windows[i][1]]
 
 
 class CitationChecker:
@@ -111,7 +118,7 @@ class CitationChecker:
         A claim whose numbers are not all in the passage scores 0; one quoted word for word scores 1.
         """
         scores: list[tuple[float, int]] = [(0.0, 0)] * len(pairs)
-        asks: list[tuple[int, int, str]] = []  # (pair, sentence index, window) that need the model
+        asks: list[tuple[int, int, str]] = []  # (pair, sentence centred on, text read) that need the model
         for p, (claim, sentences) in enumerate(pairs):
             passage = " ".join(sentences)
             if not sentences or not _numbers_backed(claim, passage):
@@ -120,11 +127,12 @@ class CitationChecker:
             if verbatim is not None:
                 scores[p] = (1.0, verbatim)
                 continue
-            asks += [(p, i, w) for i, w in enumerate(windows(sentences)) if names_grounded(claim, w, passage)]
+            asks += [(p, i, text) for i, text in readings(sentences) if names_grounded(claim, text, passage)]
         probabilities = self._reader.supports([(pairs[p][0], w) for p, _, w in asks])
-        for (p, i, _), probability in zip(asks, probabilities, strict=True):
+        for (p, i, text), probability in zip(asks, probabilities, strict=True):
             if probability > scores[p][0]:
-                scores[p] = (float(probability), _closest_in_window(pairs[p][0], pairs[p][1], i))
+                alone = text == pairs[p][1][i]
+                scores[p] = (float(probability), i if alone else _closest_in_window(pairs[p][0], pairs[p][1], i))
         for p, (probability, i) in enumerate(scores):
             if 0.0 < probability < 1.0 and _contradicts(pairs[p][0], pairs[p][1][i]):
                 scores[p] = (0.0, i)
