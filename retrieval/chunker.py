@@ -37,6 +37,18 @@ _ABBREVIATION = re.compile(
 )
 
 
+_QUOTES = "'\"‘’“”"
+_OPENING = re.compile(r"(?:^|(?<=\s))['\"‘“](?=\S)")  # a quote mark starting a word
+_CLOSING = re.compile(r"(?<=\S)['\"’”](?=\s|$|[,.;:!?)])")  # one ending a word ("company's" is neither)
+
+
+def _quote_open(sentence: str) -> bool:
+    """More quotations open in the sentence than close. Scraped text glues sentences together with a quote mark
+    between ("...companies.'Hikvision added", "...devices.'I strongly urge"); the mark closes the quotation before it
+    if one is open, else it opens the next sentence."""
+    return len(_OPENING.findall(sentence)) > len(_CLOSING.findall(sentence))
+
+
 def sentence_spans(text: str) -> list[tuple[str, str]]:
     """(sentence, separator that followed it) pairs: joining them gives the text back, less stray whitespace."""
     spans: list[tuple[str, str]] = []
@@ -48,10 +60,16 @@ def sentence_spans(text: str) -> list[tuple[str, str]]:
             pieces.append((line[start : match.start()], match.group(0)))
             start = match.end()
         pieces.append((line[start:], ""))
-        carry = ""
+        carry, first = "", len(spans)
         for piece, separator in pieces:
             piece = (carry + piece).strip()
             carry = ""
+            if len(spans) > first and spans[-1][1] == "":  # glued on: which sentence owns a quote mark between?
+                before = spans[-1][0]
+                if piece[:1] in _QUOTES and _quote_open(before):  # "... Chinese companies.'Hikvision added"
+                    spans[-1], piece = (before + piece[0], ""), piece[1:].strip()
+                elif before[-1:] in _QUOTES and not _quote_open(before[:-1]):  # "... devices.'I strongly urge ..."
+                    spans[-1], piece = (before[:-1], ""), before[-1] + piece
             if not any(ch.isalnum() for ch in piece):
                 carry = piece  # a lone quote mark belongs to the sentence it opens
             elif piece:

@@ -140,6 +140,19 @@ def test_sentences_split_on_glued_and_quoted_boundaries() -> None:
     ]
 
 
+def test_a_quote_mark_glued_between_sentences_goes_to_the_quotation_it_closes_or_opens() -> None:
+    """Scraped pages drop the space after a quotation: the mark closes an open quotation, else opens the next one."""
+    text = "'We object to the order.'The firm appealed.It closed its shops.'We will return,' it said.'No.'Done."
+    assert split_sentences(text) == [
+        "'We object to the order.'",
+        "The firm appealed.",
+        "It closed its shops.",
+        "'We will return,' it said.",
+        "'No.'",
+        "Done.",
+    ]
+
+
 def test_chunks_are_bounded_stable_and_overlap(model_dir: Path) -> None:
     from retrieval.embeddings import get_embedder
 
