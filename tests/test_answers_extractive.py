@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -234,10 +235,12 @@ def test_the_reader_finds_the_sentence_that_answers(answers: AnswerService) -> N
     assert response.answer_spans and all(span in response.answer for span in response.answer_spans)
 
 
-def test_of_two_sentences_that_answer_the_one_in_the_better_matching_passage_leads(services: Services) -> None:
-    """The lead is chosen by the sentence's reading and its passage's search score together: raise either passage's
-    score and its sentence leads."""
-    kb = services.kb("lead")
+HARBOUR_QUESTION = "When did the council approve the harbour plan?"
+
+
+def harbour_answerer(services: Services) -> tuple[ExtractiveAnswerer, Callable[[str, float], list]]:
+    """Two passages that both answer HARBOUR_QUESTION, and their hits with one outlet's search score moved."""
+    kb = services.kb("harbour")
     kb.ingest_articles(
         [
             Article(
@@ -252,16 +255,33 @@ def test_of_two_sentences_that_answer_the_one_in_the_better_matching_passage_lea
             ),
         ]
     )
-    question = "When did the council approve the harbour plan?"
-    hits = kb.search(question, 4, rerank=True)
+    hits = kb.search(HARBOUR_QUESTION, 4, rerank=True)
     assert {h.article.outlet for h in hits} == {"Gazette", "Herald"}
-    answerer = ExtractiveAnswerer(kb.embedder, kb.reader)
+
+    def moved(outlet: str, by: float) -> list:
+        return number_sources([replace(h, score=h.score + by * (h.article.outlet == outlet)) for h in hits])
+
+    return ExtractiveAnswerer(kb.embedder, kb.reader), moved
+
+
+def test_of_two_sentences_that_answer_the_one_in_the_better_matching_passage_leads(services: Services) -> None:
+    """The lead is chosen by the sentence's reading and its passage's search score together: raise either passage's
+    score and its sentence leads."""
+    answerer, moved = harbour_answerer(services)
 
     def lead(favoured: str) -> str:
-        raised = [replace(h, score=h.score + 0.5 * (h.article.outlet == favoured)) for h in hits]
-        return split_sentences(answerer.draft(question, number_sources(raised)))[0]
+        return split_sentences(answerer.draft(HARBOUR_QUESTION, moved(favoured, 0.5)))[0]
 
     assert "March 2024" in lead("Gazette") and "May 2023" in lead("Herald")
+
+
+def test_a_sentence_from_a_passage_far_below_the_leads_does_not_follow_it(services: Services) -> None:
+    """Both sentences answer; the second follows the lead only while its passage matches the question nearly as well
+    (a passage 0.5 lower is 8 behind in merit, past FOLLOW_MARGIN)."""
+    answerer, moved = harbour_answerer(services)
+    assert "May 2023" in answerer.draft(HARBOUR_QUESTION, moved("Herald", 0.0))
+    draft = answerer.draft(HARBOUR_QUESTION, moved("Herald", -0.5))
+    assert "March 2024" in draft and "May 2023" not in draft
 
 
 def test_abbreviations_do_not_end_sentences() -> None:

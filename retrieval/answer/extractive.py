@@ -2,9 +2,9 @@
 
 No generative model is involved, so nothing can be invented: every sentence is quoted from a source. The reader
 (a cross-encoder that reads question and sentence together, retrieval/reader) scores each candidate sentence, and
-the sentence's passage brings its search score: the best of the two together leads, and others that also answer
-follow in source order. Sentences that cannot be an answer are never quoted: questions, headline repeats, bylines
-and fragments; a dateline or stray dash at the start is trimmed.
+the sentence's passage brings its search score: the best of the two together leads, and others that also answer,
+from passages that match nearly as well, follow in source order. Sentences that cannot be an answer are never
+quoted: questions, headline repeats, bylines and fragments; a dateline or stray dash at the start is trimmed.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ KEEP_RATIO = 0.6  # later sentences need this share of the leading sentence's pr
 # held-out SQuAD train articles (1,200 questions), the lead held the answer for 0.763 of them by the reader alone,
 # 0.789 / 0.798 / 0.801 / 0.804 / 0.804 at weights 4 / 8 / 12 / 16 / 24 (docs/CITATIONS.md).
 PASSAGE_WEIGHT = 16.0
+# How far behind the lead's merit (log-odds plus PASSAGE_WEIGHT x passage score) a sentence may be and still follow
+# it. Without it a sentence the reader half-believes joins from a passage about something else ("Who is buying
+# TikTok?" was followed by a Hikvision procurement sentence on the sample page). On the 400 held-out questions of
+# scripts/calibrate.py, margins off / 8 / 6 / 4 / 2 gave sentences from outside the answering paragraph 0.667 / 0.588
+# / 0.532 / 0.430 / 0.333 per answer, and answers holding gold 0.850 / 0.850 / 0.848 / 0.848 / 0.833: 4 drops a
+# third of them for one answer in 400.
+FOLLOW_MARGIN = 4.0
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
 
@@ -81,13 +88,20 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(
-        self, embedder: Embedder, reader: Reader, max_sentences: int = MAX_SENTENCES, threshold: float = QUOTE_FLOOR
+        self,
+        embedder: Embedder,
+        reader: Reader,
+        max_sentences: int = MAX_SENTENCES,
+        threshold: float = QUOTE_FLOOR,
+        follow_margin: float = FOLLOW_MARGIN,
     ) -> None:
-        """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question)."""
+        """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question);
+        `follow_margin` is how far behind the lead's merit a later sentence may be."""
         self._embedder = embedder
         self._reader = reader
         self._max = max_sentences
         self._threshold = threshold
+        self._follow_margin = follow_margin
 
     def candidates(self, sources: list[Source]) -> list[_Candidate]:
         seen: set[str] = set()
@@ -113,14 +127,16 @@ class ExtractiveAnswerer:
         merit[scores < self._threshold] = -np.inf
         best = int(np.argmax(merit))
         keep = max(self._threshold, KEEP_RATIO * scores[best])
+        close = merit >= merit[best] - self._follow_margin
         newness = np.zeros(len(candidates))
         if asks_for_recent(question):
             # "latest", "now": news replaces news, so of the sentences that answer at all, the newest article's
-            # leads, even when an older one is worded closer to the question.
+            # leads, even when an older one is worded closer to the question (or its passage matches less well).
             bonus = recency_bonus({str(s.n): s.article.published for s in sources})
             newness = np.array([bonus.get(str(c.source.n), 0.0) for c in candidates])
             keep = max(self._threshold, min(ANSWERS, scores[best]))
-        answering = [i for i in range(len(candidates)) if scores[i] >= keep]
+            close[:] = True
+        answering = [i for i in range(len(candidates)) if scores[i] >= keep and close[i]]
         ranked = sorted(answering, key=lambda i: (-newness[i], -merit[i]))[: self._max * 2]
         vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
         rows: list[int] = []  # positions in `ranked` of the sentences kept

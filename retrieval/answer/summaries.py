@@ -8,6 +8,7 @@ summary goes through the same citation check as answers.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Literal
 
@@ -41,7 +42,10 @@ class SummaryService:
         self._llm = chat_model
         self.mode: Literal["extractive", "llm"] = "llm" if chat_model is not None else "extractive"
         self._checker = CitationChecker(kb.reader)
-        self._extractive = ExtractiveAnswerer(kb.embedder, kb.reader, max_sentences=5, threshold=0.0)
+        # A digest spans its sources: no sentence is held back for its passage matching the topic less well.
+        self._extractive = ExtractiveAnswerer(
+            kb.embedder, kb.reader, max_sentences=5, threshold=0.0, follow_margin=math.inf
+        )
 
     def topic(self, topic: str) -> Answer:
         topic = " ".join(topic.split())
