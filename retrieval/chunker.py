@@ -60,11 +60,12 @@ def sentence_spans(text: str) -> list[tuple[str, str]]:
             pieces.append((line[start : match.start()], match.group(0)))
             start = match.end()
         pieces.append((line[start:], ""))
-        carry, first = "", len(spans)
+        carry = ""
         for piece, separator in pieces:
             piece = (carry + piece).strip()
             carry = ""
-            if len(spans) > first and spans[-1][1] == "":  # glued on: which sentence owns a quote mark between?
+            # Glued on (an earlier line's last sentence ends in "\n"): which sentence owns a quote mark between?
+            if spans and spans[-1][1] == "":
                 before = spans[-1][0]
                 if piece[:1] in _QUOTES and _quote_open(before):  # "... Chinese companies.'Hikvision added"
                     spans[-1], piece = (before + piece[0], ""), piece[1:].strip()
