@@ -59,18 +59,21 @@ def ask(
 
 def summarize(
     ctx: typer.Context,
-    topic: Annotated[str | None, typer.Option("--topic", help="Summarise what the articles say about this.")] = None,
+    topic: Annotated[
+        str | None,
+        typer.Argument(help="Summarise what the articles say about this, e.g. 'TikTok'.", show_default=False),
+    ] = None,
     article: Annotated[str | None, typer.Option("--article", help="Summarise this one article (id).")] = None,
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
-    """A cited summary of a topic across articles, or of one article."""
+    """A cited summary of TOPIC across articles, or of one article (--article)."""
     from retrieval.answer.summaries import SummaryService
 
     app = state(ctx)
     with friendly_errors(as_json):
         if (topic is None) == (article is None):
-            raise BadInputError("Give either --topic TEXT or --article ID.")
+            raise BadInputError("Give either a TOPIC or --article ID, not both.")
         base, model = _services(ctx, kb)
         service = SummaryService(app.settings, base, model)
         answer = service.topic(topic) if topic is not None else service.article(article or "")

@@ -142,6 +142,9 @@ def test_digest_lists_one_cited_line_per_new_story(settings, kb) -> None:
     assert [c.title for c in digest.citations] == ["Fresh rail news"]
     week = SummaryService(settings, kb).digest("7d")
     assert len(week.citations) == 5 and "Old harbour news" not in week.answer  # the 4 sample stories + the future one
+    # The sample page's leads, without "New Delhi: " and the photo caption glued before "Beijing: ".
+    assert "(India.com): Leaders discussed missiles" in week.answer
+    assert "(Economic Times): Chinese President Xi Jinping on Sunday called on" in week.answer
     empty = SummaryService(settings, kb).digest("2100-01-01")
     assert not empty.grounded and "Nothing new" in empty.answer
     with pytest.raises(BadInputError):
@@ -318,3 +321,12 @@ def test_questions_headlines_bylines_and_datelines_are_never_quoted() -> None:
     assert (
         quotable("-- The ministry said the review took a year.", title) == "The ministry said the review took a year."
     )
+    assert quotable("New Delhi: Leaders discussed missiles and wars.", title) == "Leaders discussed missiles and wars."
+    captioned = "AP Chinese president Xi Jinping Beijing: Chinese President Xi Jinping on Sunday urged residents."
+    assert quotable(captioned, title) == "Chinese President Xi Jinping on Sunday urged residents."
+    # The same shape with words the sentence does not repeat is a sentence, colon and all.
+    for sentence in (
+        'Trump wrote on Truth Social: "We have a deal."',
+        'US President Donald Trump posted on Truth Social: "A deal."',
+    ):
+        assert quotable(sentence, title) == sentence

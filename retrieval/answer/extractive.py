@@ -46,6 +46,15 @@ MIN_WORDS = 5
 _LEAD_IN = re.compile(
     r"^(?:[-–—]+\s*|[A-Z][A-Z.' ]{2,}(?:,\s*[A-Z][a-z]+\.?(?:\s+\d{1,2})?)?\s*(?:\([^)]{1,30}\))?\s*[-–—]{1,2}\s+)"
 )
+# "New Delhi: Leaders met ...", "AP Chinese president Xi Jinping Beijing: Chinese President Xi Jinping called ...": a
+# place and a colon open the story, sometimes after a photo credit and a caption that scraping glued on. The words
+# before the place count as a caption only when they open with a credit in capitals and the story repeats them, since
+# "Trump wrote on Truth Social: ..." has the same shape and is a sentence.
+_DATELINE = re.compile(
+    r"^(?P<before>.{0,80}?)(?<![^\s])(?!(?:By|Photo|Image|Video|Updated|Published)\b)"
+    r"[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+){0,2}:\s+(?=[A-Z\"'“‘])"
+)
+_CREDIT = re.compile(r"^[A-Z]{2,6}$")  # AP, AFP, PTI, REUTERS
 _CALL_TO_ACTION = re.compile(r"^(?:Read more|Sign up|Subscribe|Click)\b", re.I)
 # "By Jane Smith, Reuters", "Photo: AP", "Updated 3:45 PM ET, June 27": a label and names or a time. The same words
 # also open real sentences ("By the 1920s, the city had ...", "Published in 1960, the novel ..."), which run on in
@@ -66,9 +75,21 @@ def _is_label(text: str) -> bool:
     return bool(label and (label.group("colon") or not _PROSE.search(text[label.end() :])))
 
 
+def without_lead_in(sentence: str) -> str:
+    """The sentence without a wire-story lead-in, a dateline or a glued photo caption before it."""
+    text = _LEAD_IN.sub("", sentence).strip()
+    dateline = _DATELINE.match(text)
+    if not dateline:
+        return text
+    rest = text[dateline.end() :]
+    before = dateline["before"].split()
+    caption = before and _CREDIT.match(before[0]) and set(_key(" ".join(before[1:])).split()) <= set(_key(rest).split())
+    return rest if not before or caption else text
+
+
 def quotable(sentence: str, title: str) -> str | None:
     """The sentence as it may be quoted in an answer, or None when it is not an answer at all."""
-    text = _LEAD_IN.sub("", sentence).strip()
+    text = without_lead_in(sentence)
     if len(text.split()) < MIN_WORDS or text.endswith("?") or _is_label(text):
         return None
     if _key(text) == _key(title):  # the headline, repeated in the body

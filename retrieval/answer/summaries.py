@@ -19,7 +19,7 @@ from langchain_core.output_parsers import StrOutputParser
 import prompts
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import checked_answer, refusal, relevant_sources
-from retrieval.answer.extractive import ExtractiveAnswerer
+from retrieval.answer.extractive import ExtractiveAnswerer, without_lead_in
 from retrieval.answer.sources import Source, format_sources, number_sources, without_markers
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
@@ -76,7 +76,12 @@ class SummaryService:
         return checked_answer(self._checker, f"summary: {record.title}", draft, sources, self.mode, timings)
 
     def _lead_and_central(self, sources: list[Source]) -> str:
-        sentences = [(s.n, i, text) for s in sources for i, text in enumerate(s.sentences) if len(text.split()) >= 5]
+        sentences = [
+            (s.n, i, without_lead_in(text))
+            for s in sources
+            for i, text in enumerate(s.sentences)
+            if len(text.split()) >= 5
+        ]
         if not sentences:
             return ""
         vectors = self._kb.embedder.embed([text for _, _, text in sentences])
@@ -121,7 +126,7 @@ class SummaryService:
                 lines.append(when)  # plain text: the CLI and Discord each render it their own way
                 day = when
             chunk = leads[record.id]
-            lead = without_markers(split_sentences(chunk.text)[0])
+            lead = without_markers(without_lead_in(split_sentences(chunk.text)[0]))
             outlet = f" ({record.outlet})" if record.outlet else ""
             lines.append(f"- {record.title}{outlet}: {lead} [{n}]")
             hit = SearchHit(rank=n, score=1.0, chunk=chunk, article=record, similarity=1.0)
