@@ -11,10 +11,11 @@ LIMITS = """\
   return for 99.7% of questions, so the remaining misses are ranking. Fusion weights sit on a flat optimum (a grid
   over cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample). The reader
   (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 8 fused passages for everything that answers
-  ("newsdesk + reader"); its weight in the fusion (0.3) is calibrated on held-out SQuAD *train* questions
-  (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader, 0.830 at 0.3, 0.825 at 0.6,
-  0.810 at 1.5). It costs a few hundred milliseconds a query on 2 cores, which is why plain `search` skips it
-  unless asked (`--rerank`).
+  ("newsdesk + reader"); its term in the fusion (0.06 times its best reading in log-odds) is calibrated on held-out
+  SQuAD *train* questions (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader,
+  0.825 / 0.830 / 0.825 / 0.815 at 0.03 / 0.06 / 0.1 / 0.15). It costs a few hundred milliseconds a query on 2
+  cores, which is why plain `search` skips it unless asked (`--rerank`). Its own goal (0.92) is issue 9's, and
+  docs/MODELS.md says what it would take.
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
@@ -25,6 +26,11 @@ LIMITS = """\
 - **Cold start** is mostly imports: chromadb ~0.8 s, langchain-core ~0.5 s, numpy ~0.2 s, then ~0.3 s to load
   the ONNX model and ~0.2 s for the first query (BM25 index build, HNSW load). openai and trafilatura are imported
   only when needed. Runs on this machine measured 2.4-3.0 s depending on load; the bot pays this once per process.
+- **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its
+  query p50 42 -> 80 ms, raw embedding 36.7 -> 23.9 passages/s). Its `ask` cold start (5.3 s) and retrieval p50
+  at 10k passages (17.6 ms) miss goals that the earlier run met (2.69 s, 12.9 ms); the code of 2026-11-27, run on
+  the same host right after, started in 6.4-6.9 s against 6.4-7.2 s for the current code, so the host, not the
+  code, moved.
 - **Scale points** reuse perturbed copies of real embeddings; a corpus of 100k distinct news passages would have a
   larger BM25 vocabulary than the copies, so treat the 100k latency as a lower bound.
 """
