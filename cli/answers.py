@@ -73,7 +73,7 @@ def summarize(
     app = state(ctx)
     with friendly_errors(as_json):
         if (topic is None) == (article is None):
-            raise BadInputError("Give either a TOPIC or --article ID, not both.")
+            raise BadInputError("Give a TOPIC or --article ID: one of the two.")
         base, model = _services(ctx, kb)
         service = SummaryService(app.settings, base, model)
         answer = service.topic(topic) if topic is not None else service.article(article or "")
