@@ -46,12 +46,13 @@ MIN_WORDS = 5
 _LEAD_IN = re.compile(
     r"^(?:[-–—]+\s*|[A-Z][A-Z.' ]{2,}(?:,\s*[A-Z][a-z]+\.?(?:\s+\d{1,2})?)?\s*(?:\([^)]{1,30}\))?\s*[-–—]{1,2}\s+)"
 )
+_LABEL_WORDS = "By|Photo|Image|Video|Updated|Published"  # open label lines, not datelines (see _LABEL)
 # "New Delhi: Leaders met ...", "AP Chinese president Xi Jinping Beijing: Chinese President Xi Jinping called ...": a
 # place and a colon open the story, sometimes after a photo credit and a caption that scraping glued on. The words
 # before the place count as a caption only when they open with a credit in capitals and the story repeats them, since
 # "Trump wrote on Truth Social: ..." has the same shape and is a sentence.
 _DATELINE = re.compile(
-    r"^(?P<before>.{0,80}?)(?<![^\s])(?!(?:By|Photo|Image|Video|Updated|Published)\b)"
+    rf"^(?P<before>.{{0,80}}?)(?<![^\s])(?!(?:{_LABEL_WORDS})\b)"
     r"[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+){0,2}:\s+(?=[A-Z\"'“‘])"
 )
 _CREDIT = re.compile(r"^[A-Z]{2,6}$")  # AP, AFP, PTI, REUTERS
@@ -59,7 +60,7 @@ _CALL_TO_ACTION = re.compile(r"^(?:Read more|Sign up|Subscribe|Click)\b", re.I)
 # "By Jane Smith, Reuters", "Photo: AP", "Updated 3:45 PM ET, June 27": a label and names or a time. The same words
 # also open real sentences ("By the 1920s, the city had ...", "Published in 1960, the novel ..."), which run on in
 # lower-case words; a label line does not.
-_LABEL = re.compile(r"^(?:By|Photo|Image|Video|Updated|Published)\b(?P<colon>\s*:)?", re.I)
+_LABEL = re.compile(rf"^(?:{_LABEL_WORDS})\b(?P<colon>\s*:)?", re.I)
 _PROSE = re.compile(r"\b[a-z]+\s+[a-z]+\s+[a-z]+\b")  # three lower-case words in a row
 
 
