@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import hashlib
 import json
 import lzma
 import math
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -38,11 +38,22 @@ from tokenizers import Tokenizer
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from retrieval.chunker import split_sentences
-from retrieval.reader.claims import perturb, positive_variants, question_claim
+from claims import perturb, positive_variants, question_claim
+from pairs import (
+    ANSWERS,
+    SUPPORTS,
+    Example,
+    _closest,
+    _negatives,
+    _window,
+    _words,
+    answer_sentence,
+    question_pool,
+    siblings_by_article,
+)
+from reading_data import nli_examples, rewritten_questions, split_squad2, squad2_examples
 
 ROOT = Path(__file__).resolve().parents[1]
-ANSWERS, SUPPORTS = 0, 1
 SPAN_WEIGHT = 0.2  # the span task is easy once the sentence is right; it must not drown the yes/no signal
 
 
@@ -108,10 +119,15 @@ class Reader(nn.Module):
             x = layer(x, mask_bias_of(mask))
         return x
 
-    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.lower(ids, types, mask, len(self.encoder["layer"]))
-        x = self.dropout(x)
+    def forward(
+        self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor, branch: AnswersBranch | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """(logits, span start, span end); with `branch`, the `answers` logit is the branch's, as in the ONNX graph."""
+        lower = self.lower(ids, types, mask, len(self.encoder["layer"]) - 1)
+        x = self.dropout(self.encoder["layer"][-1](lower, mask_bias_of(mask)))
         logits = self.head(mean_pool(x, mask))
+        if branch is not None:
+            logits = torch.stack([branch(lower, mask), logits[:, SUPPORTS]], dim=1)
         start, end = self.span(x).unbind(-1)
         return logits, start, end
 
@@ -167,82 +183,11 @@ def mean_pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------------------ data
-@dataclass
-class Example:
-    task: int
-    first: str
-    second: str
-    label: float
-    answer: tuple[int, int] | None = None  # character span of the answer inside `second` (answers task, positives)
-
-
-def _window(sentences: list[str], i: int) -> str:
-    """The sentence with one neighbour on each side: the size of text the runtime verifies a claim against."""
-    return " ".join(sentences[max(0, i - 1) : i + 2])
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP_WORDS = (
-    "the a an of in on at to for by with from and or is was were are be been what which who whom whose when where why "
-    "how did does do that this these those it its as into than then there their they he she his her many much one"
-)
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
-
-
-def _closest(question: frozenset[str], candidates: list[str], rng: random.Random) -> str | None:
-    """The candidate sharing the most words with the question: the negative a word-overlap ranker would pick."""
-    if not candidates:
-        return None
-    scored = [(len(question & _words(c)), rng.random(), c) for c in candidates]
-    return max(scored)[2]
-
-
-def _negatives(candidates: list[str], answer: str, golds: set[str]) -> list[str]:
-    """Candidates other than the answer sentence that do not contain a gold answer (those may well answer)."""
-    return [c for c in candidates if c != answer and not any(g in c.lower() for g in golds)]
-
-
-Paragraph = tuple[int, str, list[str], list[dict]]  # article index, context, its sentences, its questions
-
-
-def question_pool(articles: list[dict], rng: random.Random) -> tuple[list[Paragraph], list[tuple[int, dict]]]:
-    """Paragraphs of two or more sentences, and every (paragraph index, question) pair in `rng`'s shuffled order:
-    the order training samples questions in, so a later script can tell which questions a run has seen."""
-    paragraphs = []
-    for a, article in enumerate(articles):
-        for p in article["paragraphs"]:
-            sentences = split_sentences(p["context"])
-            if len(sentences) >= 2:
-                paragraphs.append((a, p["context"], sentences, p["qas"]))
-    pool = [(i, qa) for i, (*_, qas) in enumerate(paragraphs) for qa in qas]
-    rng.shuffle(pool)
-    return paragraphs, pool
-
-
-def answer_sentence(context: str, sentences: list[str], answer: dict) -> int | None:
-    """The index of the sentence holding the answer (located by character offset), None when a split cut it."""
-    offset = 0
-    for s, sentence in enumerate(sentences):
-        start = context.find(sentence, offset)
-        if start <= answer["answer_start"] < start + len(sentence):
-            return s if answer["text"] in sentence else None
-        offset = max(offset, start)
-    return None
-
-
-def siblings_by_article(paragraphs: list[Paragraph]) -> dict[int, list[int]]:
-    by_article: dict[int, list[int]] = {}
-    for i, (a, *_) in enumerate(paragraphs):
-        by_article.setdefault(a, []).append(i)
-    return by_article
-
-
-def build_examples(articles: list[dict], questions: int, rng: random.Random) -> list[Example]:
-    """Nine pairs per question: five for `answers`, four for `supports`.
+def build_examples(
+    articles: list[dict], questions: int, rng: random.Random, rewrites: int = 0
+) -> tuple[list[Example], list[Example]]:
+    """Nine pairs per question: five for `answers`, four for `supports`; and, apart, the next `rewrites` questions
+    of the pool changed by one fact against the sentence that answered them (scripts/reading_data.py).
 
     answers: the answer sentence (with its span); the paragraph's other sentence closest to the question in words and
     one at random; the closest sentence of the article's other paragraphs (the unanswerable case: right topic, no
@@ -253,7 +198,9 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
     paragraphs, pool = question_pool(articles, rng)
     by_article = siblings_by_article(paragraphs)
     examples: list[Example] = []
-    for i, qa in pool[: questions or None]:
+    chosen_questions = pool[: questions or None]
+    unseen = pool[len(chosen_questions) : len(chosen_questions) + rewrites]
+    for i, qa in chosen_questions:
         a, context, sentences, qas = paragraphs[i]
         answer = qa["answers"][0]
         hit = answer_sentence(context, sentences, answer)
@@ -297,7 +244,7 @@ def build_examples(articles: list[dict], questions: int, rng: random.Random) -> 
             wrongs.append(rng.choice(far))  # topic-matched but not in the window: unsupported
         for wrong in wrongs[:2]:
             examples.append(Example(SUPPORTS, wrong, window, 0.0))
-    return examples
+    return examples, rewritten_questions(paragraphs, unseen, rng)
 
 
 @dataclass
@@ -368,8 +315,8 @@ def length_batches(rows: list[Encoded], size: int, rng: random.Random) -> list[l
 
 
 # -------------------------------------------------------------------------------------------------------- training
-def loss_of(model: Reader, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    logits, start, end = model(batch["ids"], batch["types"], batch["mask"])
+def loss_of(model: Reader, batch: dict[str, torch.Tensor], branch: AnswersBranch | None = None) -> torch.Tensor:
+    logits, start, end = model(batch["ids"], batch["types"], batch["mask"], branch)
     chosen = logits.gather(1, batch["tasks"][:, None]).squeeze(1)
     loss = nn.functional.binary_cross_entropy_with_logits(chosen, batch["labels"])
     if (batch["starts"] >= 0).any():
@@ -383,28 +330,44 @@ def loss_of(model: Reader, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def scores_of(model: Reader, encoder: Encoder, examples: list[Example], device: torch.device) -> list[torch.Tensor]:
-    """(logits, start, end) for `examples` in eval mode, on the CPU, in float32."""
-    model.eval()
+def scores_of(
+    model: Reader, encoder: Encoder, examples: list[Example], device: torch.device, branch: AnswersBranch | None = None
+) -> list[torch.Tensor]:
+    """(logits, start, end, mask) for `examples` in eval mode, in float32 on the CPU."""
+    modules = [m for m in (model, branch) if m is not None]
+    for m in modules:
+        m.eval()
     rows = encoder.encode(examples)
     out = []
     for i in range(0, len(examples), 64):
         batch = collate(rows[i : i + 64], examples[i : i + 64], device)
-        out.append(
-            [t.float().cpu() for t in model(batch["ids"], batch["types"], batch["mask"])] + [batch["mask"].cpu()]
-        )
-    model.train()
+        scores = model(batch["ids"], batch["types"], batch["mask"], branch)
+        out.append([t.float().cpu() for t in scores] + [batch["mask"].cpu()])
+    for m in modules:
+        m.train()
     return out
 
 
-def evaluate(model: Reader, encoder: Encoder, examples: list[Example], device: torch.device) -> dict[str, float]:
+def evaluate(
+    model: Reader,
+    encoder: Encoder,
+    examples: list[Example],
+    device: torch.device,
+    branch: AnswersBranch | None = None,
+) -> dict[str, float]:
+    """Accuracy at probability 0.5 per task, over all pairs and over positives and negatives apart."""
     scores = []
-    for logits, *_ in scores_of(model, encoder, examples, device):
+    for logits, *_ in scores_of(model, encoder, examples, device, branch):
         scores += logits.tolist()
     out = {}
     for task, name in ((ANSWERS, "answers"), (SUPPORTS, "supports")):
-        pairs = [(s[task], e.label) for s, e in zip(scores, examples, strict=True) if e.task == task]
-        out[f"{name}_accuracy"] = sum((s > 0) == (y > 0.5) for s, y in pairs) / max(1, len(pairs))
+        pairs = [(s[task] > 0, e.label > 0.5) for s, e in zip(scores, examples, strict=True) if e.task == task]
+        if not pairs:
+            continue
+        out[f"{name}_accuracy"] = round(sum(p == y for p, y in pairs) / len(pairs), 4)
+        for label, side in ((True, "positives"), (False, "negatives")):
+            chosen = [p == y for p, y in pairs if y == label]
+            out[f"{name}_{side}"] = round(sum(chosen) / max(1, len(chosen)), 4)
     return out
 
 
@@ -415,6 +378,20 @@ def trainable_state(model: Reader) -> dict[str, np.ndarray]:
         for name, p in model.state_dict().items()
         if name != "embeddings.word_embeddings.weight"
     }
+
+
+def branch_state(branch: AnswersBranch) -> dict[str, np.ndarray]:
+    """The answers branch as fp16, named as the ONNX builder reads it (`answers.layer.*`, `answers.head.*`)."""
+    return {
+        f"answers.{name}": p.detach().float().cpu().numpy().astype(np.float16)
+        for name, p in branch.state_dict().items()
+    }
+
+
+def monitor_scores(
+    model: Reader, branch: AnswersBranch, encoder: Encoder, monitors: dict[str, list[Example]], device: torch.device
+) -> dict[str, dict[str, float]]:
+    return {name: evaluate(model, encoder, examples, device, branch) for name, examples in monitors.items()}
 
 
 FIXTURE_PAIRS = [
@@ -429,12 +406,7 @@ def write_fixture(model: Reader, encoder: Encoder, path: Path, branch: AnswersBr
     """Scores from torch (the committed fp16 weights, eval mode, CPU) that the ONNX graph must reproduce; with an
     answers branch (scripts/train_answers.py), the `answers` logit is the branch's, as in the graph."""
     examples = [Example(ANSWERS, q, s, 0.0) for q, s in FIXTURE_PAIRS]
-    ((logits, start, end, mask),) = scores_of(model, encoder, examples, torch.device("cpu"))
-    if branch is not None:
-        with torch.no_grad():
-            batch = collate(encoder.encode(examples), examples, torch.device("cpu"))
-            lower = model.lower(batch["ids"], batch["types"], batch["mask"], len(model.encoder["layer"]) - 1)
-            logits[:, ANSWERS] = branch.eval()(lower, batch["mask"])
+    ((logits, start, end, mask),) = scores_of(model, encoder, examples, torch.device("cpu"), branch)
     lengths = mask.sum(1).tolist()
     payload = {
         "pairs": FIXTURE_PAIRS,
@@ -491,6 +463,15 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=0, help="seconds of training after which to stop and export")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench/cache/reader-checkpoint.pt")
     parser.add_argument("--export-only", action="store_true", help="write weights from the checkpoint, no training")
+    parser.add_argument(
+        "--squad2",
+        type=Path,
+        default=ROOT.parent / "shared/data/squad-v2.0-dev-half.json",
+        help="SQuAD 2.0's public dev half: unanswerable questions (scripts/reading_data.py)",
+    )
+    parser.add_argument("--nli", type=Path, default=ROOT.parent / "shared/data/nli", help="premise/claim pairs")
+    parser.add_argument("--rewrites", type=int, default=15000, help="unsampled questions rewritten as unanswerable")
+    parser.add_argument("--repeat", type=int, default=2, help="times the SQuAD 2.0 and NLI pairs are seen per epoch")
     parser.add_argument("--fixture-only", action="store_true", help="rewrite the fixture from the committed weights")
     args = parser.parse_args()
 
@@ -513,20 +494,30 @@ def main() -> None:
     rng.shuffle(articles)
     heldout, train = articles[: args.heldout_articles], articles[args.heldout_articles :]
     began = time.time()
-    examples = build_examples(train, args.questions, rng)
-    monitor = build_examples(heldout, 200, random.Random(args.seed + 1))
+    examples, rewritten = build_examples(train, args.questions, rng, args.rewrites)
+    squad2_train, squad2_heldout = split_squad2(args.squad2)
+    examples += rewritten + args.repeat * (squad2_examples(squad2_train, rng) + nli_examples(args.nli))
+    monitors = {
+        "squad": build_examples(heldout, 200, random.Random(args.seed + 1))[0],
+        "squad2_heldout": squad2_examples(squad2_heldout, random.Random(args.seed + 2)),
+        "nli_heldout": nli_examples(args.nli, monitor=True),
+    }
     rows = encoder.encode(examples)
-    print(f"{len(examples)} training pairs, {len(monitor)} held-out pairs ({time.time() - began:.0f} s)", flush=True)
+    sizes = {name: len(m) for name, m in monitors.items()}
+    print(f"{len(examples)} training pairs ({len(rewritten)} rewritten), monitors {sizes}", flush=True)
+    print(f"data ready in {time.time() - began:.0f} s", flush=True)
 
     model = Reader(config, args.layers)
     missing, _ = model.load_state_dict(upstream, strict=False)
     assert set(missing) <= {"head.weight", "head.bias", "span.weight", "span.bias"}, missing
     model.embeddings["word_embeddings"].weight.requires_grad_(False)
+    branch = AnswersBranch(model)  # `answers` gets a top layer of its own; `supports` and the span keep the shared one
     model.to(device)
+    branch.to(device)
 
     batches = [b for _ in range(args.epochs) for b in length_batches(rows, args.batch, rng)]
     total = min(len(batches), args.max_steps or len(batches))
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for m in (model, branch) for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     # Warm-up is 5% of the full plan; `total` (where the learning rate reaches 0) is the plan, --max-steps, or what
     # fits the --deadline, so `--max-steps N` reproduces a run that a deadline cut at N steps.
@@ -539,6 +530,7 @@ def main() -> None:
     if args.checkpoint.exists():
         state = torch.load(args.checkpoint, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
+        branch.load_state_dict(state["branch"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         first = state["step"]
@@ -548,6 +540,7 @@ def main() -> None:
     # bfloat16 on a GPU (the weights and optimiser stay float32); plain float32 on the CPU.
     precision = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     model.train()
+    branch.train()
     began = time.time()
     step = first
     while step < (first if args.export_only else plan["total"]):
@@ -565,7 +558,7 @@ def main() -> None:
             break
         chosen = batches[step]
         with precision:
-            loss = loss_of(model, collate([rows[i] for i in chosen], [examples[i] for i in chosen], device))
+            loss = loss_of(model, collate([rows[i] for i in chosen], [examples[i] for i in chosen], device), branch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -576,24 +569,28 @@ def main() -> None:
             rate = (time.time() - began) / (step - first)
             print(f"step {step}/{plan['total']} loss {loss.item():.4f} {rate:.3f} s/step", flush=True)
         if step % 2000 == 0:
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+            state = {"model": model.state_dict(), "branch": branch.state_dict(), "optimizer": optimizer.state_dict()}
             torch.save(state | {"schedule": schedule.state_dict(), "step": step}, args.checkpoint)
-            print("checkpoint", evaluate(model, encoder, monitor, device), flush=True)
+            print("checkpoint", monitor_scores(model, branch, encoder, monitors, device), flush=True)
     seconds = round(time.time() - began)
 
     # Round to fp16 as committed, reload, and take the fixture and held-out scores from exactly those weights.
-    weights = trainable_state(model)
-    model.cpu().load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}, strict=False)
-    scores = evaluate(model, encoder, monitor, torch.device("cpu"))
+    weights, branch_weights = trainable_state(model), branch_state(branch)
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}, strict=False)
+    branch.load_state_dict(
+        {k.removeprefix("answers."): torch.from_numpy(v.astype(np.float32)) for k, v in branch_weights.items()}
+    )
+    scores = monitor_scores(model, branch, encoder, monitors, device)
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(args.out / "reader.safetensors"))
-    for stale in ("answers.safetensors", "answers.json"):  # trained on the old layers: retrain it (make train)
-        (args.out / stale).unlink(missing_ok=True)
+    save_file(branch_weights, str(args.out / "answers.safetensors"))
     meta = {
         "layers": args.layers,
         "max_tokens": args.max_tokens,
         "seed": args.seed,
         "questions": args.questions,
+        "rewrites": args.rewrites,
+        "repeat": args.repeat,
         "pairs": len(examples),
         "epochs": args.epochs,
         "lr": args.lr,
@@ -604,7 +601,11 @@ def main() -> None:
         "heldout": scores,
     }
     (args.out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n")
-    write_fixture(model, encoder, args.fixture)
+    # The ONNX builder refuses a branch trained on other reader weights (retrieval/reader/onnx_graph.py); the hash is
+    # computed here as it computes it, without importing the runtime package's ONNX code into training.
+    version = hashlib.sha256((args.out / "reader.safetensors").read_bytes()).hexdigest()[:12]
+    (args.out / "answers.json").write_text(json.dumps({"reader": version, "trained_with": "train_reader.py"}) + "\n")
+    write_fixture(model.cpu(), encoder, args.fixture, branch.cpu())
     print("done", meta, flush=True)
 
 
