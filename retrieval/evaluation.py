@@ -266,16 +266,30 @@ class Claim:
     passage: str
     supported: bool
     kind: str
+    split: str = ""  # "tuning" or "reported" in the news claim sets: calibration may look at the tuning half only
+
+
+# The news claim sets are halved by article, so that no article's sentences sit on both sides; the seed only fixes
+# which half is which, and changing it would reshuffle both sets.
+CLAIM_SPLIT_SEED = 22
+
+
+def claim_split(url: str, seed: int = CLAIM_SPLIT_SEED) -> str:
+    """The half a claim about the article at `url` belongs to: a hash of the seed and the URL, stable across runs."""
+    digest = hashlib.sha256(f"{seed}:{url}".encode()).digest()
+    return "tuning" if digest[0] % 2 == 0 else "reported"
 
 
 def load_claims(path: Path) -> list[Claim]:
-    """bench/squad_claims.jsonl rows, or bench/news_claims.json ({passages, claims})."""
+    """bench/squad_claims.jsonl rows, or bench/news_claims*.json ({passages, claims}); a passage there is its text,
+    or an object with its `text` and metadata such as its `url`."""
     if path.suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
-        rows = [{**c, "passage": data["passages"][c["passage"]]} for c in data["claims"]]
+        passages = {key: p["text"] if isinstance(p, dict) else p for key, p in data["passages"].items()}
+        rows = [{**c, "passage": passages[c["passage"]]} for c in data["claims"]]
     else:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [Claim(r["claim"], r["passage"], r["label"] == "supported", r["kind"]) for r in rows]
+    return [Claim(r["claim"], r["passage"], r["label"] == "supported", r["kind"], r.get("split", "")) for r in rows]
 
 
 def claim_rates(claims: list[Claim], decisions: list[bool]) -> dict[str, float]:
@@ -287,6 +301,29 @@ def claim_rates(claims: list[Claim], decisions: list[bool]) -> dict[str, float]:
         "supported_kept": round(sum(kept) / max(1, len(kept)), 4),
         "contradictions_rejected": round(sum(rejected) / max(1, len(rejected)), 4),
     }
+
+
+def claim_breakdown(claims: list[Claim], decisions: list[bool]) -> dict[str, object]:
+    """`claim_rates` overall, per split (where the set has splits) and per kind: a kind is either supported or not,
+    so its one figure is the share kept (supported kinds) or rejected (the others)."""
+    pairs = list(zip(claims, decisions, strict=True))
+    report: dict[str, object] = dict(claim_rates(claims, decisions))
+    splits = sorted({c.split for c in claims if c.split})
+    if splits:
+        report["by_split"] = {
+            s: claim_rates([c for c, _ in pairs if c.split == s], [d for c, d in pairs if c.split == s]) for s in splits
+        }
+    kinds: dict[str, dict[str, float]] = {}
+    for label, verb in ((True, "kept"), (False, "rejected")):
+        for kind in sorted({c.kind for c in claims if c.supported == label}):
+            chosen = [d for c, d in pairs if c.supported == label and c.kind == kind]
+            share = sum(chosen) if label else len(chosen) - sum(chosen)
+            kinds[f"{'supported' if label else 'unsupported'} {kind}"] = {
+                "claims": len(chosen),
+                verb: round(share / len(chosen), 4),
+            }
+    report["by_kind"] = kinds
+    return report
 
 
 def verifier_decisions(checker: CitationChecker, claims: list[Claim]) -> list[bool]:
