@@ -1,6 +1,6 @@
 """Versioned prompt templates, shipped as package files (never fetched). Bump the suffix to change a prompt.
 
-Each template carries a worked example of the citation format, and fences retrieved text as data. A chat template
+Each template carries a worked example of the reply it asks for, and fences retrieved text as data. A chat template
 (`load_chat`) is one file in two sections: `[system]` holds the instructions, `[human]` the data they apply to.
 """
 

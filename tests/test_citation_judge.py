@@ -94,8 +94,10 @@ def test_rule_failures_are_dropped_without_asking_the_judge(tmp_path, model_dir)
 
 
 def test_a_judge_that_times_out_drops_the_unsure_sentence_and_the_answer_arrives(tmp_path, model_dir) -> None:
-    late = Step('{"1": "supported"}', delay_s=2.0)
-    answer, llm = ask(tmp_path, model_dir, cited(VERIFIED, PARAPHRASE), late, judge_timeout_s=0.3)
+    """Only the judge's own timeout can cut it short here: the answer's timeout and deadline are far longer."""
+    late = Step('{"1": "supported"}', delay_s=3.0)
+    limits = {"judge_timeout_s": 0.3, "llm_timeout_s": 30.0, "llm_deadline_s": 30.0}
+    answer, llm = ask(tmp_path, model_dir, cited(VERIFIED, PARAPHRASE), late, **limits)
     assert answer.grounded and answer.answer == VERIFIED + " [1]."
     assert (answer.judge_kept, answer.judge_dropped) == (0, 1)
     assert 2 <= len(llm.requests) <= 4  # the draft, then the judge's attempts within its one timeout
