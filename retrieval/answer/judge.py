@@ -4,8 +4,9 @@ The verifier (retrieval/reader) reads claim and passage almost as bags of words,
 paraphrases under `SUPPORTED`; without a second opinion those sentences would simply vanish from LLM answers. When
 an LLM answers, the sentences it scores between `CONTRADICTED` and `SUPPORTED` go back to that LLM in one batched
 call per answer, each with the source it cites, and come back "supported" or "not". Anything else counts as "not":
-a reply that is not one JSON object of exactly the ids asked, a missing id, an LLM error, a timeout. The judge can
-only keep a sentence the rules (numbers, names, negation, opposite words) let through; it never overrules them.
+a reply that is not one JSON object keyed by the ids asked (and no others), a missing id, an LLM error, a timeout.
+The judge can only keep a sentence the rules (numbers, names, negation, opposite words) let through; it never
+overrules them.
 """
 
 from __future__ import annotations
