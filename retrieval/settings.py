@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, alias="NEWSDESK_LLM_RETRIES")
     llm_deadline_s: float = Field(30.0, alias="NEWSDESK_LLM_DEADLINE")  # one answer, retries included
     llm_fallback: Literal["offline", "error"] = Field("offline", alias="NEWSDESK_LLM_FALLBACK")
+    # The citation judge's one call per answer, retries included; past it, the sentences it was asked about go.
+    judge_timeout_s: float = Field(8.0, alias="NEWSDESK_JUDGE_TIMEOUT")
     max_question_chars: int = Field(500, alias="NEWSDESK_MAX_QUESTION_CHARS")
     top_k: int = Field(6, alias="NEWSDESK_TOP_K")
 

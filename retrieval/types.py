@@ -186,6 +186,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     dropped_sentences: int = 0
     total_sentences: int = 0
+    # Sentences the verifier was unsure of that the LLM's citation judge kept, and those it dropped (LLM mode only).
+    judge_kept: int = 0
+    judge_dropped: int = 0
     notice: str | None = None  # e.g. that the LLM was down and the answer was composed offline
     answer_spans: list[str] = field(default_factory=list)  # the words that answer, marked by the reader
 

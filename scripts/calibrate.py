@@ -8,14 +8,15 @@ read. It prints three tables; docs/CITATIONS.md records a run and the thresholds
    article; each question is searched as is (answerable) and with its paragraph removed (unanswerable, same topic).
    Refused = `answer_confidence` below the threshold; first for each slope, then the whole table for the chosen one.
 2. Support (`SUPPORTED` in retrieval/answer/citations.py): claims built by scripts/build_claims.py's rules from
-   these articles, checked against their paragraph.
+   these articles, checked against their paragraph; then the floor under which the verifier's "no" is trusted
+   without asking the LLM judge (`CONTRADICTED`). `--support-only` prints just this table.
 3. Fusion (`READER_WEIGHT` in retrieval/search.py): how much the reader's best sentence adds to a passage's fused
    score, by the recall of the answering paragraph at 1 and 4.
 4. The lead (`PASSAGE_WEIGHT` in retrieval/answer/extractive.py): how much a sentence's passage score counts next to
    its own reading when the offline answerer picks the sentence to lead with, by the share of answerable questions
    whose lead, and whose whole answer, holds a gold answer.
 
-    .venv/bin/python scripts/calibrate.py [--questions 400]
+    .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from build_claims import claim_rows  # noqa: E402
 
 from retrieval import search  # noqa: E402
 from retrieval.answer import extractive  # noqa: E402
-from retrieval.answer.citations import CitationChecker  # noqa: E402
+from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
@@ -69,6 +70,7 @@ def heldout_articles(path: Path, count: int) -> list[dict]:
 READER_WEIGHTS = (0.0, 0.03, 0.06, 0.1, 0.15)
 PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
+CONTRADICTION_FLOORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def sweep(
@@ -123,62 +125,81 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/data/squad-v1.1-train.json")
     parser.add_argument("--heldout-articles", type=int, default=20)
     parser.add_argument("--questions", type=int, default=400)
+    parser.add_argument("--support-only", action="store_true", help="only the support and contradiction tables")
     args = parser.parse_args()
     entries = heldout_articles(args.squad, args.heldout_articles)
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, data_dir=Path(data_dir), model_dir=default_data_dir() / "models")
         services = Services(settings)
-        kb = services.kb("calibrate")
-        articles, items = paragraph_articles(entries)
-        kb.ingest_articles(articles)
-        items = random.Random(1).sample(items, min(args.questions, len(items)))
-        answerable_hits, removed_hits, elsewhere = answerability_hits(kb, items, articles)
-        unanswerable_hits = [hits for hits, found in zip(removed_hits, elsewhere, strict=True) if not found]
-        print(f"\n## Answerability: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
-        print(f"{len(unanswerable_hits)} of them unanswerable once their paragraph is removed")
-        print("\nConfidence slope (0: the reader alone): unanswerables refused where 5% / 8% of answerables are")
-        print("| slope | threshold at 5% | unanswerable refused | threshold at 8% | unanswerable refused |")
-        print("|---|---|---|---|---|")
-        for slope in CONFIDENCE_SLOPES:
-            answerable, unanswerable = confidences(answerable_hits, slope), confidences(unanswerable_hits, slope)
-            cells = []
-            for share in (0.05, 0.08):
-                threshold = np.quantile(answerable, share)
-                cells += [f"{threshold:.3f}", f"{np.mean(unanswerable < threshold):.3f}"]
-            print(f"| {slope:.0f} | " + " | ".join(cells) + " |")
-        answerable, unanswerable = confidences(answerable_hits), confidences(unanswerable_hits)
-        removed = confidences(removed_hits)
-        print(f"\nAt the chosen slope {CONFIDENCE_SLOPE:.0f}:")
-        print(
-            "| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|"
-        )
-        for t in THRESHOLD_GRID:
-            rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
-            print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in rates) + " |")
-
-        print(f"\n## Reader weight in fusion: {len(items)} questions")
-        print("| weight | recall@1 | recall@4 |\n|---|---|---|")
-        for weight, (at_1, at_4) in reader_weight_recall(kb, items, READER_WEIGHTS).items():
-            print(f"| {weight:.2f} | {at_1:.3f} | {at_4:.3f} |")
-
-        print(f"\n## Passage weight in choosing the lead: {len(items)} answerable questions")
-        print("| weight | lead holds gold | answer holds gold |\n|---|---|---|")
-        answerer = ExtractiveAnswerer(services.embedder, services.reader)
-        for weight, (lead, whole) in lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS).items():
-            print(f"| {weight:.0f} | {lead:.3f} | {whole:.3f} |")
-
-        rows = claim_rows(entries, args.questions // 2, random.Random(2))
-        checker = CitationChecker(services.reader)
-        scores = np.array(
-            [p for p, _ in checker.support_scores([(r["claim"], split_sentences(r["passage"])) for r in rows])]
-        )
-        supported = np.array([r["label"] == "supported" for r in rows])
-        print(f"\n## Support: {len(rows)} claims ({supported.sum()} supported)")
-        print("| threshold | supported kept | contradicted rejected |\n|---|---|---|")
-        for t in THRESHOLD_GRID:
-            print(f"| {t:.2f} | {np.mean(scores[supported] >= t):.3f} | {np.mean(scores[~supported] < t):.3f} |")
+        if not args.support_only:
+            answerability_tables(services, entries, args.questions)
+        support_tables(services, entries, args.questions)
         services.close()
+
+
+def answerability_tables(services: Services, entries: list[dict], questions: int) -> None:
+    """Tables 1, 3 and 4: all read the same questions searched in one knowledge base."""
+    kb = services.kb("calibrate")
+    articles, items = paragraph_articles(entries)
+    kb.ingest_articles(articles)
+    items = random.Random(1).sample(items, min(questions, len(items)))
+    answerable_hits, removed_hits, elsewhere = answerability_hits(kb, items, articles)
+    unanswerable_hits = [hits for hits, found in zip(removed_hits, elsewhere, strict=True) if not found]
+    print(f"\n## Answerability: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
+    print(f"{len(unanswerable_hits)} of them unanswerable once their paragraph is removed")
+    print("\nConfidence slope (0: the reader alone): unanswerables refused where 5% / 8% of answerables are")
+    print("| slope | threshold at 5% | unanswerable refused | threshold at 8% | unanswerable refused |")
+    print("|---|---|---|---|---|")
+    for slope in CONFIDENCE_SLOPES:
+        answerable, unanswerable = confidences(answerable_hits, slope), confidences(unanswerable_hits, slope)
+        cells = []
+        for share in (0.05, 0.08):
+            threshold = np.quantile(answerable, share)
+            cells += [f"{threshold:.3f}", f"{np.mean(unanswerable < threshold):.3f}"]
+        print(f"| {slope:.0f} | " + " | ".join(cells) + " |")
+    answerable, unanswerable = confidences(answerable_hits), confidences(unanswerable_hits)
+    removed = confidences(removed_hits)
+    print(f"\nAt the chosen slope {CONFIDENCE_SLOPE:.0f}:")
+    print("| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|")
+    for t in THRESHOLD_GRID:
+        rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
+        print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in rates) + " |")
+
+    print(f"\n## Reader weight in fusion: {len(items)} questions")
+    print("| weight | recall@1 | recall@4 |\n|---|---|---|")
+    for weight, (at_1, at_4) in reader_weight_recall(kb, items, READER_WEIGHTS).items():
+        print(f"| {weight:.2f} | {at_1:.3f} | {at_4:.3f} |")
+
+    print(f"\n## Passage weight in choosing the lead: {len(items)} answerable questions")
+    print("| weight | lead holds gold | answer holds gold |\n|---|---|---|")
+    answerer = ExtractiveAnswerer(services.embedder, services.reader)
+    for weight, (lead, whole) in lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS).items():
+        print(f"| {weight:.0f} | {lead:.3f} | {whole:.3f} |")
+
+
+def support_tables(services: Services, entries: list[dict], questions: int) -> None:
+    """Table 2: claims checked against their paragraph, by the support threshold and by the contradiction floor."""
+    rows = claim_rows(entries, questions // 2, random.Random(2))
+    checker = CitationChecker(services.reader)
+    scores = np.array(
+        [p for p, _ in checker.support_scores([(r["claim"], split_sentences(r["passage"])) for r in rows])]
+    )
+    supported = np.array([r["label"] == "supported" for r in rows])
+    print(f"\n## Support: {len(rows)} claims ({supported.sum()} supported)")
+    print("| threshold | supported kept | contradicted rejected |\n|---|---|---|")
+    for t in THRESHOLD_GRID:
+        print(f"| {t:.2f} | {np.mean(scores[supported] >= t):.3f} | {np.mean(scores[~supported] < t):.3f} |")
+    contradicted, let_through = scores[~supported], scores[supported & (scores > 0)]
+    print(
+        f"\nContradiction floor: the rules (score 0) reject {np.mean(scores[supported] == 0):.3f} of supported and"
+        f" {np.mean(contradicted == 0):.3f} of contradicted claims; the supported claims they let through score"
+        f" {let_through.min():.3f} or more. Under the floor no LLM judge is asked; up to SUPPORTED, it decides."
+    )
+    print("| floor | supported under it | contradicted under it | contradicted left to the judge |\n|---|---|---|---|")
+    for t in CONTRADICTION_FLOORS:
+        judged = np.mean((contradicted >= t) & (contradicted < SUPPORTED))
+        print(f"| {t:.2f} | {np.mean(scores[supported] < t):.3f} | {np.mean(contradicted < t):.3f} | {judged:.3f} |")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from langchain_core.language_models import BaseChatModel
 
 from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.answer.citations import CitationChecker
+    from retrieval.reader.model import Reader
 
 
 def chat_model_for(settings: Settings) -> BaseChatModel | None:
@@ -14,3 +20,14 @@ def chat_model_for(settings: Settings) -> BaseChatModel | None:
     from retrieval.answer.llm import build_chat_model
 
     return build_chat_model(settings)
+
+
+def citation_checker(settings: Settings, reader: Reader, chat_model: BaseChatModel | None) -> CitationChecker:
+    """The citation check; with an LLM, that LLM judges the sentences the verifier is unsure of (offline they go)."""
+    from retrieval.answer.citations import CitationChecker
+
+    if chat_model is None:
+        return CitationChecker(reader)
+    from retrieval.answer.judge import CitationJudge  # imports openai: only when an LLM is configured
+
+    return CitationChecker(reader, CitationJudge(chat_model, settings))

@@ -19,7 +19,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 import prompts
-from retrieval.answer.citations import SUPPORTED, CitationChecker
+from retrieval.answer import citation_checker
+from retrieval.answer.citations import SUPPORTED
 from retrieval.answer.compose import answer_spans, checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.sources import format_sources, number_sources
@@ -67,7 +68,7 @@ class AnswerService:
         self._embedder = kb.embedder
         self._llm = chat_model
         self.mode = "llm" if chat_model is not None else "extractive"
-        self._checker = CitationChecker(kb.reader)
+        self._checker = citation_checker(settings, kb.reader, chat_model)
         self._extractive = ExtractiveAnswerer(self._embedder, kb.reader)
         self._prepare = self._prepare_chain()
         offline = RunnableLambda(lambda x: self._extractive.draft(x["question"], x["sources"]), name="extractive")

@@ -106,4 +106,5 @@ def checked_answer(
     else:
         answer = refusal(question, mode, hits, timings)
     answer.total_sentences, answer.dropped_sentences = checked.total_sentences, checked.dropped_sentences
+    answer.judge_kept, answer.judge_dropped = checked.judge_kept, checked.judge_dropped
     return answer

@@ -30,8 +30,10 @@ def build_chat_model(settings: Settings) -> ChatOpenAI:
     )
 
 
-def attempt_timeout(settings: Settings) -> float:
-    return min(settings.llm_timeout_s, settings.llm_deadline_s / (settings.llm_max_retries + 1))
+def attempt_timeout(settings: Settings, deadline_s: float | None = None) -> float:
+    """One attempt's share of `deadline_s` (the answer's deadline unless given), never more than the LLM timeout."""
+    deadline = settings.llm_deadline_s if deadline_s is None else deadline_s
+    return min(settings.llm_timeout_s, deadline / (settings.llm_max_retries + 1))
 
 
 def with_malformed_retry(model: BaseChatModel, settings: Settings) -> Runnable:

@@ -62,8 +62,7 @@ class Source:
 
     def as_prompt_block(self) -> str:
         a = self.article
-        # Angle brackets in article text could close the fence early; swap them for look-alikes.
-        text = self.text.replace("<", "‹").replace(">", "›")
+        text = as_data(self.text)
         attrs = f'n="{self.n}" title="{_attr(a.title)}" outlet="{_attr(a.outlet or "unknown")}"'
         attrs += f' published="{a.published or "unknown"}"'
         if a.url:
@@ -71,8 +70,14 @@ class Source:
         return f"<source {attrs}>\n{text}\n</source>"
 
 
+def as_data(text: str) -> str:
+    """`text` fit to go between prompt fences: angle brackets in it could close a fence early, so they become
+    look-alikes."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def _attr(value: str) -> str:
-    return value.replace('"', "'").replace("<", "‹").replace(">", "›")
+    return as_data(value.replace('"', "'"))
 
 
 def number_sources(hits: list[SearchHit]) -> list[Source]:

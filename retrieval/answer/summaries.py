@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 import prompts
-from retrieval.answer.citations import CitationChecker
+from retrieval.answer import citation_checker
 from retrieval.answer.compose import checked_answer, refusal, relevant_sources
 from retrieval.answer.extractive import ExtractiveAnswerer, without_lead_in
 from retrieval.answer.sources import Source, format_sources, number_sources, without_markers
@@ -41,7 +41,7 @@ class SummaryService:
         self._kb = kb
         self._llm = chat_model
         self.mode: Literal["extractive", "llm"] = "llm" if chat_model is not None else "extractive"
-        self._checker = CitationChecker(kb.reader)
+        self._checker = citation_checker(settings, kb.reader, chat_model)
         # A digest spans its sources: no sentence is held back for its passage matching the topic less well.
         self._extractive = ExtractiveAnswerer(
             kb.embedder, kb.reader, max_sentences=5, threshold=0.0, follow_margin=math.inf
