@@ -3,7 +3,7 @@
 Each row is a claim, the paragraph it is checked against, and a label: `supported` (a SQuAD question turned into a
 statement with its gold answer, which is a human paraphrase of the paragraph, or a clause / light rewording of the
 answer sentence) or `contradicted` (the answer sentence with one fact changed by the rules in
-retrieval/reader/claims.py, or the question-statement with another answer from the same paragraph).
+scripts/claims.py, or the question-statement with another answer from the same paragraph).
 
     python scripts/build_claims.py            # writes bench/squad_claims.jsonl (seeded, reproducible)
 """

@@ -6,7 +6,7 @@ its main clause, or a light rewording) and an unsupported one (the sentence with
 a month, a name swapped for another name from the same article, two names exchanged, a negation added or removed, a
 word replaced by its opposite).
 
-The changes come from retrieval/reader/claims.py, the same rules that made the verifier's training negatives, so
+The changes come from scripts/claims.py, the same rules that made the verifier's training negatives, so
 this set is not a blind test: the hand-written set is. The articles carry no licence, so only the one sentence each
 claim is built on is written out, with its URL; the set is for measuring and calibrating, never for training.
 
@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from claims import perturb, positive_variants, reworded  # noqa: E402
+
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import claim_split  # noqa: E402
-from retrieval.reader.claims import perturb, positive_variants, reworded  # noqa: E402
 
 YEARS = ("2023", "2024", "2025", "2026")
 MIN_WORDS, MAX_WORDS = 15, 45
@@ -251,7 +252,7 @@ METADATA = {
         "(2023-2026), one sentence per article, none from an article of the hand-written set."
     ),
     "not_blind": (
-        "The unsupported claims are made by retrieval/reader/claims.py's perturb, the same rules that made the "
+        "The unsupported claims are made by scripts/claims.py's perturb, the same rules that made the "
         "verifier's training negatives (and positive_variants / reworded for some supported ones): a measure of "
         "those rules on news text, not a blind test; bench/news_claims_rt_hand.json is the blind one."
     ),
