@@ -1,30 +1,68 @@
-"""`newsdesk eval`: recall, answer quality and latency on a question set."""
+"""`newsdesk eval`: recall, answer quality and latency on a question set or on the news yardstick."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from cli.output import JSON_OPTION, KB_OPTION, console, emit, friendly_errors, progress_bar, state
+from cli.output import JSON_OPTION, KB_OPTION, AppState, console, emit, fail, friendly_errors, progress_bar, state
 from retrieval.errors import BadInputError
+
+if TYPE_CHECKING:
+    from retrieval.answer.chain import AnswerService
+    from retrieval.knowledge_base import KnowledgeBase
+    from retrieval.news_yardstick import NewsReport
 
 
 def eval_command(
     ctx: typer.Context,
-    dataset: Annotated[Path, typer.Argument(help="SQuAD-format .json, or a .jsonl of {question, answers}.")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(help="SQuAD-format .json, a .jsonl of {question, answers}, or the RealTime QA news .jsonl.gz."),
+    ],
     limit: Annotated[int | None, typer.Option(min=1, help="Ask a seeded sample of this many questions.")] = None,
-    k: Annotated[str, typer.Option("--k", help="Comma-separated k values for recall@k.")] = "1,4,10",
-    budget: Annotated[int, typer.Option(min=100, help="Context budget in characters.")] = 4000,
+    k: Annotated[str, typer.Option("--k", help="Comma-separated k values for recall@k (question sets).")] = "1,4,10",
+    budget: Annotated[int, typer.Option(min=100, help="Context budget in characters (question sets).")] = 4000,
+    news_slice: Annotated[
+        str | None,
+        typer.Option("--slice", help="News file only: the 'reported' weeks (default) or the 'tuning' weeks."),
+    ] = None,
     kb: Annotated[str | None, KB_OPTION] = None,
     skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Measure retrieval only.", metavar="")] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
-    """Measure retrieval recall@k within a context budget, MRR, answer quality and latency."""
+    """Measure retrieval recall@k within a context budget, MRR, answer quality and latency; on the news file,
+    recall of an answer-bearing article, answers, refusals with and without it, and latency on one fixed slice."""
+    from retrieval.news_yardstick import is_news
+
+    if is_news(dataset):
+        _eval_news(ctx, dataset, news_slice, limit, kb, skip_answers, as_json)
+    elif news_slice is not None:
+        raise fail("--slice applies to the RealTime QA news file (.jsonl.gz) only.", as_json, 2)
+    else:
+        _eval_questions(ctx, dataset, limit, k, budget, kb, skip_answers, as_json)
+
+
+def _answer_service(app: AppState, base: KnowledgeBase, skip_answers: bool) -> AnswerService | None:
     from retrieval.answer import chat_model_for
     from retrieval.answer.chain import AnswerService
+
+    return None if skip_answers else AnswerService(app.settings, base, chat_model_for(app.settings))
+
+
+def _eval_questions(
+    ctx: typer.Context,
+    dataset: Path,
+    limit: int | None,
+    k: str,
+    budget: int,
+    kb: str | None,
+    skip_answers: bool,
+    as_json: bool,
+) -> None:
     from retrieval.evaluation import eval_kb_name, evaluate, load_dataset, sample
 
     app = state(ctx)
@@ -41,7 +79,7 @@ def eval_command(
                 base.ingest_articles(data.articles, progress)
         else:
             base = services.kb(kb or app.settings.default_kb)
-        answers = None if skip_answers else AnswerService(app.settings, base, chat_model_for(app.settings))
+        answers = _answer_service(app, base, skip_answers)
         with progress_bar("Asking", not as_json) as progress:
             report = evaluate(base, sample(data.questions, limit), ks, budget, answers, progress)
 
@@ -61,6 +99,56 @@ def eval_command(
         console.print(table)
 
     emit(report.to_dict(), as_json, render)
+
+
+def _eval_news(
+    ctx: typer.Context,
+    dataset: Path,
+    news_slice: str | None,
+    limit: int | None,
+    kb: str | None,
+    skip_answers: bool,
+    as_json: bool,
+) -> None:
+    """The news yardstick: one fixed slice of weeks indexed as its own knowledge base, then its questions asked."""
+    from retrieval.evaluation import eval_kb_name
+    from retrieval.news_yardstick import REPORTED, evaluate_news, load_news
+
+    app = state(ctx)
+    with friendly_errors(as_json):
+        news = load_news(dataset, news_slice or REPORTED.name)
+        base = app.services().kb(kb or eval_kb_name(news))
+        with progress_bar("Indexing", not as_json) as progress:
+            base.ingest_articles(news.articles, progress)
+        with progress_bar("Asking", not as_json) as progress:
+            report = evaluate_news(base, news, _answer_service(app, base, skip_answers), limit, progress)
+    emit(report.to_dict(), as_json, lambda: console.print(_news_table(report)))
+
+
+def _news_table(report: NewsReport) -> Table:
+    from retrieval.news_yardstick import TARGETS, target_met
+
+    title = (
+        f"news, {report.slice} slice ({report.dates}): {report.questions} questions asked ({report.answerable} of "
+        f"{report.quiz_questions} answerable), {report.articles} articles, {report.passages} passages"
+    )
+    rows = [("recall@1", report.recall["1"]), ("recall@4", report.recall["4"])]
+    if report.answer_contains is not None:
+        rows += [
+            ("answer_contains", report.answer_contains),
+            ("false_refusals", report.false_refusals),
+            ("refused_without_gold", report.refused_without_gold),
+            ("answered_without_gold", report.answered_without_gold),
+        ]
+    table = Table("metric", "value", "target (reported slice)", title=title)
+    for metric, value in rows:
+        target = TARGETS.get(metric)
+        shown = f"{' '.join(map(str, target))} ({'met' if target_met(metric, value) else 'not met'})" if target else ""
+        table.add_row(metric, f"{value:.3f}", shown)
+    table.add_row("search p50 / p95 (ms)", f"{report.query_ms['p50']} / {report.query_ms['p95']}", "")
+    if report.ask_ms:
+        table.add_row("ask p50 / p95 (ms)", f"{report.ask_ms['p50']} / {report.ask_ms['p95']}", "")
+    return table
 
 
 def bench_command(
@@ -101,7 +189,7 @@ def bench_command(
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(results, indent=2) + "\n")
     docs.mkdir(parents=True, exist_ok=True)
-    (docs / "BENCHMARKS.md").write_text(report.markdown(results))
+    (docs / "BENCHMARKS.md").write_text(report.markdown(results, report.news_runs(out.parent)))
     if results.get("squad"):
         report.plot(results, docs / "bench.png")
     emit(results, as_json, lambda: console.print(f"Wrote {out} and {docs / 'BENCHMARKS.md'}."))

@@ -26,6 +26,7 @@ from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.sources import format_sources, number_sources
 from retrieval.errors import BadInputError, LLMError
 from retrieval.knowledge_base import KnowledgeBase
+from retrieval.search import Filters
 from retrieval.settings import Settings
 from retrieval.types import Answer, SearchHit
 
@@ -117,7 +118,7 @@ class AnswerService:
         return chain.invoke({"history": conversation, "question": x["question"]}).strip() or x["question"]
 
     def _retrieve(self, x: dict) -> list[SearchHit]:
-        return self._kb.search(x["query"], x["k"], rerank=True)
+        return self._kb.search(x["query"], x["k"], x["filters"], rerank=True)
 
     def _refusal(self, x: dict) -> Answer:
         return refusal(x["question"], x["mode"], x["hits"], x["timings"])
@@ -130,7 +131,7 @@ class AnswerService:
 
     # --- public API --------------------------------------------------------------------------------------------
 
-    def _inputs(self, question: str, history: list[Turn] | None, k: int | None) -> dict:
+    def _inputs(self, question: str, history: list[Turn] | None, k: int | None, filters: Filters | None = None) -> dict:
         question = " ".join(question.split())
         if not question:
             raise BadInputError("Ask a question, for example: why did Canada ban Hikvision?")
@@ -142,6 +143,7 @@ class AnswerService:
             "question": question,
             "history": (history or [])[-HISTORY_TURNS:],
             "k": k or self._settings.top_k,
+            "filters": filters,
             "timings": {},
             "mode": self.mode,
         }
@@ -156,8 +158,11 @@ class AnswerService:
         answer.notice = OFFLINE_NOTICE
         return answer
 
-    def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None) -> Answer:
-        inputs = self._inputs(question, history, k)
+    def ask(
+        self, question: str, history: list[Turn] | None = None, k: int | None = None, filters: Filters | None = None
+    ) -> Answer:
+        """`filters` narrow what is searched; the news yardstick asks with a question's gold articles excluded."""
+        inputs = self._inputs(question, history, k, filters)
         start = time.perf_counter()
         try:
             answer: Answer = self._chain.invoke(inputs)
