@@ -24,6 +24,7 @@ from chromadb.api.models.Collection import Collection
 from retrieval.chunker import split_sentences
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
+from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
 from retrieval.records import RecordManager
 from retrieval.text import TextFeatures, text_features
@@ -41,10 +42,10 @@ READER_POOL = 8  # ~50 question x sentence pairs: ~0.36 s on 2 cores; 12 cost ~5
 # Added to the fused score: READER_WEIGHT times the reader's best sentence in log-odds, floored at -READER_FLOOR and
 # counted from there (so a passage the reader read never scores below one it did not). Log-odds rather than the
 # probability, because the probability squeezes "sure" (0.99) and "very sure" (0.9999) together, and it is exactly
-# there that the answering paragraph and its look-alike neighbour differ. Tuned on the 20 held-out SQuAD *train*
-# articles (scripts/calibrate.py; docs/CITATIONS.md): a nudge, not a verdict, since the reader reads single sentences
-# while the fused score sees the whole passage.
-READER_WEIGHT = 0.06
+# there that the answering paragraph and its look-alike neighbour differ. A nudge, not a verdict, since the reader
+# reads single sentences while the fused score sees the whole passage; calibrated with the reader
+# (retrieval/reader/calibration.py).
+READER_WEIGHT = CALIBRATION.reader_weight
 READER_FLOOR = 6.0
 SAME_ARTICLE_DECAY = 0.9  # applies from an article's third passage on
 

@@ -2,7 +2,7 @@
 the scripted server on loopback) in one batched request, and only its "supported" keeps them.
 
 The sentences were picked by what the verifier scores against the sample page's Hikvision source (asked "why did
-Canada ban Hikvision?"): VERIFIED 0.99 (kept without asking), PARAPHRASE 0.72 (true, but under SUPPORTED: the judge
+Canada ban Hikvision?"): VERIFIED 0.99 (kept without asking), PARAPHRASE 0.52 (true, but under SUPPORTED: the judge
 decides), NUMBER and OPPOSITE 0 (the number rule, the opposite-words rule: dropped without asking).
 `test_the_sentences_score_where_these_tests_need_them` fails if a new verifier moves them.
 """
@@ -24,7 +24,7 @@ from tests.test_answers_llm import service
 
 QUESTION = "why did Canada ban Hikvision?"
 VERIFIED = "Canada ordered Hikvision to shut down its Canadian operations, citing national security concerns"
-PARAPHRASE = "Ottawa told Hikvision to close its operations in Canada because of national security concerns"
+PARAPHRASE = "Hikvision's Canadian arm must cease its activities, the government said"
 NUMBER = "Stocks fell 40% after the decision"
 OPPOSITE = "Hikvision said it strongly agrees with the government's decision"
 BACKING = "The Canadian government has ordered Chinese surveillance technology company Hikvision"

@@ -28,16 +28,16 @@ from retrieval.answer.opposites import says_the_opposite
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
+from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader
 from retrieval.text import content_words
 from retrieval.types import Citation
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = 0.90  # verifier probability; calibrated on held-out SQuAD train claims: see docs/CITATIONS.md
-# Below this the verifier is sure enough of a contradiction that no judge is asked. No supported held-out claim that
-# passed the rules scored under 0.52; a news paraphrase spread over two sentences scored 0.24 (docs/CITATIONS.md).
-CONTRADICTED = 0.10
+SUPPORTED = CALIBRATION.supported  # verifier probability from which a citation is backed (docs/CITATIONS.md)
+# Below this the verifier is sure enough of a contradiction that no judge is asked (retrieval/reader/calibration.py).
+CONTRADICTED = CALIBRATION.contradicted
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -109,6 +109,14 @@ def _closest_in_window(claim: str, sentences: list[str], center: int) -> int:
     return max(candidates, key=lambda i: (len(words & content_words(sentences[i])), i == center))
 
 
+def _most_shared(claim: str, sentences: list[str]) -> int:
+    """The sentence the claim most likely restates: the one sharing most content words with it. The rules check it
+    as well as the verifier's best reading, which can be a neighbour ("Hikvision strongly agrees with the decision"
+    read best against a minister's quote beside the sentence saying it "strongly disagrees")."""
+    words = content_words(claim)
+    return max(range(len(sentences)), key=lambda i: len(words & content_words(sentences[i])))
+
+
 def readings(sentences: list[str]) -> list[tuple[int, str]]:
     """What the verifier reads a claim against, each with the sentence it centres on: every sentence with one
     neighbour on each side (the unit it was trained on), and every sentence alone.
@@ -149,7 +157,9 @@ class CitationChecker:
                 alone = text == pairs[p][1][i]
                 scores[p] = (float(probability), i if alone else _closest_in_window(pairs[p][0], pairs[p][1], i))
         for p, (probability, i) in enumerate(scores):
-            if 0.0 < probability < 1.0 and _contradicts(pairs[p][0], pairs[p][1][i]):
+            claim, sentences = pairs[p]
+            restated = {i, _most_shared(claim, sentences)}
+            if 0.0 < probability < 1.0 and any(_contradicts(claim, sentences[j]) for j in restated):
                 scores[p] = (0.0, i)
         return scores
 

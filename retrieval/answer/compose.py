@@ -11,6 +11,7 @@ from retrieval.answer.citations import CitationChecker
 from retrieval.answer.extractive import ANSWERS
 from retrieval.answer.sources import Source, number_sources
 from retrieval.chunker import split_sentences
+from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
@@ -25,13 +26,11 @@ TOPIC_FLOOR = 0.25
 # first built in 1968" for "When was the station rebuilt?") can read as an answer; how well the whole passage matches
 # the question (search's fused score) tells the two apart. A passage's evidence is the reader's log-odds moved by
 # CONFIDENCE_SLOPE per unit of fused score away from SCORE_PIVOT; the best passage decides, against CONFIDENT.
-# Calibrated on held-out SQuAD train (scripts/calibrate.py, bench/calibration.txt, docs/CITATIONS.md): at 8% of
-# answerable questions refused, slopes 0 / 4 / 8 / 12 refuse 57 / 68 / 71 / 73% of unanswerable ones. CONFIDENT sits
-# where about 7% of answerables are refused (0.75: 6.5%, refusing 68% of unanswerables). It is high because the fused
-# score already carries the reader's log-odds (retrieval/search.py), so the evidence counts them one and a half times.
-CONFIDENCE_SLOPE = 8.0
+# Both are calibrated with the reader (retrieval/reader/calibration.py): CONFIDENT where 5% of answerable held-out
+# questions are refused.
+CONFIDENCE_SLOPE = CALIBRATION.confidence_slope
 SCORE_PIVOT = 0.75
-CONFIDENT = 0.75
+CONFIDENT = CALIBRATION.confident
 
 
 def answer_confidence(hits: list[SearchHit], slope: float = CONFIDENCE_SLOPE) -> float | None:

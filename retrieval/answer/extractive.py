@@ -17,6 +17,7 @@ import numpy as np
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
+from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
 from retrieval.search import asks_for_recent, recency_bonus
 
@@ -28,10 +29,9 @@ ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is
 KEEP_RATIO = 0.6  # later sentences need this share of the leading sentence's probability
 # How much the passage's search score counts next to the sentence's own log-odds in choosing the lead. The reader
 # reads one sentence alone; the passage score knows whether the text around it is about what was asked ("the
-# station was first built in 1968" reads like an answer to "when was it rebuilt?" wherever it stands). On the 20
-# held-out SQuAD train articles (1,200 questions), the lead held the answer for 0.763 of them by the reader alone,
-# 0.789 / 0.798 / 0.801 / 0.804 / 0.804 at weights 4 / 8 / 12 / 16 / 24 (docs/CITATIONS.md).
-PASSAGE_WEIGHT = 16.0
+# station was first built in 1968" reads like an answer to "when was it rebuilt?" wherever it stands). Calibrated
+# with the reader (retrieval/reader/calibration.py).
+PASSAGE_WEIGHT = CALIBRATION.passage_weight
 # How far behind the lead's merit (log-odds plus PASSAGE_WEIGHT x passage score) a sentence may be and still follow
 # it. Without it a sentence the reader half-believes joins from a passage about something else ("Who is buying
 # TikTok?" was followed by a Hikvision procurement sentence on the sample page). On the 400 held-out questions of

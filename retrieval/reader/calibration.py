@@ -1,0 +1,37 @@
+"""The numbers that tie the reader's probabilities to decisions, read from the file scripts/calibrate.py writes.
+
+Each belongs to the weights it was measured with: a retrained reader reads on another scale, so its thresholds are
+written beside its weights (`weights/calibration.json`) by `scripts/calibrate.py --write`, from SQuAD train articles
+the reader never saw, and never edited by hand. The modules that use them bind them to their own names
+(`compose.CONFIDENT`, `citations.SUPPORTED`, ...), which is also where calibrate.py sweeps them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from retrieval.reader.onnx_graph import WEIGHTS_DIR
+
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    confidence_slope: float  # how much the passage's fused score moves the refusal's evidence (answer/compose.py)
+    confident: float  # evidence below which a question is refused
+    supported: float  # verifier probability from which a citation counts as backed (answer/citations.py)
+    contradicted: float  # ... and under which it is a contradiction no LLM judge is asked about
+    reader_weight: float  # the reader's log-odds in search's fused score (search.py)
+    passage_weight: (
+        float  # the passage's score next to a sentence's reading when choosing the lead (answer/extractive.py)
+    )
+
+
+def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:
+    values = json.loads((weights_dir / CALIBRATION_FILE).read_text())["values"]
+    return Calibration(**{f.name: float(values[f.name]) for f in fields(Calibration)})
+
+
+CALIBRATION = load_calibration()
