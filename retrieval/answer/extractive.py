@@ -20,7 +20,6 @@ from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
 from retrieval.reader.model import Reader, log_odds
 from retrieval.search import asks_for_recent, recency_bonus
-from retrieval.text import normalised
 
 MAX_SENTENCES = 3
 # Reader probability below which a sentence is never quoted. Whether to answer at all is decided before, from the
@@ -105,7 +104,7 @@ def quotable(sentence: str, title: str) -> str | None:
     if text[-1] not in ".!\"'’”)" and len(text.split()) < 12:  # a caption or fragment without a stop
         return None
     label = headline_label(title)
-    if label and not normalised(text).lower().startswith(label.lower()):
+    if label and headline_label(text) is None:  # "Fact check: Satire: ..." would say nothing more
         return f"{label}: {text}"
     return text
 
