@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 
 import prompts
-from bot.formatting import MESSAGE_LIMIT, clip
+from bot.formatting import MESSAGE_LIMIT, clip, plain
 from retrieval.answer.chain import Partial, Turn
 from retrieval.types import Answer
 
@@ -49,7 +49,7 @@ async def produce_answer(
                 text = event.text.replace(prompts.NOT_IN_SOURCES, "").strip()
                 if text and time.monotonic() - last_edit >= EDIT_INTERVAL_S:
                     last_edit = time.monotonic()
-                    shown = discord.utils.escape_markdown(text)
+                    shown = plain(text)
                     await on_partial(DRAFT_LABEL + clip(shown, MESSAGE_LIMIT - len(DRAFT_LABEL) - 2) + " ▌")
             else:
                 final = event

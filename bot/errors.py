@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.checks import NotModerator, ServerBusy
-from bot.formatting import MESSAGE_LIMIT, clip
+from bot.formatting import MESSAGE_LIMIT, clip, plain
 from retrieval.errors import BadInputError, NewsdeskError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def user_message(error: BaseException, interaction: discord.Interaction | None) 
     if isinstance(error, ServerBusy):
         return "newsdesk is busy answering other questions in this server; try again in a moment."
     if isinstance(error, NewsdeskError):
-        return str(error)
+        return plain(str(error))  # it may quote a title, a link or a page's words
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     command = interaction.command.qualified_name if interaction and interaction.command else "?"

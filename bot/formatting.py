@@ -8,10 +8,11 @@ split over several messages that would bury the channel."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import discord
 
-from retrieval.text import clip
+from retrieval.text import clip, visible
 from retrieval.types import Answer, Citation
 
 MESSAGE_LIMIT = 2000
@@ -25,6 +26,11 @@ NO_PINGS = discord.AllowedMentions.none()  # passed on every send, on top of the
 REFUSAL_COLOUR = discord.Colour.light_grey()
 _MASKED_LINK = re.compile(r"\]\s*\(")  # "[text](url)" renders as a link; "[text] (url)" does not
 _LIST_ITEM = re.compile(r"(?m)^\\- ")
+# "<@id>", "<#channel>", "</command:id>", "<:emoji:id>", "<t:0:R>" render as Discord objects, not as the text.
+_DISCORD_TAG = re.compile(r"<(?=[@#/:]|a:|t:)")
+# What a link target may hold unencoded: no brackets, parentheses, angle brackets, quotes, spaces or backslashes,
+# any of which could end the link early or start another one.
+_URL_SAFE = "!#$%&'*+,/:;=?@-._~"
 
 
 def clip_lines(text: str, limit: int) -> str:
@@ -58,9 +64,55 @@ def pages_of(text: str, limit: int) -> list[str]:
     return [*pages, current]
 
 
-def _plain(text: str) -> str:
-    """Article-provided text shown inside markup: no markdown tricks, no masked links."""
-    return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+def plain(text: str) -> str:
+    """Text from an article, feed, page, file, LLM or member as Discord shows it: what it says, never markup.
+
+    Invisible and bidi control characters go, Markdown is escaped, "](" is broken so no masked link can form, and
+    mention-like tags show as text. Every such text passes through here before it joins a message, embed or field.
+    """
+    escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(visible(text)))
+    return _DISCORD_TAG.sub(r"\\<", escaped)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` fit to be a link target: http(s), a host name, no user name or password (so "https://bank.example@evil"
+    cannot pass for the bank), every character that could end a link percent-encoded; None for anything else."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(visible(url).strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc or "[" in parts.netloc:
+        return None
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            netloc = netloc.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(?::\d{1,5})?", netloc):
+        return None
+    encoded = (quote(part, safe=_URL_SAFE) for part in (parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme.lower(), netloc, *encoded))
+
+
+def link(text: str, url: str | None) -> str:
+    """The only way a link reaches Discord: `text` escaped, with its brackets made parentheses so it cannot close
+    the link early, pointing at `url` when that is safe (`safe_url`); the text alone when it is not."""
+    shown = plain(text).replace("[", "(").replace("]", ")")
+    target = safe_url(url)
+    return f"[{shown}]({target})" if target else shown
+
+
+def shown_address(address: str, limit: int = 200) -> str:
+    """An address shown as text (a feed, a failed item, a link being added): a safe URL as itself in angle brackets,
+    so what is shown is where it goes, with no preview; anything else as inert code that links nowhere."""
+    target = safe_url(address)
+    if target and len(target) + 2 <= limit:
+        return f"<{target}>"
+    return "`" + clip(visible(address), limit - 2).replace("`", "'") + "`"
 
 
 def answer_markup(answer: Answer) -> str:
@@ -75,10 +127,9 @@ def answer_pages(answer: Answer) -> list[str]:
 
 
 def markup(answer_text: str, spans: list[str]) -> str:
-    text = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(answer_text))
-    text = _LIST_ITEM.sub("- ", text)  # digests are lists: keep their bullets
+    text = _LIST_ITEM.sub("- ", plain(answer_text))  # digests are lists: keep their bullets
     for span in spans:
-        escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(span))
+        escaped = plain(span)
         if escaped.strip() and escaped in text:
             text = text.replace(escaped, f"**{escaped}**", 1)
     return text
@@ -88,9 +139,7 @@ def source_line(c: Citation) -> str:
     meta = ", ".join(x for x in (c.outlet, c.shown_date) if x)
     if c.also_in:
         meta += f" (also: {', '.join(c.also_in[:3])}{'…' if len(c.also_in) > 3 else ''})"
-    title = _plain(clip(c.title, 90))
-    linked = f"[{title}]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else title
-    return f"[{c.n}] {linked}" + (f" — {_plain(meta)}" if meta else "")
+    return f"[{c.n}] {link(clip(c.title, 90), c.url)}" + (f" — {plain(meta)}" if meta else "")
 
 
 def _fields(name: str, lines: list[str]) -> list[tuple[str, str]]:
@@ -133,7 +182,7 @@ def _first_page(pages: list[str]) -> str:
 def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     """The answer text with a Sources field; refusals list the nearest articles instead."""
     embed = discord.Embed(
-        title=clip(title or answer.question, TITLE_LIMIT),
+        title=clip(plain(title or answer.question), TITLE_LIMIT),
         description=_first_page(answer_pages(answer)),
         colour=BRAND if answer.grounded else REFUSAL_COLOUR,
     )
@@ -141,7 +190,7 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
         fields = _fields("Sources", [source_line(c) for c in answer.citations])
     else:
         nearest = [
-            f"• {_plain(clip(a.title, 90))}" + (f" — {_plain(a.outlet)}" if a.outlet else "") for a in answer.nearest
+            f"• {plain(clip(a.title, 90))}" + (f" — {plain(a.outlet)}" if a.outlet else "") for a in answer.nearest
         ]
         fields = _fields("Nearest articles in this server's knowledge base", nearest)
     add_fields(embed, fields, reserve=100)

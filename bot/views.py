@@ -10,7 +10,18 @@ import re
 
 import discord
 
-from bot.formatting import BRAND, NO_PINGS, PAGE_LIMIT, TITLE_LIMIT, add_fields, answer_pages, clip, markup, pages_of
+from bot.formatting import (
+    BRAND,
+    NO_PINGS,
+    PAGE_LIMIT,
+    TITLE_LIMIT,
+    add_fields,
+    answer_pages,
+    clip,
+    markup,
+    pages_of,
+    plain,
+)
 from bot.store import FEEDBACK_REASONS, BotStore
 from retrieval.types import Answer
 
@@ -107,7 +118,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:(?P<
             await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
         elif self.kind == "more":
             pages = pages_of(markup(stored["answer"], stored["answer_spans"]), PAGE_LIMIT)
-            pager = PageView(clip(stored["question"], TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
+            pager = PageView(clip(plain(stored["question"]), TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
             await interaction.response.send_message(
                 embed=pager.page(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
             )
@@ -115,7 +126,10 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:(?P<
             await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
         else:
             embed = discord.Embed(title="Cited passages")
-            fields = [(f"[{c['n']}] {c['title']}", f"> {c['quote']}") for c in stored["citations"]]
+            fields = [
+                (f"[{c['n']}] {plain(c['title'])}", f"> {plain(' '.join(c['quote'].split()))}")
+                for c in stored["citations"]
+            ]
             left_out = add_fields(embed, fields, reserve=60)
             if left_out:
                 embed.set_footer(text=f"{left_out} more cited passages did not fit; see the Sources under the answer.")

@@ -20,6 +20,7 @@ from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
 from retrieval.store import connect, open_collection, store_errors, validate_kb_name
+from retrieval.text import normalised
 from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
 
 
@@ -130,8 +131,8 @@ class KnowledgeBase:
         """The one article whose title contains `text` (case-insensitive); otherwise NotFoundError naming the
         closest titles, so a typed title works as well as an id."""
         articles = self.articles()
-        needle = " ".join(text.lower().split())
-        matches = [a for a in articles if needle and needle in a.title.lower()]
+        needle = " ".join(normalised(text).lower().split())
+        matches = [a for a in articles if needle and needle in normalised(a.title).lower()]
         if len(matches) == 1:
             return matches[0], self._records.chunks(self.name, matches[0].id)
         titles = [a.title for a in matches] or difflib.get_close_matches(text, [a.title for a in articles], 3, 0.3)

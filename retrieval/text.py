@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -52,3 +53,24 @@ def clip(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+# Characters that show nothing yet change what text means to a program: zero-width spaces and joiners, bidi
+# embeddings, overrides and isolates, the word joiner and invisible operators, variation selectors, the byte-order
+# mark, soft hyphens, Hangul fillers and the invisible "tag" letters. "[\u200b2]" reads as "[2]" to a person, and a
+# right-to-left override can make a link's text read backwards.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+
+
+def visible(text: str) -> str:
+    """`text` without invisible and bidi control characters: what is shown is what is there."""
+    return _INVISIBLE.sub("", text)
+
+
+def normalised(text: str) -> str:
+    """`text` as it is matched (citation markers, names, instructions, titles): NFKC, so full-width "［２］" is "[2]",
+    and without invisible characters, so "[2]" with a zero-width space inside is "[2]" too."""
+    return visible(unicodedata.normalize("NFKC", text))

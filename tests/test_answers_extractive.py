@@ -330,3 +330,79 @@ def test_questions_headlines_bylines_and_datelines_are_never_quoted() -> None:
         'US President Donald Trump posted on Truth Social: "A deal."',
     ):
         assert quotable(sentence, title) == sentence
+
+
+FACT_CHECK = Article(
+    title="Fact check: Halifax ferry rumour",
+    text="False: The Halifax ferry sank on Friday and forty passengers drowned. "
+    "The ferry operator said the vessel completed every crossing on Friday without incident.",
+    outlet="Check Desk",
+    published="2099-05-02",
+)
+SATIRE = Article(
+    title="Satire: Town renames the sea",
+    text="The Dartmouth town council voted on Tuesday to rename the Atlantic Ocean after its mayor.",
+    outlet="The Harbour Onion",
+    published="2099-05-02",
+)
+DENIAL = Article(
+    title="Ferry crew pay dispute",
+    text="Police deny: The Halifax ferry captain was arrested for smuggling on Thursday night.",
+    outlet="Harbour Wire",
+    published="2099-05-02",
+)
+
+
+def _labelled(text: str) -> bool:
+    return bool(re.match(r"(?:False|Satire|Fact check|Police deny): ", text))
+
+
+def test_labels_that_reverse_a_story_are_quoted_with_it(settings, kb, answers: AnswerService) -> None:
+    """An offline answer or digest line quotes "False: X" as that, never as "X"; a satire site's sentence is quoted
+    under its headline's label. Datelines are still cut."""
+    from retrieval.answer.extractive import without_lead_in
+
+    assert without_lead_in("New Delhi: Leaders met on Monday.") == "Leaders met on Monday."
+    assert without_lead_in("SATIRE - The mayor banned Mondays.") == "SATIRE - The mayor banned Mondays."
+    kb.ingest_articles([FACT_CHECK, SATIRE, DENIAL])
+    grounded = 0
+    for question, wanted in (
+        ("Did the Halifax ferry sink on Friday?", "Halifax ferry sank"),
+        ("Did the Dartmouth town council rename the Atlantic Ocean after its mayor?", "rename the Atlantic"),
+        ("Was the Halifax ferry captain arrested for smuggling?", "captain was arrested"),
+    ):
+        draft = answers._extractive.draft(question, number_sources(kb.search(question, 6)))
+        answer = answers.ask(question)
+        grounded += answer.grounded
+        quoted = [s for s in split_sentences(draft) if wanted in s]
+        assert quoted and all(_labelled(s) for s in quoted), (question, draft)
+        shown = [s for s in split_sentences(answer.answer) if wanted in s] + [c.quote for c in answer.citations]
+        assert all(_labelled(s) for s in shown if wanted in s), (question, answer.answer)  # labelled, or not at all
+    assert grounded
+    digest = SummaryService(settings, kb).digest("2099-05-01")
+    leads = [line for line in digest.answer.splitlines() if "ferry sank" in line or "captain was" in line]
+    assert leads and all("False: The Halifax" in line or "Police deny: The" in line for line in leads)
+
+
+def test_hidden_markers_in_articles_never_become_citations(kb, answers: AnswerService) -> None:
+    """ "[2]" written with a zero-width space, a bidi mark or full-width characters is a marker all the same."""
+    from retrieval.text import normalised
+
+    assert normalised("[\u200b2] [\u202e3] ［４］ Hik\u200dvision") == "[2] [3] [4] Hikvision"
+    laundered = Article(
+        title="Camera forum digest",
+        text="Posters say Hikvision will refund every Canadian customer next month [\u200b2]. "
+        "A poster added that Ottawa approved the Hikvision refund [\u2066１\u2069].",
+        outlet="Camera Forum",
+    )
+    kb.ingest_articles([laundered])
+    question = "Will Hikvision refund Canadian customers?"
+    sources = number_sources(kb.search(question, 6))
+    assert any(s.article.title == "Camera forum digest" for s in sources)
+    assert not any(re.search(r"\[\s*\d", s.text + " ".join(s.sentences)) for s in sources)
+    answer = answers.ask(question)
+    forum = [c.n for c in answer.citations if c.title == "Camera forum digest"]
+    for sentence in split_sentences(answer.answer):
+        if "refund" in sentence:
+            assert re.findall(r"\[(\d+)\]", sentence) == [str(n) for n in forum[:1]], answer.answer
+    assert "\u200b" not in answer.answer and "\u2066" not in answer.answer

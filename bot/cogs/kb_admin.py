@@ -22,7 +22,7 @@ from bot.checks import NotModerator, is_moderator
 from bot.client import NewsdeskBot
 from bot.cogs.summaries import article_choices
 from bot.errors import send_private, user_message
-from bot.formatting import BRAND, MESSAGE_LIMIT, NO_PINGS, add_fields, clip, clip_lines
+from bot.formatting import BRAND, MESSAGE_LIMIT, NO_PINGS, add_fields, clip, clip_lines, plain, shown_address
 from bot.store import FEEDBACK_REASONS, GuildSettings
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
@@ -38,11 +38,16 @@ PAGE_SIZE = 10
 IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]
 
 
+def _who(interaction: discord.Interaction) -> str:
+    """The member an audit line is about: their name as text (names may hold Markdown) and their id."""
+    return f"{plain(str(interaction.user))} ({interaction.user.id})"
+
+
 def report_line(report: IngestReport) -> str:
     line = f"Added {report.added} · updated {report.updated} · unchanged {report.unchanged}"
     line += f" · failed {len(report.failed)}"
     for failure in report.failed[:5]:
-        line += f"\n• {clip(failure.source, 80)}: {failure.error}"
+        line += f"\n• {shown_address(failure.source, 120)}: {plain(clip(failure.error, 300))}"
     return line
 
 
@@ -88,9 +93,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
         await deliver_late(interaction, clip(f"{label} done. {report_line(report)}", MESSAGE_LIMIT))
-        await self.bot.audit(
-            interaction.guild, f"{interaction.user} ({interaction.user.id}) — {label}: {report_line(report)}"
-        )
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} — {label}: {report_line(report)}")
         return report
 
     @app_commands.command(
@@ -113,17 +116,17 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         if url is not None:
             # Only http(s) through the SSRF guard: text from Discord never names a file on this machine.
             work = lambda kb, p: kb.ingest_loaded(load_url(url, kb.fetcher), p)  # noqa: E731
-            await self._ingest(interaction, work, f"Adding {clip(url, 100)}")
+            await self._ingest(interaction, work, f"Adding {shown_address(url, 120)}")
         elif attachment is not None:
             data = await attachment.read()
             work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p)  # noqa: E731
-            await self._ingest(interaction, work, f"Adding {clip(attachment.filename, 100)}")
+            await self._ingest(interaction, work, f"Adding {plain(clip(attachment.filename, 100))}")
 
     async def add_pasted(self, interaction: discord.Interaction, article: Article) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
         work = lambda kb, p: kb.ingest_articles([article], p)  # noqa: E731
-        await self._ingest(interaction, work, f"Adding {clip(article.title, 100)}")
+        await self._ingest(interaction, work, f"Adding {plain(clip(article.title, 100))}")
 
     @app_commands.command(name="remove", description="Remove an article and all its passages.")
     @app_commands.describe(article="The article to remove (start typing its title)")
@@ -134,9 +137,11 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         kb = await self.bot.knowledge_base(interaction.guild_id)
         record, chunks = await asyncio.to_thread(kb.remove, article)
         await interaction.followup.send(
-            f"Removed “{clip(record.title, 200)}” ({chunks} passages).", ephemeral=True, allowed_mentions=NO_PINGS
+            f"Removed “{plain(clip(record.title, 200))}” ({chunks} passages).",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
         )
-        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) removed {record.title}")
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} removed {plain(clip(record.title, 200))}")
 
     @app_commands.command(name="refresh", description="Fetch followed feeds and linked articles now; index changes.")
     async def refresh(self, interaction: discord.Interaction) -> None:
@@ -177,13 +182,13 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         kb = self.bot.kb_name(interaction.guild_id)
         checked = await asyncio.to_thread(self.bot.refresher.check, url)
         await asyncio.to_thread(self.bot.feeds.add, kb, url, parse_every(every))
-        title = discord.utils.escape_markdown(clip(checked.title or url, 200))
+        title = plain(clip(checked.title, 200)) if checked.title else shown_address(url)
         await interaction.followup.send(
             f"Following {title} ({checked.items} items) every {every}. Run `/kb refresh` to fetch it now.",
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
-        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) followed {url}")
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} followed {shown_address(url)}")
 
     @feeds.command(name="list", description="The feeds this server follows, with their state.")
     async def feeds_list(self, interaction: discord.Interaction) -> None:
@@ -192,10 +197,10 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             await interaction.response.send_message("No feeds yet; add one with `/kb feeds add`.", ephemeral=True)
             return
         lines = [
-            f"• {discord.utils.escape_markdown(clip(f.title or f.url, 80))} — every {f.every_s // 60} min, "
+            f"• {plain(clip(f.title, 80)) if f.title else shown_address(f.url, 120)} — every {f.every_s // 60} min, "
             f"last success {f.last_success or 'never'}"
             + (f", {f.failing_items} items failing (retried later)" if f.failing_items else "")
-            + (f", **error:** {clip(f.last_error, 120)}" if f.last_error else "")
+            + (f", **error:** {plain(clip(f.last_error, 120))}" if f.last_error else "")
             for f in followed
         ]
         embed = discord.Embed(title="Followed feeds", description=clip_lines("\n".join(lines), 4096), colour=BRAND)
@@ -205,8 +210,10 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     @app_commands.describe(url="The feed's address, as shown by /kb feeds list")
     async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
         await asyncio.to_thread(self.bot.feeds.remove, self.bot.kb_name(interaction.guild_id), url)
-        await interaction.response.send_message(f"No longer following {clip(url, 200)}.", ephemeral=True)
-        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) unfollowed {url}")
+        await interaction.response.send_message(
+            f"No longer following {shown_address(url)}.", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} unfollowed {shown_address(url)}")
 
     @app_commands.command(name="list", description="List the articles in this server's knowledge base.")
     @app_commands.describe(page="Which page of ten articles to show")
@@ -232,11 +239,8 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         if not unhelpful and not refused:
             embed.description = "No answers marked not helpful and no unanswered questions yet."
         reasons = dict(FEEDBACK_REASONS)
-        lines = [
-            f"• {discord.utils.escape_markdown(clip(q, 150))}" + (f" — {reasons.get(r, r)}" if r else "")
-            for q, r in unhelpful
-        ]
-        gaps = [f"• {discord.utils.escape_markdown(clip(q, 150))}" for q in refused]
+        lines = [f"• {plain(clip(q, 150))}" + (f" — {plain(reasons.get(r, r))}" if r else "") for q, r in unhelpful]
+        gaps = [f"• {plain(clip(q, 150))}" for q in refused]
         add_fields(
             embed,
             [("Marked not helpful", clip_lines("\n".join(lines), 1024))] * bool(lines)
@@ -281,7 +285,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             f"mentions answered {'only in the ask channel' if changed.mentions_only_in_ask_channel else 'everywhere'}."
         )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        await self.bot.audit(interaction.guild, f"{interaction.user} ({interaction.user.id}) changed settings: {text}")
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} changed settings: {text}")
 
     @app_commands.command(name="status", description="Counts, last refresh and recent failures.")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -305,7 +309,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             embed.add_field(name="Feeds", value=value, inline=False)
         failures = self.bot.store.recent_failures(interaction.guild_id or 0)
         if failures:
-            value = "\n".join(f"• {clip(src, 60)}: {clip(err, 120)}" for src, err, _ in failures)
+            value = "\n".join(f"• {shown_address(src, 120)}: {plain(clip(err, 120))}" for src, err, _ in failures)
             embed.add_field(name="Recent failures", value=clip(value, 1024), inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -369,8 +373,7 @@ def article_page(articles: list, page: int) -> tuple[str | None, discord.Embed, 
     note = f"There are only {pages} pages; here is the last." if page > pages else None
     page = min(page, pages)
     lines = [
-        f"`{a.id[:8]}` {discord.utils.escape_markdown(clip(a.title, 80))} — "
-        f"{discord.utils.escape_markdown(a.outlet or 'unknown')}, {a.published or 'undated'}"
+        f"`{a.id[:8]}` {plain(clip(a.title, 80))} — {plain(a.outlet or 'unknown')}, {a.published or 'undated'}"
         for a in articles[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     ]
     embed = discord.Embed(title=f"Articles (page {page}/{pages})", description="\n".join(lines), colour=BRAND)

@@ -11,9 +11,10 @@ from discord.ext import commands
 
 from bot.checks import shared_cooldown
 from bot.client import NewsdeskBot
-from bot.formatting import BRAND, NO_PINGS, answer_embed, clip
+from bot.formatting import BRAND, NO_PINGS, answer_embed, clip, plain
 from bot.views import answer_view
 from retrieval.errors import BadInputError
+from retrieval.text import normalised, visible
 from retrieval.types import Answer
 
 
@@ -24,10 +25,9 @@ async def article_choices(interaction: discord.Interaction, current: str) -> lis
         return []
     kb = await bot.knowledge_base(interaction.guild_id)
     articles = await asyncio.to_thread(kb.articles)
-    needle = current.lower()
-    return [app_commands.Choice(name=clip(a.title, 100), value=a.id) for a in articles if needle in a.title.lower()][
-        :25
-    ]
+    needle = normalised(current).lower()
+    found = [a for a in articles if needle in normalised(a.title).lower()]
+    return [app_commands.Choice(name=clip(visible(a.title), 100), value=a.id) for a in found][:25]
 
 
 class SummariesCog(commands.Cog):
@@ -118,14 +118,14 @@ class SummariesCog(commands.Cog):
         embed.add_field(name="Articles", value=str(stats.articles))
         embed.add_field(name="Passages", value=str(stats.chunks))
         embed.add_field(name="Published", value=f"{stats.oldest or '?'} → {stats.newest or '?'}")
-        outlets = ", ".join(f"{discord.utils.escape_markdown(o)} ({n})" for o, n in stats.outlets.items())
+        outlets = ", ".join(f"{plain(o)} ({n})" for o, n in stats.outlets.items())
         embed.add_field(name="Outlets", value=clip(outlets, 1024), inline=False)
         embed.set_footer(text=f"Last updated {stats.last_ingest or 'never'}")
         await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)
 
 
 def _plain_title(title: str) -> str:
-    return discord.utils.escape_markdown(clip(title, 80))
+    return plain(clip(title, 80))
 
 
 async def setup(bot: NewsdeskBot) -> None:

@@ -13,6 +13,7 @@ from retrieval.answer.sources import Source, number_sources
 from retrieval.chunker import split_sentences
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
+from retrieval.text import normalised
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -89,7 +90,7 @@ def checked_answer(
 ) -> Answer:
     """Check `draft` against `sources`; a draft with nothing supported left becomes a refusal."""
     hits = [h for s in sources for h in s.hits]
-    draft = draft.strip()
+    draft = normalised(draft).strip()  # markers are read as a person reads them: "[\u200b2]" is "[2]"
     if not draft or draft.startswith(prompts.NOT_IN_SOURCES):
         return refusal(question, mode, hits, timings)
     checked = checker.check(draft, sources)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answer.labels import carries_label, headline_label
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
 from retrieval.embeddings import Embedder
@@ -77,10 +78,14 @@ def _is_label(text: str) -> bool:
 
 
 def without_lead_in(sentence: str) -> str:
-    """The sentence without a wire-story lead-in, a dateline or a glued photo caption before it."""
-    text = _LEAD_IN.sub("", sentence).strip()
+    """The sentence without a wire-story lead-in, a dateline or a glued photo caption before it; a lead-in that is a
+    label changing the meaning of what follows ("False:", "SATIRE -", "Police deny:") is never cut."""
+    lead_in = _LEAD_IN.match(sentence)
+    if lead_in and carries_label(lead_in.group()):
+        return sentence.strip()
+    text = sentence[lead_in.end() :].strip() if lead_in else sentence.strip()
     dateline = _DATELINE.match(text)
-    if not dateline:
+    if not dateline or carries_label(text[: dateline.end()]):
         return text
     rest = text[dateline.end() :]
     before = dateline["before"].split()
@@ -89,7 +94,8 @@ def without_lead_in(sentence: str) -> str:
 
 
 def quotable(sentence: str, title: str) -> str | None:
-    """The sentence as it may be quoted in an answer, or None when it is not an answer at all."""
+    """The sentence as it may be quoted in an answer, or None when it is not an answer at all. In an article headed
+    by a label ("Satire: ...", "Fact check: ..."), a sentence is quoted under that label unless it carries one."""
     text = without_lead_in(sentence)
     if len(text.split()) < MIN_WORDS or text.endswith("?") or _is_label(text):
         return None
@@ -97,6 +103,9 @@ def quotable(sentence: str, title: str) -> str | None:
         return None
     if text[-1] not in ".!\"'’”)" and len(text.split()) < 12:  # a caption or fragment without a stop
         return None
+    label = headline_label(title)
+    if label and headline_label(text) is None:  # "Fact check: Satire: ..." would say nothing more
+        return f"{label}: {text}"
     return text
 
 

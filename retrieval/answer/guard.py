@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from retrieval.text import normalised
+
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|rules?|prompts?|above|previous|prior)\b"
     r"|\b(?:system prompt|you are now|act as|pretend to be|new instructions?)\b"
@@ -18,4 +20,5 @@ _INSTRUCTION = re.compile(
 
 
 def is_instruction(sentence: str) -> bool:
-    return bool(_INSTRUCTION.search(sentence))
+    """Matched on the normalised sentence: "ignore" split by a zero-width space is still "ignore"."""
+    return bool(_INSTRUCTION.search(normalised(sentence)))

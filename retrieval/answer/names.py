@@ -19,7 +19,7 @@ from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from retrieval.names import DEMONYMS
-from retrieval.text import STOPWORDS
+from retrieval.text import STOPWORDS, normalised
 
 # More peoples and countries than the training rules need (retrieval/names.py holds theirs).
 _MORE_DEMONYMS = {
@@ -64,8 +64,9 @@ _NOT_ACTORS = _NOT_NAMES | STOPWORDS | _OPENERS
 
 
 def _canonical(text: str) -> str:
-    """One spelling per name: "United States" and "U.S." both become "US"."""
-    text = _LONG_FORM.sub(lambda m: _LONG_FORMS[m.group()], text)
+    """One spelling per name: "United States" and "U.S." both become "US" (and full-width or zero-width-split
+    letters their plain selves)."""
+    text = _LONG_FORM.sub(lambda m: _LONG_FORMS[m.group()], normalised(text))
     return _ACRONYM.sub(lambda m: m.group().replace(".", ""), text)
 
 

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from retrieval.answer.guard import is_instruction
 from retrieval.chunker import split_sentences
+from retrieval.text import normalised
 from retrieval.types import ArticleRecord, Citation, SearchHit
 
 # An article's own reference markers ("[1]", "[2, 3]", "[12–14]") would read as our citations once quoted: a forum
@@ -16,7 +17,9 @@ _SOURCE_MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
 
 
 def without_markers(text: str) -> str:
-    return _SOURCE_MARKERS.sub("", text)
+    """`text` normalised (retrieval.text.normalised), so that "[2]" hidden behind a zero-width space or written in
+    full-width characters is found and removed like any other marker."""
+    return _SOURCE_MARKERS.sub("", normalised(text))
 
 
 @dataclass(frozen=True)

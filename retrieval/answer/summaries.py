@@ -126,7 +126,7 @@ class SummaryService:
                 lines.append(when)  # plain text: the CLI and Discord each render it their own way
                 day = when
             chunk = leads[record.id]
-            lead = without_markers(without_lead_in(split_sentences(chunk.text)[0]))
+            lead = without_lead_in(without_markers(split_sentences(chunk.text)[0]))
             outlet = f" ({record.outlet})" if record.outlet else ""
             lines.append(f"- {record.title}{outlet}: {lead} [{n}]")
             hit = SearchHit(rank=n, score=1.0, chunk=chunk, article=record, similarity=1.0)
