@@ -27,6 +27,9 @@ def _models(settings: Settings) -> str:
 
     embedder = prepare_model(settings.model_cache_dir)
     reader = prepare_reader(settings.model_cache_dir)
+    for graph in (embedder, reader):
+        if not os.access(graph, os.R_OK):  # built by root with a private mode, say, in an image run as another user
+            raise PermissionError(f"{graph} is not readable by this user")
     return f"{embedder.name}, {reader.name} in {settings.model_cache_dir}"
 
 
