@@ -225,7 +225,7 @@ def test_an_answer_like_sentence_needs_a_passage_that_matches_the_question(kb) -
     far less (a neighbouring paragraph's look-alike) is not enough to answer."""
     hits = kb.search("Why did Canada ban Hikvision?", 6, rerank=True)
     assert answer_confidence(hits) >= CONFIDENT
-    weaker = [replace(hit, score=hit.score - 0.6) for hit in hits]
+    weaker = [replace(hit, score=hit.score - 0.8) for hit in hits]
     assert [h.answers for h in weaker] == [h.answers for h in hits]
     assert answer_confidence(weaker) < CONFIDENT
 
