@@ -2,7 +2,9 @@
 
 scripts/train_reader.py holds out the first `--heldout-articles` (20) of the train set after its seeded shuffle;
 this script takes the same 20, so nothing here was seen in training, and SQuAD dev (the evaluation set) is never
-read. It prints three tables; docs/CITATIONS.md records a run and the thresholds chosen from it.
+read. It prints the tables below and the numbers chosen from them by fixed rules (REFUSE_ANSWERABLE and the
+others); `--write` writes those to retrieval/reader/weights/calibration.json, which the code reads, beside the weights
+they were measured with. docs/CITATIONS.md records a run.
 
 1. Answerability (`CONFIDENCE_SLOPE` and `CONFIDENT` in retrieval/answer/compose.py): every paragraph is its own
    article; each question is searched as is (answerable) and with its paragraph removed (unanswerable, same topic).
@@ -16,13 +18,14 @@ read. It prints three tables; docs/CITATIONS.md records a run and the thresholds
    its own reading when the offline answerer picks the sentence to lead with, by the share of answerable questions
    whose lead, and whose whole answer, holds a gold answer.
 
-    .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only]
+    .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import tempfile
@@ -42,7 +45,6 @@ from build_claims import claim_rows  # noqa: E402
 from retrieval import search  # noqa: E402
 from retrieval.answer import extractive  # noqa: E402
 from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
-from retrieval.answer.compose import CONFIDENCE_SLOPE  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
@@ -55,6 +57,8 @@ from retrieval.evaluation import (  # noqa: E402
     paragraph_articles,
 )
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
+from retrieval.reader.calibration import CALIBRATION_FILE  # noqa: E402
+from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 from retrieval.types import SearchHit  # noqa: E402
 
@@ -71,6 +75,12 @@ READER_WEIGHTS = (0.0, 0.03, 0.06, 0.1, 0.15)
 PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
 CONTRADICTION_FLOORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+# What --write chooses by (docs/CITATIONS.md): the refusal where this share of answerable questions is refused; the
+# lowest support threshold rejecting this share of contradicted claims; the highest contradiction floor (at most
+# MAX_FLOOR: news paraphrases score lower than SQuAD's) with at most FLOOR_LOSS of supported claims under it.
+REFUSE_ANSWERABLE = 0.05
+REJECT_CONTRADICTED = 0.95
+MAX_FLOOR, FLOOR_LOSS = 0.1, 0.005
 
 
 def sweep(
@@ -126,20 +136,24 @@ def main() -> None:
     parser.add_argument("--heldout-articles", type=int, default=20)
     parser.add_argument("--questions", type=int, default=400)
     parser.add_argument("--support-only", action="store_true", help="only the support and contradiction tables")
+    parser.add_argument("--write", action="store_true", help=f"write the chosen numbers to weights/{CALIBRATION_FILE}")
     args = parser.parse_args()
     entries = heldout_articles(args.squad, args.heldout_articles)
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, data_dir=Path(data_dir), model_dir=default_data_dir() / "models")
         services = Services(settings)
-        if not args.support_only:
-            answerability_tables(services, entries, args.questions)
-        support_tables(services, entries, args.questions)
+        chosen = {} if args.support_only else answerability_tables(services, entries, args.questions)
+        chosen |= support_tables(services, entries, args.questions)
         services.close()
+    print("\nChosen:", chosen)
+    if args.write and not args.support_only:
+        meta = {"reader": weights_version(WEIGHTS_DIR / "reader.safetensors"), "questions": args.questions}
+        (WEIGHTS_DIR / CALIBRATION_FILE).write_text(json.dumps({"values": chosen, "measured": meta}, indent=1) + "\n")
 
 
-def answerability_tables(services: Services, entries: list[dict], questions: int) -> None:
-    """Tables 1, 3 and 4: all read the same questions searched in one knowledge base."""
+def answerability_tables(services: Services, entries: list[dict], questions: int) -> dict[str, float]:
+    """Tables 1, 3 and 4: all read the same questions searched in one knowledge base; the numbers chosen from them."""
     kb = services.kb("calibrate")
     articles, items = paragraph_articles(entries)
     kb.ingest_articles(articles)
@@ -151,6 +165,7 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
     print("\nConfidence slope (0: the reader alone): unanswerables refused where 5% / 8% of answerables are")
     print("| slope | threshold at 5% | unanswerable refused | threshold at 8% | unanswerable refused |")
     print("|---|---|---|---|---|")
+    refused_at_target = {}
     for slope in CONFIDENCE_SLOPES:
         answerable, unanswerable = confidences(answerable_hits, slope), confidences(unanswerable_hits, slope)
         cells = []
@@ -158,9 +173,12 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
             threshold = np.quantile(answerable, share)
             cells += [f"{threshold:.3f}", f"{np.mean(unanswerable < threshold):.3f}"]
         print(f"| {slope:.0f} | " + " | ".join(cells) + " |")
-    answerable, unanswerable = confidences(answerable_hits), confidences(unanswerable_hits)
-    removed = confidences(removed_hits)
-    print(f"\nAt the chosen slope {CONFIDENCE_SLOPE:.0f}:")
+        threshold = math.floor(100 * np.quantile(answerable, REFUSE_ANSWERABLE)) / 100
+        refused_at_target[slope] = (float(np.mean(unanswerable < threshold)), threshold)
+    slope = max(CONFIDENCE_SLOPES, key=lambda s: (refused_at_target[s][0], -s))
+    answerable, unanswerable = confidences(answerable_hits, slope), confidences(unanswerable_hits, slope)
+    removed = confidences(removed_hits, slope)
+    print(f"\nAt the chosen slope {slope:.0f}:")
     print("| threshold | answerable refused | unanswerable refused | paragraph removed refused |\n|---|---|---|---|")
     for t in THRESHOLD_GRID:
         rates = (np.mean(answerable < t), np.mean(unanswerable < t), np.mean(removed < t))
@@ -168,17 +186,30 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
 
     print(f"\n## Reader weight in fusion: {len(items)} questions")
     print("| weight | recall@1 | recall@4 |\n|---|---|---|")
-    for weight, (at_1, at_4) in reader_weight_recall(kb, items, READER_WEIGHTS).items():
+    recalls = reader_weight_recall(kb, items, READER_WEIGHTS)
+    for weight, (at_1, at_4) in recalls.items():
         print(f"| {weight:.2f} | {at_1:.3f} | {at_4:.3f} |")
 
     print(f"\n## Passage weight in choosing the lead: {len(items)} answerable questions")
     print("| weight | lead holds gold | answer holds gold |\n|---|---|---|")
     answerer = ExtractiveAnswerer(services.embedder, services.reader)
-    for weight, (lead, whole) in lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS).items():
+    leads = lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS)
+    for weight, (lead, whole) in leads.items():
         print(f"| {weight:.0f} | {lead:.3f} | {whole:.3f} |")
+    return {
+        "confidence_slope": slope,
+        "confident": refused_at_target[slope][1],
+        "reader_weight": best(recalls),
+        "passage_weight": best(leads),
+    }
 
 
-def support_tables(services: Services, entries: list[dict], questions: int) -> None:
+def best(table: dict[float, tuple[float, float]]) -> float:
+    """The setting with the best first measure, then the best second, then the smallest (the least departure)."""
+    return max(table, key=lambda v: (round(table[v][0], 6), round(table[v][1], 6), -v))
+
+
+def support_tables(services: Services, entries: list[dict], questions: int) -> dict[str, float]:
     """Table 2: claims checked against their paragraph, by the support threshold and by the contradiction floor."""
     rows = claim_rows(entries, questions // 2, random.Random(2))
     checker = CitationChecker(services.reader)
@@ -200,6 +231,12 @@ def support_tables(services: Services, entries: list[dict], questions: int) -> N
     for t in CONTRADICTION_FLOORS:
         judged = np.mean((contradicted >= t) & (contradicted < SUPPORTED))
         print(f"| {t:.2f} | {np.mean(scores[supported] < t):.3f} | {np.mean(contradicted < t):.3f} | {judged:.3f} |")
+    rejecting = [t for t in THRESHOLD_GRID if np.mean(contradicted < t) >= REJECT_CONTRADICTED]
+    floors = [t for t in CONTRADICTION_FLOORS if t <= MAX_FLOOR and np.mean(let_through < t) <= FLOOR_LOSS]
+    return {
+        "supported": rejecting[0] if rejecting else THRESHOLD_GRID[-1],
+        "contradicted": max(floors, default=CONTRADICTION_FLOORS[0]),
+    }
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from safetensors.numpy import save_file
 from retrieval.answer.citations import SUPPORTED, CitationChecker
 from retrieval.chunker import split_sentences
 from retrieval.errors import ConfigError
+from retrieval.reader.calibration import CALIBRATION_FILE, load_calibration
 from retrieval.reader.model import get_reader, prepare_reader
-from retrieval.reader.onnx_graph import WEIGHTS_DIR
+from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
 
@@ -116,3 +117,10 @@ def test_an_answers_branch_trained_on_other_reader_weights_is_refused(tmp_path: 
     (tmp_path / "answers.json").write_text(json.dumps({"reader": "0123456789ab"}))
     with pytest.raises(ConfigError, match="retrain"):
         prepare_reader(tmp_path / "models", tmp_path)
+
+
+def test_the_calibration_was_measured_with_the_committed_weights() -> None:
+    """New weights read on another scale: their thresholds come from scripts/calibrate.py --write, not carried over."""
+    measured = json.loads((WEIGHTS_DIR / CALIBRATION_FILE).read_text())["measured"]
+    assert measured["reader"] == weights_version(WEIGHTS_DIR / "reader.safetensors")
+    assert load_calibration().supported == SUPPORTED
