@@ -86,3 +86,13 @@ def siblings_by_article(paragraphs: list[Paragraph]) -> dict[int, list[int]]:
     for i, (a, *_) in enumerate(paragraphs):
         by_article.setdefault(a, []).append(i)
     return by_article
+
+
+def answer_pair(question: str, context: str, sentences: list[str], answer: dict) -> tuple[int, Example] | None:
+    """The sentence holding `answer` (its index) paired with the question as a positive with the answer's span; None
+    when a sentence split cut the answer."""
+    hit = answer_sentence(context, sentences, answer)
+    if hit is None:
+        return None
+    at = sentences[hit].find(answer["text"])
+    return hit, Example(ANSWERS, question, sentences[hit], 1.0, (at, at + len(answer["text"])))

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from claims import perturb
-from pairs import ANSWERS, SUPPORTS, Example, Paragraph, _closest, _words, answer_sentence
+from pairs import ANSWERS, SUPPORTS, Example, Paragraph, _closest, _words, answer_pair, answer_sentence
 
 from retrieval.chunker import split_sentences
 
@@ -61,13 +61,12 @@ def squad2_examples(articles: list[dict], rng: random.Random, negatives: int = 3
                 if qa["is_impossible"]:
                     examples += _unanswerable_pairs(question, context, sentences, qa, rng, negatives)
                     continue
-                answer = qa["answers"][0]
-                hit = answer_sentence(context, sentences, answer)
-                if hit is None:
+                found = answer_pair(question, context, sentences, qa["answers"][0])
+                if found is None:
                     continue
+                hit, positive = found
                 sentence = sentences[hit]
-                at = sentence.find(answer["text"])
-                examples.append(Example(ANSWERS, question, sentence, 1.0, (at, at + len(answer["text"]))))
+                examples.append(positive)
                 golds = {a["text"].lower() for a in qa["answers"]}
                 others = [s for s in sentences if s != sentence and not any(g in s.lower() for g in golds)]
                 if others:
@@ -108,12 +107,12 @@ def rewritten_questions(
     examples: list[Example] = []
     for i, qa in pool:
         _, context, sentences, qas = paragraphs[i]
-        answer = qa["answers"][0]
-        hit = answer_sentence(context, sentences, answer)
-        if hit is None:
-            continue
-        sentence = sentences[hit]
         question = qa["question"]
+        found = answer_pair(question, context, sentences, qa["answers"][0])
+        if found is None:
+            continue
+        hit, positive = found
+        sentence = sentences[hit]
         distractors = [x["answers"][0]["text"] for x in qas if x is not qa]
         rewrites = []
         for _ in range(4 * per_question):
@@ -124,8 +123,7 @@ def rewritten_questions(
                 break
         if not rewrites:
             continue
-        at = sentence.find(answer["text"])
-        examples.append(Example(ANSWERS, question, sentence, 1.0, (at, at + len(answer["text"]))))
+        examples.append(positive)
         examples += [Example(ANSWERS, rewrite, sentence, 0.0) for rewrite in rewrites]
     return examples
 

@@ -47,7 +47,7 @@ from pairs import (
     _negatives,
     _window,
     _words,
-    answer_sentence,
+    answer_pair,
     question_pool,
     siblings_by_article,
 )
@@ -203,12 +203,12 @@ def build_examples(
     for i, qa in chosen_questions:
         a, context, sentences, qas = paragraphs[i]
         answer = qa["answers"][0]
-        hit = answer_sentence(context, sentences, answer)
-        if hit is None:
-            continue
-        sentence = sentences[hit]
-        span_start = sentence.find(answer["text"])
         q = qa["question"]
+        found = answer_pair(q, context, sentences, answer)
+        if found is None:
+            continue
+        hit, positive = found
+        sentence = sentences[hit]
         q_words = _words(q)
         golds = {x["text"].lower() for x in qa["answers"]}
 
@@ -217,7 +217,7 @@ def build_examples(
         sampled = rng.sample(siblings, min(10, len(siblings)))
         far = _negatives([x for j in sampled for x in paragraphs[j][2]], sentence, golds)
 
-        examples.append(Example(ANSWERS, q, sentence, 1.0, (span_start, span_start + len(answer["text"]))))
+        examples.append(positive)
         hard_near, hard_far = _closest(q_words, near, rng), _closest(q_words, far, rng)
         chosen = [hard_near, rng.choice(near) if near else None, hard_far, rng.choice(far) if far else None]
         for negative in dict.fromkeys(x for x in chosen if x):
