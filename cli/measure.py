@@ -13,6 +13,7 @@ from retrieval.errors import BadInputError
 
 if TYPE_CHECKING:
     from retrieval.answer.chain import AnswerService
+    from retrieval.evaluation import Dataset
     from retrieval.knowledge_base import KnowledgeBase
     from retrieval.news_yardstick import NewsReport
 
@@ -53,6 +54,16 @@ def _answer_service(app: AppState, base: KnowledgeBase, skip_answers: bool) -> A
     return None if skip_answers else AnswerService(app.settings, base, chat_model_for(app.settings))
 
 
+def _indexed(app: AppState, data: Dataset, kb: str | None, as_json: bool) -> KnowledgeBase:
+    """The dataset's articles in a knowledge base of their own (named by content, so a re-run embeds nothing)."""
+    from retrieval.evaluation import eval_kb_name
+
+    base = app.services().kb(kb or eval_kb_name(data))
+    with progress_bar("Indexing", not as_json) as progress:
+        base.ingest_articles(data.articles, progress)
+    return base
+
+
 def _eval_questions(
     ctx: typer.Context,
     dataset: Path,
@@ -63,7 +74,7 @@ def _eval_questions(
     skip_answers: bool,
     as_json: bool,
 ) -> None:
-    from retrieval.evaluation import eval_kb_name, evaluate, load_dataset, sample
+    from retrieval.evaluation import evaluate, load_dataset, sample
 
     app = state(ctx)
     with friendly_errors(as_json):
@@ -72,13 +83,8 @@ def _eval_questions(
         except ValueError:
             raise BadInputError(f"--k takes numbers like 1,4,10, not {k!r}.") from None
         data = load_dataset(dataset)
-        services = app.services()
-        if data.articles:
-            base = services.kb(kb or eval_kb_name(data))
-            with progress_bar("Indexing", not as_json) as progress:
-                base.ingest_articles(data.articles, progress)
-        else:
-            base = services.kb(kb or app.settings.default_kb)
+        # A SQuAD file brings its articles; a questions file is asked of a knowledge base that exists.
+        base = _indexed(app, data, kb, as_json) if data.articles else app.services().kb(kb or app.settings.default_kb)
         answers = _answer_service(app, base, skip_answers)
         with progress_bar("Asking", not as_json) as progress:
             report = evaluate(base, sample(data.questions, limit), ks, budget, answers, progress)
@@ -111,15 +117,12 @@ def _eval_news(
     as_json: bool,
 ) -> None:
     """The news yardstick: one fixed slice of weeks indexed as its own knowledge base, then its questions asked."""
-    from retrieval.evaluation import eval_kb_name
     from retrieval.news_yardstick import REPORTED, evaluate_news, load_news
 
     app = state(ctx)
     with friendly_errors(as_json):
         news = load_news(dataset, news_slice or REPORTED.name)
-        base = app.services().kb(kb or eval_kb_name(news))
-        with progress_bar("Indexing", not as_json) as progress:
-            base.ingest_articles(news.articles, progress)
+        base = _indexed(app, news, kb, as_json)
         with progress_bar("Asking", not as_json) as progress:
             report = evaluate_news(base, news, _answer_service(app, base, skip_answers), limit, progress)
     emit(report.to_dict(), as_json, lambda: console.print(_news_table(report)))

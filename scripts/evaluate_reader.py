@@ -142,8 +142,7 @@ def adversarial(services: Services, args: argparse.Namespace) -> dict[str, objec
     """SQuAD 2.0's unanswerable questions, written to look answerable, about the dev half's articles that training
     kept apart (scripts/reading_data.py): each paragraph indexed as its own article, every question asked."""
     entries = [a for a in json.loads(args.squad2.read_text())["data"] if a["title"] in SQUAD2_HELDOUT]
-    bare = [{**a, "paragraphs": [{**p, "qas": []} for p in a["paragraphs"]]} for a in entries]
-    articles, _ = paragraph_articles(bare)
+    articles, _ = paragraph_articles(entries)
     kb = services.kb("adversarial")
     kb.ingest_articles(articles)
     questions = [(qa["question"], qa["is_impossible"]) for a in entries for p in a["paragraphs"] for qa in p["qas"]]

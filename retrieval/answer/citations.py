@@ -157,9 +157,10 @@ class CitationChecker:
                 alone = text == pairs[p][1][i]
                 scores[p] = (float(probability), i if alone else _closest_in_window(pairs[p][0], pairs[p][1], i))
         for p, (probability, i) in enumerate(scores):
+            if not 0.0 < probability < 1.0:
+                continue
             claim, sentences = pairs[p]
-            restated = {i, _most_shared(claim, sentences)}
-            if 0.0 < probability < 1.0 and any(_contradicts(claim, sentences[j]) for j in restated):
+            if any(_contradicts(claim, sentences[j]) for j in {i, _most_shared(claim, sentences)}):
                 scores[p] = (0.0, i)
         return scores
 
