@@ -37,7 +37,7 @@ def pins(requirements: list[str]) -> dict[str, str]:
     found = {}
     for line in requirements:
         name, _, version = line.partition("==")
-        found[canonical(name.strip())] = version.strip()
+        found[canonical(name.split("[")[0].strip())] = version.strip()  # psycopg[binary] pins psycopg
     return found
 
 
