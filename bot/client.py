@@ -24,11 +24,14 @@ from retrieval.errors import BadInputError
 from retrieval.feeds import FeedRefresher, FeedRegistry
 from retrieval.knowledge_base import KnowledgeBase, Services
 from retrieval.settings import Settings
+from retrieval.state import BOT, FEEDS, open_database
+from retrieval.state.lease import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 INGEST_WORKERS = 2  # threads for fetching and indexing, apart from the ones that answer questions
 INGEST_QUEUE = 5  # knowledge-base jobs a server may have waiting before new ones are refused
+FEED_LEASE = "feed-refresh"  # the lease row naming the one process that refreshes feeds
 
 EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin", "bot.cogs.feeds")
 
@@ -61,10 +64,12 @@ class NewsdeskBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.services = services
-        self.store = BotStore(settings.data_dir / "bot.sqlite3")
+        self.store = BotStore(open_database(settings, BOT), settings.settings_cache_s)
         self.slots = GuildSlots(settings.guild_concurrency, settings.guild_queue)
         self.cooldown = UserCooldown(settings.user_cooldown_s)
-        self.feeds = FeedRegistry(settings.feeds_path)
+        feeds_db = open_database(settings, FEEDS)
+        self.feeds = FeedRegistry(feeds_db)
+        self.feed_lease = Lease(feeds_db, FEED_LEASE, settings.feed_lease_s)  # who refreshes feeds (cogs/feeds.py)
         self.refresher = FeedRefresher(self.feeds, services.fetcher)
         self.ingest_pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="newsdesk-ingest")
         self._ingest_locks: dict[int, asyncio.Lock] = {}

@@ -1,32 +1,32 @@
-"""What the bot remembers locally (in the data dir): answers shown, feedback given, ingest failures per server."""
+"""What the bot remembers in the state store: answers shown, feedback given, ingest failures, server settings."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-from retrieval.sqlite import SharedSqlite
+from sqlalchemy import delete, select
+
+from retrieval.state import Database
+from retrieval.state.tables import answers as AN
+from retrieval.state.tables import failures as FA
+from retrieval.state.tables import feedback as FB
+from retrieval.state.tables import guild_settings as GS
 from retrieval.types import Answer, IngestFailure
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY, guild_id INTEGER, question TEXT, payload TEXT, created TEXT, user_id INTEGER, private INTEGER
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    answer_id TEXT, user_id INTEGER, helpful INTEGER, reason TEXT, created TEXT, PRIMARY KEY (answer_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS failures (guild_id INTEGER, source TEXT, error TEXT, created TEXT);
-CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, payload TEXT);
-"""
 FEEDBACK_REASONS = {"wrong_source": "Wrong source", "outdated": "Outdated", "not_in_kb": "Not in the knowledge base"}
+FAILURES_PER_SERVER = 200  # failure rows kept per server (the newest): a feed can fail thousands of items a refresh
+FAILURE_TTL = timedelta(days=30)
 
 
 def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    """Sortable to the microsecond: the newest-first lists order by it, and several processes write them."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,30 @@ class GuildSettings:
 
 
 class BotStore:
-    def __init__(self, path: Path) -> None:
-        self._db = SharedSqlite(path, _SCHEMA)
-        self._settings: dict[int, GuildSettings] = {}
-        columns = {row[1] for row in self._db.run("PRAGMA table_info(answers)")}
-        for column in ("user_id", "private"):  # stores written before answers had owners
-            if column not in columns:
-                self._db.run(f"ALTER TABLE answers ADD COLUMN {column} INTEGER")
+    def __init__(self, database: Database, settings_cache_s: float = 5.0) -> None:
+        self._db = database
+        self._settings_cache_s = settings_cache_s
+        self._settings: dict[int, tuple[float, GuildSettings]] = {}  # guild -> (read at, settings)
+        self._settings_lock = threading.Lock()
+
+    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(query)]
 
     def remember(self, guild_id: int | None, user_id: int, answer: Answer, *, private: bool = False) -> str:
         """Keep an answer so its buttons (feedback, show passage) work after a restart; returns its id."""
         answer_id = secrets.token_hex(6)
-        self._db.run(
-            "INSERT INTO answers (id, guild_id, question, payload, created, user_id, private) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (answer_id, guild_id, answer.question, json.dumps(answer.to_dict()), _now(), user_id, int(private)),
-        )
+        row = {
+            "id": answer_id,
+            "guild_id": guild_id,
+            "question": answer.question,
+            "payload": json.dumps(answer.to_dict()),
+            "created": _now(),
+            "user_id": user_id,
+            "private": int(private),
+        }
+        with self._db.write() as conn:
+            conn.execute(AN.insert(), row)
         return answer_id
 
     def answer(self, answer_id: str, *, guild_id: int | None, user_id: int) -> dict | None:
@@ -68,7 +76,7 @@ class BotStore:
 
         Button ids are plain text that anyone can forge, so the id alone never reveals an answer.
         """
-        rows = self._db.run("SELECT payload, guild_id, user_id, private FROM answers WHERE id = ?", (answer_id,))
+        rows = self._rows(select(AN.c.payload, AN.c.guild_id, AN.c.user_id, AN.c.private).where(AN.c.id == answer_id))
         if not rows:
             return None
         payload, owner_guild, owner, private = rows[0]
@@ -77,53 +85,89 @@ class BotStore:
         return json.loads(payload)
 
     def record_feedback(self, answer_id: str, user_id: int, helpful: bool, reason: str | None = None) -> None:
-        self._db.run(
-            "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)", (answer_id, user_id, int(helpful), reason, _now())
+        insert = self._db.insert(FB).values(
+            answer_id=answer_id, user_id=user_id, helpful=int(helpful), reason=reason, created=_now()
         )
+        changed = {k: insert.excluded[k] for k in ("helpful", "reason", "created")}
+        with self._db.write() as conn:
+            conn.execute(insert.on_conflict_do_update(index_elements=[FB.c.answer_id, FB.c.user_id], set_=changed))
 
     def feedback(self, answer_id: str) -> list[tuple[int, bool, str | None]]:
-        rows = self._db.run("SELECT user_id, helpful, reason FROM feedback WHERE answer_id = ?", (answer_id,))
+        rows = self._rows(select(FB.c.user_id, FB.c.helpful, FB.c.reason).where(FB.c.answer_id == answer_id))
         return [(u, bool(h), r) for u, h, r in rows]
 
     def unhelpful(self, guild_id: int, limit: int = 10) -> list[tuple[str, str | None]]:
         """(question, reason) of the answers this server's members marked not helpful, newest first."""
-        return self._db.run(
-            "SELECT a.question, f.reason FROM feedback f JOIN answers a ON a.id = f.answer_id "
-            "WHERE a.guild_id = ? AND f.helpful = 0 ORDER BY f.created DESC, f.rowid DESC LIMIT ?",
-            (guild_id, limit),
+        query = (
+            select(AN.c.question, FB.c.reason)
+            .select_from(FB.join(AN, AN.c.id == FB.c.answer_id))
+            .where(AN.c.guild_id == guild_id, FB.c.helpful == 0)
+            .order_by(FB.c.created.desc())
+            .limit(limit)
         )
+        return self._rows(query)
 
     def refused(self, guild_id: int, limit: int = 10, scan: int = 500) -> list[str]:
         """Recent questions this server asked that the knowledge base could not answer: its coverage gaps."""
-        rows = self._db.run(
-            "SELECT question, payload FROM answers WHERE guild_id = ? ORDER BY created DESC, rowid DESC LIMIT ?",
-            (guild_id, scan),
+        query = (
+            select(AN.c.question, AN.c.payload)
+            .where(AN.c.guild_id == guild_id)
+            .order_by(AN.c.created.desc())
+            .limit(scan)
         )
-        gaps = [question for question, payload in rows if not json.loads(payload).get("grounded")]
+        gaps = [question for question, payload in self._rows(query) if not json.loads(payload).get("grounded")]
         return list(dict.fromkeys(gaps))[:limit]
 
     def guild_settings(self, guild_id: int) -> GuildSettings:
-        """Read on every message in a server, so kept in memory; this process's `/kb settings` updates it."""
-        if guild_id not in self._settings:
-            rows = self._db.run("SELECT payload FROM guild_settings WHERE guild_id = ?", (guild_id,))
-            self._settings[guild_id] = GuildSettings(**json.loads(rows[0][0])) if rows else GuildSettings()
-        return self._settings[guild_id]
+        """Read on every message in a server, so cached, but only for a few seconds: another process (another host)
+        may change them with `/kb settings`, and its change must reach this one soon."""
+        with self._settings_lock:
+            cached = self._settings.get(guild_id)
+        if cached and time.monotonic() - cached[0] < self._settings_cache_s:
+            return cached[1]
+        rows = self._rows(select(GS.c.payload).where(GS.c.guild_id == guild_id))
+        settings = GuildSettings(**json.loads(rows[0][0])) if rows else GuildSettings()
+        with self._settings_lock:
+            self._settings[guild_id] = (time.monotonic(), settings)
+        return settings
 
     def save_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
-        self._db.run(
-            "INSERT OR REPLACE INTO guild_settings VALUES (?, ?)", (guild_id, json.dumps(dataclasses.asdict(settings)))
-        )
-        self._settings[guild_id] = settings
+        insert = self._db.insert(GS).values(guild_id=guild_id, payload=json.dumps(dataclasses.asdict(settings)))
+        with self._db.write() as conn:
+            conn.execute(
+                insert.on_conflict_do_update(index_elements=[GS.c.guild_id], set_={"payload": insert.excluded.payload})
+            )
+        with self._settings_lock:
+            self._settings[guild_id] = (time.monotonic(), settings)
 
     def record_failures(self, guild_id: int, failures: list[IngestFailure]) -> None:
-        """One statement for any number of failures (a 100k-item feed can fail every item); call it off the loop."""
+        """One transaction for any number of failures (a 100k-item feed can fail every item); call it off the loop.
+
+        Only the newest rows of a server are kept, and none older than FAILURE_TTL: they are a recent history."""
+        if not failures:
+            return
         now = _now()
-        self._db.run_many(
-            "INSERT INTO failures VALUES (?, ?, ?, ?)", [(guild_id, f.source, f.error, now) for f in failures]
-        )
+        rows = [{"guild_id": guild_id, "source": f.source, "error": f.error, "created": now} for f in failures]
+        server = FA.c.guild_id == guild_id
+        newest = select(FA.c.id).where(server).order_by(FA.c.id.desc()).limit(FAILURES_PER_SERVER)
+        expired = (datetime.now(UTC) - FAILURE_TTL).isoformat()
+        with self._db.write() as conn:
+            conn.execute(FA.insert(), rows[-FAILURES_PER_SERVER:])
+            conn.execute(delete(FA).where(server, FA.c.id.not_in(newest.scalar_subquery())))
+            conn.execute(delete(FA).where(server, FA.c.created < expired))
+
+    def clear_failures(self, guild_id: int, sources: list[str]) -> None:
+        """Forget the failures of sources that work again (a feed that answers now is not a 'recent failure')."""
+        if not sources:
+            return
+        with self._db.write() as conn:
+            conn.execute(delete(FA).where(FA.c.guild_id == guild_id, FA.c.source.in_(sources)))
 
     def recent_failures(self, guild_id: int, limit: int = 5) -> list[tuple[str, str, str]]:
-        return self._db.run(
-            "SELECT source, error, created FROM failures WHERE guild_id = ? ORDER BY created DESC, rowid DESC LIMIT ?",
-            (guild_id, limit),
+        query = (
+            select(FA.c.source, FA.c.error, FA.c.created)
+            .where(FA.c.guild_id == guild_id)
+            .order_by(FA.c.id.desc())
+            .limit(limit)
         )
+        return self._rows(query)

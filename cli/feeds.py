@@ -15,8 +15,9 @@ feeds_app = typer.Typer(cls=Group, help="Follow RSS and Atom feeds.", no_args_is
 
 def _registry(ctx: typer.Context):
     from retrieval.feeds import FeedRegistry
+    from retrieval.state import FEEDS, open_database
 
-    return FeedRegistry(state(ctx).settings.feeds_path)
+    return FeedRegistry(open_database(state(ctx).settings, FEEDS))
 
 
 def _kb_name(ctx: typer.Context, kb: str | None) -> str:

@@ -25,6 +25,10 @@ class StoreUnavailableError(NewsdeskError):
     """The Chroma store cannot be reached or opened."""
 
 
+class DatabaseUnavailableError(StoreUnavailableError):
+    """The state database (DATABASE_URL's PostgreSQL, or a SQLite file) cannot be reached or used."""
+
+
 class EmbeddingMismatchError(NewsdeskError):
     """A collection was built with a different embedding model than the one configured."""
 

@@ -19,42 +19,31 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
+from sqlalchemy import delete, func, select, update
 
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError, FetchError, NewsdeskError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders.html import articles_from_html
 from retrieval.loaders.url import FEED_TYPES, FetchedPage, SafeFetcher
-from retrieval.sqlite import SharedSqlite
+from retrieval.state import Database
+from retrieval.state.tables import failed_items as FI
+from retrieval.state.tables import feed_items as FT
+from retrieval.state.tables import feeds as F
+from retrieval.state.tables import item_pages as IP
 from retrieval.types import Article, IngestFailure, IngestReport
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feeds (
-    kb TEXT NOT NULL, url TEXT NOT NULL, every_s INTEGER NOT NULL, title TEXT, etag TEXT, last_modified TEXT,
-    last_fetch TEXT, last_success TEXT, last_error TEXT, next_due REAL NOT NULL DEFAULT 0, PRIMARY KEY (kb, url)
-);
-CREATE TABLE IF NOT EXISTS feed_items (
-    kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, fingerprint TEXT NOT NULL, PRIMARY KEY (kb, feed, link)
-);
-CREATE TABLE IF NOT EXISTS item_pages (
-    kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, entry TEXT NOT NULL, etag TEXT, last_modified TEXT,
-    first_seen REAL NOT NULL, PRIMARY KEY (kb, feed, link)
-);
-CREATE TABLE IF NOT EXISTS failed_items (
-    kb TEXT NOT NULL, feed TEXT NOT NULL, link TEXT NOT NULL, entry TEXT NOT NULL, error TEXT NOT NULL,
-    attempts INTEGER NOT NULL, next_try REAL NOT NULL, PRIMARY KEY (kb, feed, link)
-);
-"""
 FEED_WORKERS = 4  # feeds refreshed at once (on different hosts; one request at a time per host)
 RECHECK_S = 48 * 3600  # item pages are re-read (conditionally) while in the feed or this young: sites fix articles
 RETRY_FIRST_S = 600  # a failed item is tried again after 10 minutes, then 20, 40, ... at most daily
 RETRY_MAX_S = 86400
+FAILED_ITEMS_PER_FEED = 200  # failed items kept per feed for retrying (the most recent); a feed can list thousands
+FAILED_ITEM_TTL_S = 7 * 86400  # an item still failing a week after its first failure is given up
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
 _PERIODS = {"m": 60, "h": 3600, "d": 86400}
 EVERY_FLOOR_S = 300  # no feed is asked more often than every 5 minutes: politeness to the sites we read
@@ -113,99 +102,164 @@ def _now() -> str:
 
 
 class FeedRegistry:
-    """Feed subscriptions and their state, in `feeds.sqlite3` under the data dir."""
+    """Feed subscriptions and their state, in the state store (feeds.sqlite3, or DATABASE_URL's database)."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = SharedSqlite(path, _SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(query)]
 
     def add(self, kb: str, url: str, every_s: int | None = None) -> tuple[Feed, bool]:
         """Follow `url` (every hour unless `every_s` is given); returns the feed and whether it was followed already,
         in which case only what was given changes."""
-        existed = any(f.url == url for f in self.feeds(kb))
-        if not existed:
-            self._db.run("INSERT INTO feeds (kb, url, every_s) VALUES (?, ?, ?)", (kb, url, every_s or 3600))
-        elif every_s is not None:
-            self._db.run("UPDATE feeds SET every_s = ? WHERE kb = ? AND url = ?", (every_s, kb, url))
-        return next(f for f in self.feeds(kb) if f.url == url), existed
+        with self._db.write() as conn:
+            inserted = conn.execute(
+                self._db.insert(F)
+                .values(kb=kb, url=url, every_s=every_s or 3600)
+                .on_conflict_do_nothing(index_elements=[F.c.kb, F.c.url])
+            ).rowcount
+            if not inserted and every_s is not None:
+                conn.execute(update(F).where(F.c.kb == kb, F.c.url == url).values(every_s=every_s))
+        return next(f for f in self.feeds(kb) if f.url == url), not inserted
 
     def remove(self, kb: str, url: str) -> None:
-        if not self._db.run("DELETE FROM feeds WHERE kb = ? AND url = ? RETURNING url", (kb, url)):
-            raise BadInputError(f"This knowledge base does not follow {url}; see `newsdesk feeds list`.")
-        self._db.run("DELETE FROM feed_items WHERE kb = ? AND feed = ?", (kb, url))
+        """Stop following `url` and forget everything kept about its items."""
+        with self._db.write() as conn:
+            if not conn.execute(delete(F).where(F.c.kb == kb, F.c.url == url)).rowcount:
+                raise BadInputError(f"This knowledge base does not follow {url}; see `newsdesk feeds list`.")
+            for table in (FT, IP, FI):
+                conn.execute(delete(table).where(table.c.kb == kb, table.c.feed == url))
 
     def knowledge_bases(self) -> list[str]:
         """Every knowledge base that follows at least one feed."""
-        return [row[0] for row in self._db.run("SELECT DISTINCT kb FROM feeds ORDER BY kb")]
+        return [row[0] for row in self._rows(select(F.c.kb).distinct().order_by(F.c.kb))]
 
     def feeds(self, kb: str) -> list[Feed]:
-        rows = self._db.run(
-            "SELECT url, every_s, title, etag, last_modified, last_fetch, last_success, last_error, next_due, "
-            "(SELECT COUNT(*) FROM failed_items i WHERE i.kb = feeds.kb AND i.feed = feeds.url) "
-            "FROM feeds WHERE kb = ? ORDER BY url",
-            (kb,),
+        failing = select(func.count()).where(FI.c.kb == F.c.kb, FI.c.feed == F.c.url).correlate(F).scalar_subquery()
+        query = (
+            select(
+                F.c.url,
+                F.c.every_s,
+                F.c.title,
+                F.c.etag,
+                F.c.last_modified,
+                F.c.last_fetch,
+                F.c.last_success,
+                F.c.last_error,
+                F.c.next_due,
+                failing,
+            )
+            .where(F.c.kb == kb)
+            .order_by(F.c.url)
         )
-        return [Feed(*row) for row in rows]
+        return [Feed(*row) for row in self._rows(query)]
 
     def save(self, kb: str, feed: Feed) -> None:
-        self._db.run(
-            "UPDATE feeds SET title = ?, etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, "
-            "last_error = ?, next_due = ? WHERE kb = ? AND url = ?",
-            (
-                feed.title,
-                feed.etag,
-                feed.last_modified,
-                feed.last_fetch,
-                feed.last_success,
-                feed.last_error,
-                feed.next_due,
-                kb,
-                feed.url,
-            ),
+        """Store a refreshed feed's state, and trim its failed items to the most recent ones."""
+        with self._db.write() as conn:
+            conn.execute(
+                update(F)
+                .where(F.c.kb == kb, F.c.url == feed.url)
+                .values(
+                    title=feed.title,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    last_fetch=feed.last_fetch,
+                    last_success=feed.last_success,
+                    last_error=feed.last_error,
+                    next_due=feed.next_due,
+                )
+            )
+            self._trim_failed_items(conn, kb, feed.url)
+
+    @staticmethod
+    def _trim_failed_items(conn, kb: str, feed: str) -> None:  # type: ignore[no-untyped-def]
+        """Keep the feed's most recent failures only: a feed of rotating broken links must not grow without end."""
+        this_feed = (FI.c.kb == kb) & (FI.c.feed == feed)
+        kept = (
+            select(FI.c.link)
+            .where(this_feed)
+            .order_by(FI.c.first_failed.desc(), FI.c.link)
+            .limit(FAILED_ITEMS_PER_FEED)
+            .scalar_subquery()
         )
+        conn.execute(delete(FI).where(this_feed, FI.c.link.not_in(kept)))
 
     def item_fingerprints(self, kb: str, feed: str) -> dict[str, str]:
-        return dict(self._db.run("SELECT link, fingerprint FROM feed_items WHERE kb = ? AND feed = ?", (kb, feed)))
+        return dict(self._rows(select(FT.c.link, FT.c.fingerprint).where(FT.c.kb == kb, FT.c.feed == feed)))
 
     def remember_items(self, kb: str, feed: str, fingerprints: dict[str, str]) -> None:
-        for link, fingerprint in fingerprints.items():
-            self._db.run("INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?)", (kb, feed, link, fingerprint))
-            self._db.run("DELETE FROM failed_items WHERE kb = ? AND feed = ? AND link = ?", (kb, feed, link))
+        if not fingerprints:
+            return
+        insert = self._db.insert(FT)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[FT.c.kb, FT.c.feed, FT.c.link], set_={"fingerprint": insert.excluded.fingerprint}
+        )
+        rows = [{"kb": kb, "feed": feed, "link": link, "fingerprint": f} for link, f in fingerprints.items()]
+        with self._db.write() as conn:
+            conn.execute(upsert, rows)
+            conn.execute(delete(FI).where(FI.c.kb == kb, FI.c.feed == feed, FI.c.link.in_(list(fingerprints))))
 
     def record_failed_item(self, kb: str, feed: str, link: str, entry: dict, error: str, now: float) -> None:
-        """Keep a failed item to try again later, waiting twice as long after each failure."""
-        rows = self._db.run(
-            "SELECT attempts FROM failed_items WHERE kb = ? AND feed = ? AND link = ?", (kb, feed, link)
-        )
-        attempts = (rows[0][0] if rows else 0) + 1
-        wait = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))
-        self._db.run(
-            "INSERT OR REPLACE INTO failed_items VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kb, feed, link, json.dumps(entry), error, attempts, now + wait),
-        )
+        """Keep a failed item to try again later, waiting twice as long after each failure; one that has failed
+        for FAILED_ITEM_TTL_S is given up."""
+        key = (FI.c.kb == kb) & (FI.c.feed == feed) & (FI.c.link == link)
+        with self._db.write() as conn:
+            before = conn.execute(select(FI.c.attempts, FI.c.first_failed).where(key)).first()
+            first_failed = before[1] if before and before[1] is not None else now
+            attempts = (before[0] if before else 0) + 1
+            wait = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))
+            conn.execute(delete(FI).where(key))
+            if now - first_failed >= FAILED_ITEM_TTL_S:
+                return
+            conn.execute(
+                FI.insert().values(
+                    kb=kb,
+                    feed=feed,
+                    link=link,
+                    entry=json.dumps(entry),
+                    error=error,
+                    attempts=attempts,
+                    next_try=now + wait,
+                    first_failed=first_failed,
+                )
+            )
 
     def save_item_page(self, kb: str, feed: str, link: str, entry: dict, headers: dict, now: float) -> None:
         """The validators of an item's page (ETag, Last-Modified), so a re-check costs a 304 when nothing changed."""
-        self._db.run(
-            "INSERT INTO item_pages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kb, feed, link) DO UPDATE SET "
-            "entry = excluded.entry, etag = excluded.etag, last_modified = excluded.last_modified",
-            (kb, feed, link, json.dumps(entry), headers.get("etag"), headers.get("last-modified"), now),
+        insert = self._db.insert(IP).values(
+            kb=kb,
+            feed=feed,
+            link=link,
+            entry=json.dumps(entry),
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            first_seen=now,
         )
+        changed = {k: insert.excluded[k] for k in ("entry", "etag", "last_modified")}
+        with self._db.write() as conn:
+            conn.execute(insert.on_conflict_do_update(index_elements=[IP.c.kb, IP.c.feed, IP.c.link], set_=changed))
 
     def item_pages(self, kb: str, feed: str) -> list[tuple[str, dict, dict[str, str], float]]:
         """(link, feed entry, conditional request headers, first seen) of the feed's loaded items."""
-        rows = self._db.run(
-            "SELECT link, entry, etag, last_modified, first_seen FROM item_pages WHERE kb = ? AND feed = ?", (kb, feed)
+        query = select(IP.c.link, IP.c.entry, IP.c.etag, IP.c.last_modified, IP.c.first_seen).where(
+            IP.c.kb == kb, IP.c.feed == feed
         )
         return [
-            (link, json.loads(entry), _conditional(etag, modified), seen) for link, entry, etag, modified, seen in rows
+            (link, json.loads(entry), _conditional(etag, modified), seen)
+            for link, entry, etag, modified, seen in self._rows(query)
         ]
 
     def failed_items(self, kb: str, feed: str) -> list[tuple[str, dict, str, float]]:
         """(link, feed entry, last error, next try) of the feed's items that failed to load."""
-        rows = self._db.run(
-            "SELECT link, entry, error, next_try FROM failed_items WHERE kb = ? AND feed = ? ORDER BY link", (kb, feed)
+        query = (
+            select(FI.c.link, FI.c.entry, FI.c.error, FI.c.next_try)
+            .where(FI.c.kb == kb, FI.c.feed == feed)
+            .order_by(FI.c.link)
         )
-        return [(link, json.loads(entry), error, next_try) for link, entry, error, next_try in rows]
+        return [(link, json.loads(entry), error, next_try) for link, entry, error, next_try in self._rows(query)]
 
 
 def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:

@@ -19,6 +19,7 @@ from retrieval.reader.model import Reader, get_reader
 from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
+from retrieval.state import RECORDS, open_database
 from retrieval.store import connect, open_collection, store_errors, validate_kb_name
 from retrieval.text import normalised
 from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
@@ -45,7 +46,7 @@ class Services:
     def __init__(self, settings: Settings, *, fetcher: SafeFetcher | None = None) -> None:
         self.settings = settings
         self.client: ClientAPI = connect(settings)
-        self.records = RecordManager(settings.records_path)
+        self.records = RecordManager(open_database(settings, RECORDS))
         self.embedder: Embedder = get_embedder(settings.model_cache_dir)
         self.fetcher = fetcher or SafeFetcher(settings)
         self._open: dict[str, KnowledgeBase] = {}

@@ -1,4 +1,4 @@
-"""The record manager: what each knowledge base holds, in SQLite beside the vector store.
+"""The record manager: what each knowledge base holds, in the state store beside the vector store.
 
 Why not LangChain's `index()` with its SQL record manager: it writes vectors first and records afterwards, so a
 process killed in between leaves vectors nobody owns, and with incremental cleanup an article split across batches
@@ -13,42 +13,32 @@ The record manager also keeps chunk texts, which lets BM25 and `kb show` work wi
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+
+from sqlalchemy import Connection, and_, delete, desc, func, select
 
 from retrieval.dates import date_ordinal
+from retrieval.state import Database
+from retrieval.state.tables import articles as A
+from retrieval.state.tables import chunks as C
+from retrieval.state.tables import kb_state as S
+from retrieval.state.tables import pending as P
 from retrieval.types import Article, ArticleRecord, Chunk
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    kb TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, outlet TEXT, url TEXT, published TEXT,
-    published_day INTEGER, ingested_at TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
-    PRIMARY KEY (kb, id)
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    kb TEXT NOT NULL, chunk_id TEXT NOT NULL, article_id TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
-    PRIMARY KEY (kb, chunk_id)
-);
-CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks (kb, article_id);
-CREATE TABLE IF NOT EXISTS pending (
-    kb TEXT NOT NULL, article_id TEXT NOT NULL, new_hash TEXT NOT NULL, new_chunk_ids TEXT NOT NULL,
-    old_chunk_ids TEXT NOT NULL, PRIMARY KEY (kb, article_id)
-);
-CREATE TABLE IF NOT EXISTS kb_state (kb TEXT PRIMARY KEY, version INTEGER NOT NULL, last_ingest TEXT);
-"""
-
-# Schema changes since the first release, in order; PRAGMA user_version counts how many a database has.
-_MIGRATIONS = (
-    "ALTER TABLE articles ADD COLUMN author TEXT",
-    "ALTER TABLE articles ADD COLUMN published_approximate INTEGER NOT NULL DEFAULT 0",
+_ARTICLE_COLUMNS = (
+    A.c.id,
+    A.c.title,
+    A.c.outlet,
+    A.c.url,
+    A.c.published,
+    A.c.ingested_at,
+    A.c.source,
+    A.c.content_hash,
 )
-
-_ARTICLE_COLUMNS = "id, title, outlet, url, published, ingested_at, source, content_hash"
+_CHUNK_COLUMNS = (C.c.chunk_id, C.c.article_id, C.c.ordinal, C.c.text, A.c.title)
+_CHUNKS_WITH_TITLES = C.join(A, and_(A.c.kb == C.c.kb, A.c.id == C.c.article_id))
 
 
 @dataclass(frozen=True)
@@ -74,60 +64,36 @@ def now_iso() -> str:
 
 
 class RecordManager:
-    """SQLite-backed bookkeeping for every knowledge base under one data directory."""
+    """Bookkeeping for every knowledge base, in the state store (records.sqlite3, or DATABASE_URL's database).
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the bot's worker threads; the lock keeps their transactions from interleaving.
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+    Each write is one transaction, so the journal → vectors → commit protocol holds across processes on PostgreSQL
+    as it does on one SQLite file.
+    """
 
-    def _migrate(self) -> None:
-        """Create the schema, then apply the migrations this database has not had yet."""
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-            done = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for statement in _MIGRATIONS[done:]:
-                self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version = {len(_MIGRATIONS)}")
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(query)]
 
     # --- reading -------------------------------------------------------------------------------------------------
 
     def content_hashes(self, kb: str) -> dict[str, str]:
-        return dict(self._query("SELECT id, content_hash FROM articles WHERE kb = ?", (kb,)))
+        return dict(self._rows(select(A.c.id, A.c.content_hash).where(A.c.kb == kb)))
 
     def chunk_ids(self, kb: str, article_id: str) -> list[str]:
-        rows = self._query(
-            "SELECT chunk_id FROM chunks WHERE kb = ? AND article_id = ? ORDER BY ordinal", (kb, article_id)
-        )
-        return [r[0] for r in rows]
+        query = select(C.c.chunk_id).where(C.c.kb == kb, C.c.article_id == article_id).order_by(C.c.ordinal)
+        return [r[0] for r in self._rows(query)]
 
     def articles(self, kb: str) -> list[ArticleRecord]:
-        rows = self._query(
-            f"SELECT {_ARTICLE_COLUMNS}, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb AND c.article_id = a.id), author, published_approximate "
-            "FROM articles a WHERE kb = ? ORDER BY published IS NULL, published DESC, ingested_at DESC, title",
-            (kb,),
+        passages = select(func.count()).where(C.c.kb == A.c.kb, C.c.article_id == A.c.id).correlate(A).scalar_subquery()
+        query = (
+            select(*_ARTICLE_COLUMNS, passages, A.c.author, A.c.published_approximate)
+            .where(A.c.kb == kb)
+            .order_by(A.c.published.is_(None), desc(A.c.published), desc(A.c.ingested_at), A.c.title)
         )
-        return [ArticleRecord(*row[:-1], published_approximate=bool(row[-1])) for row in rows]
+        return [ArticleRecord(*row[:-1], published_approximate=bool(row[-1])) for row in self._rows(query)]
 
     def find_article(self, kb: str, id_or_prefix: str) -> ArticleRecord | None:
         """Exact id, or an unambiguous prefix of at least 6 characters (ids are long to type)."""
@@ -138,112 +104,132 @@ class RecordManager:
         return matches[0] if len(matches) == 1 else None
 
     def chunks(self, kb: str, article_id: str | None = None) -> list[Chunk]:
-        query = (
-            "SELECT c.chunk_id, c.article_id, c.ordinal, c.text, a.title FROM chunks c "
-            "JOIN articles a ON a.kb = c.kb AND a.id = c.article_id WHERE c.kb = ?"
-        )
-        params: tuple[str, ...] = (kb,)
+        query = select(*_CHUNK_COLUMNS).select_from(_CHUNKS_WITH_TITLES).where(C.c.kb == kb)
         if article_id:
-            query += " AND c.article_id = ?"
-            params += (article_id,)
-        rows = self._query(query + " ORDER BY c.article_id, c.ordinal", params)
-        return [Chunk(*row) for row in rows]
+            query = query.where(C.c.article_id == article_id)
+        return [Chunk(*row) for row in self._rows(query.order_by(C.c.article_id, C.c.ordinal))]
 
     def lead_chunks(self, kb: str) -> dict[str, Chunk]:
         """Every article's first passage, in one query (digests need one per article)."""
-        rows = self._query(
-            "SELECT c.chunk_id, c.article_id, c.ordinal, c.text, a.title FROM chunks c "
-            "JOIN articles a ON a.kb = c.kb AND a.id = c.article_id WHERE c.kb = ? AND c.ordinal = 0",
-            (kb,),
-        )
-        return {row[1]: Chunk(*row) for row in rows}
+        query = select(*_CHUNK_COLUMNS).select_from(_CHUNKS_WITH_TITLES).where(C.c.kb == kb, C.c.ordinal == 0)
+        return {row[1]: Chunk(*row) for row in self._rows(query)}
 
     def version(self, kb: str) -> int:
-        rows = self._query("SELECT version FROM kb_state WHERE kb = ?", (kb,))
+        rows = self._rows(select(S.c.version).where(S.c.kb == kb))
         return rows[0][0] if rows else 0
 
     def last_ingest(self, kb: str) -> str | None:
-        rows = self._query("SELECT last_ingest FROM kb_state WHERE kb = ?", (kb,))
+        rows = self._rows(select(S.c.last_ingest).where(S.c.kb == kb))
         return rows[0][0] if rows else None
 
     def kb_sizes(self) -> list[tuple[str, int, int]]:
         """(knowledge base, articles, passages) for every knowledge base that holds something."""
-        return self._query(
-            "SELECT a.kb, COUNT(DISTINCT a.id), (SELECT COUNT(*) FROM chunks c WHERE c.kb = a.kb) "
-            "FROM articles a GROUP BY a.kb ORDER BY a.kb"
-        )
+        passages = select(func.count()).where(C.c.kb == A.c.kb).correlate(A).scalar_subquery()
+        query = select(A.c.kb, func.count(A.c.id.distinct()), passages).group_by(A.c.kb).order_by(A.c.kb)
+        return self._rows(query)
 
     def knowledge_bases(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT DISTINCT kb FROM articles ORDER BY kb")]
+        return [r[0] for r in self._rows(select(A.c.kb).distinct().order_by(A.c.kb))]
 
     def pending(self, kb: str) -> list[PendingChange]:
-        rows = self._query("SELECT article_id, new_hash, new_chunk_ids, old_chunk_ids FROM pending WHERE kb = ?", (kb,))
-        return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in rows]
+        query = select(P.c.article_id, P.c.new_hash, P.c.new_chunk_ids, P.c.old_chunk_ids).where(P.c.kb == kb)
+        return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in self._rows(query)]
 
     # --- writing -------------------------------------------------------------------------------------------------
 
     def journal(self, kb: str, changes: Iterable[PendingChange]) -> None:
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?)",
-                [
-                    (kb, c.article_id, c.new_hash, json.dumps(c.new_chunk_ids), json.dumps(c.old_chunk_ids))
-                    for c in changes
-                ],
-            )
+        rows = [
+            {
+                "kb": kb,
+                "article_id": c.article_id,
+                "new_hash": c.new_hash,
+                "new_chunk_ids": json.dumps(c.new_chunk_ids),
+                "old_chunk_ids": json.dumps(c.old_chunk_ids),
+            }
+            for c in changes
+        ]
+        if not rows:
+            return
+        insert = self._db.insert(P)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[P.c.kb, P.c.article_id],
+            set_={k: insert.excluded[k] for k in ("new_hash", "new_chunk_ids", "old_chunk_ids")},
+        )
+        with self._db.write() as conn:
+            conn.execute(upsert, rows)
 
     def commit_articles(self, kb: str, staged: list[StagedArticle]) -> None:
         """Replace the records of every staged article, all or nothing."""
         stamp = now_iso()
-        with self._transaction() as db:
+        with self._db.write() as conn:
             for item in staged:
                 a = item.article
-                db.execute("DELETE FROM chunks WHERE kb = ? AND article_id = ?", (kb, a.id))
-                db.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        kb,
-                        a.id,
-                        a.title,
-                        a.outlet,
-                        a.url,
-                        a.published,
-                        date_ordinal(a.published),
-                        stamp,
-                        a.source,
-                        item.fingerprint,
-                        a.author,
-                        int(a.published_approximate),
-                    ),
+                self._delete_article(conn, kb, a.id)
+                conn.execute(
+                    A.insert().values(
+                        kb=kb,
+                        id=a.id,
+                        title=a.title,
+                        outlet=a.outlet,
+                        url=a.url,
+                        published=a.published,
+                        published_day=date_ordinal(a.published),
+                        ingested_at=stamp,
+                        source=a.source,
+                        content_hash=item.fingerprint,
+                        author=a.author,
+                        published_approximate=int(a.published_approximate),
+                    )
                 )
-                db.executemany(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
-                    [(kb, c.chunk_id, c.article_id, c.ordinal, c.text) for c in item.chunks],
-                )
-            self._bump(db, kb, stamp)
+                if item.chunks:
+                    conn.execute(
+                        C.insert(),
+                        [
+                            {
+                                "kb": kb,
+                                "chunk_id": c.chunk_id,
+                                "article_id": c.article_id,
+                                "ordinal": c.ordinal,
+                                "text": c.text,
+                            }
+                            for c in item.chunks
+                        ],
+                    )
+            self._bump(conn, kb, stamp)
 
     def commit_removal(self, kb: str, article_ids: list[str]) -> None:
-        with self._transaction() as db:
+        with self._db.write() as conn:
             for article_id in article_ids:
-                db.execute("DELETE FROM chunks WHERE kb = ? AND article_id = ?", (kb, article_id))
-                db.execute("DELETE FROM articles WHERE kb = ? AND id = ?", (kb, article_id))
-            self._bump(db, kb, None)
+                self._delete_article(conn, kb, article_id)
+            self._bump(conn, kb, None)
 
     def clear_pending(self, kb: str, article_ids: list[str]) -> None:
-        with self._transaction() as db:
-            db.executemany("DELETE FROM pending WHERE kb = ? AND article_id = ?", [(kb, a) for a in article_ids])
+        if not article_ids:
+            return
+        with self._db.write() as conn:
+            conn.execute(delete(P).where(P.c.kb == kb, P.c.article_id.in_(article_ids)))
 
     def drop_kb(self, kb: str) -> None:
-        with self._transaction() as db:
-            for table in ("chunks", "articles", "pending", "kb_state"):
-                db.execute(f"DELETE FROM {table} WHERE kb = ?", (kb,))
+        with self._db.write() as conn:
+            for table in (C, A, P, S):
+                conn.execute(delete(table).where(table.c.kb == kb))
 
     @staticmethod
-    def _bump(db: sqlite3.Connection, kb: str, stamp: str | None) -> None:
-        db.execute(
-            "INSERT INTO kb_state VALUES (?, 1, ?) ON CONFLICT(kb) DO UPDATE SET version = version + 1, "
-            "last_ingest = COALESCE(excluded.last_ingest, last_ingest)",
-            (kb, stamp),
+    def _delete_article(conn: Connection, kb: str, article_id: str) -> None:
+        conn.execute(delete(C).where(C.c.kb == kb, C.c.article_id == article_id))
+        conn.execute(delete(A).where(A.c.kb == kb, A.c.id == article_id))
+
+    def _bump(self, conn: Connection, kb: str, stamp: str | None) -> None:
+        """One more version of `kb` (searchers rebuild their word index when it moves)."""
+        insert = self._db.insert(S).values(kb=kb, version=1, last_ingest=stamp)
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[S.c.kb],
+                set_={
+                    "version": S.c.version + 1,
+                    "last_ingest": func.coalesce(insert.excluded.last_ingest, S.c.last_ingest),
+                },
+            )
         )
 
     def close(self) -> None:

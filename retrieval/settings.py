@@ -74,7 +74,12 @@ class Settings(BaseSettings):
     user_cooldown_s: float = Field(10.0, alias="NEWSDESK_USER_COOLDOWN")
     guild_concurrency: int = Field(3, alias="NEWSDESK_GUILD_CONCURRENCY")
     guild_queue: int = Field(20, alias="NEWSDESK_GUILD_QUEUE")  # questions that may wait for a slot per server
-    refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")
+
+    # State shared by processes (retrieval/state): PostgreSQL when set, SQLite files in the data dir otherwise.
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    feed_lease_s: float = Field(60.0, gt=0, alias="NEWSDESK_FEED_LEASE")  # the feed refresher's lease, renewed at 1/3
+    refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")  # false: this process never takes the lease
+    settings_cache_s: float = Field(5.0, ge=0, alias="NEWSDESK_SETTINGS_CACHE")  # how stale a server's settings may be
 
     @field_validator("private_url_hosts", mode="before")
     @classmethod
@@ -88,6 +93,25 @@ class Settings(BaseSettings):
                 except json.JSONDecodeError:
                     raise ValueError("write host names separated by commas, or a JSON list") from None
             return [h.strip() for h in text.split(",") if h.strip()]
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        """Only PostgreSQL is shared state; an empty value means the SQLite files."""
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+                raise ValueError("use postgresql://user:password@host:5432/database, or leave it empty for SQLite")
+            from sqlalchemy.engine import make_url
+
+            url = "postgresql://" + value.split("://", 1)[1]
+            try:
+                make_url(url).port  # noqa: B018 - a port that is not a number fails here
+            except ValueError:
+                raise ValueError("it is not a valid database address") from None
+            return url
         return value
 
     @field_validator("moderator_role_ids", mode="before")
@@ -108,14 +132,6 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
-
-    @property
-    def records_path(self) -> Path:
-        return self.data_dir / "records.sqlite3"
-
-    @property
-    def feeds_path(self) -> Path:
-        return self.data_dir / "feeds.sqlite3"
 
     @property
     def llm_enabled(self) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from retrieval.errors import BadInputError
 from retrieval.feeds import FeedRefresher, FeedRegistry, parse_every
 from retrieval.knowledge_base import Services
+from retrieval.state import FEEDS, open_database
 from tests.conftest import make_settings
 from tests.loopback import Route, serve
 
@@ -53,7 +54,7 @@ def site():
 def setup(tmp_path: Path, model_dir: Path):
     settings = make_settings(tmp_path, model_dir, allow_private_urls=True, fetch_timeout_s=0.5, max_fetch_bytes=20000)
     services = Services(settings)
-    registry = FeedRegistry(settings.feeds_path)
+    registry = FeedRegistry(open_database(settings, FEEDS))
     yield settings, services, registry, FeedRefresher(registry, services.fetcher)
     services.close()
 
@@ -153,7 +154,7 @@ def test_failing_feeds_are_reported_and_do_not_block_the_others(site, setup) -> 
 def test_loopback_feeds_need_the_opt_in(site, tmp_path: Path, model_dir: Path) -> None:
     settings = make_settings(tmp_path, model_dir, private_url_hosts=["localhost"])
     services = Services(settings)
-    registry = FeedRegistry(settings.feeds_path)
+    registry = FeedRegistry(open_database(settings, FEEDS))
     site.routes["/moved.xml"] = Route(302, headers={"Location": site.url("/feed.xml")})  # to 127.0.0.1
     registry.add("default", site.url("/feed.xml"), 3600)
     registry.add("default", site.url("/moved.xml", host="localhost"), 3600)
@@ -182,7 +183,7 @@ def test_feed_refresh_ask_against_a_chroma_server(site, tmp_path: Path, model_di
             tmp_path / "data", model_dir, allow_private_urls=True, chroma_host="127.0.0.1", chroma_port=port
         )
         services = Services(settings)
-        registry = FeedRegistry(settings.feeds_path)
+        registry = FeedRegistry(open_database(settings, FEEDS))
         site.routes.update(
             {
                 "/ferry": Route(body=page("Ferry timetable changes", FERRY_EDITED)),

@@ -141,7 +141,10 @@ def test_record_manager_upgrades_an_older_database(tmp_path: Path) -> None:
     import sqlite3
 
     from retrieval.records import RecordManager
+    from retrieval.settings import Settings
+    from retrieval.state import RECORDS, open_database
 
+    settings = Settings(_env_file=None, data_dir=tmp_path)
     path = tmp_path / "records.sqlite3"
     old = sqlite3.connect(path)
     old.execute(
@@ -152,9 +155,9 @@ def test_record_manager_upgrades_an_older_database(tmp_path: Path) -> None:
     old.execute("INSERT INTO articles VALUES ('kb', 'a1', 'Old story', NULL, NULL, NULL, NULL, 'then', 's', 'h')")
     old.commit()
     old.close()
-    (record,) = RecordManager(path).articles("kb")
+    (record,) = RecordManager(open_database(settings, RECORDS)).articles("kb")
     assert record.title == "Old story" and record.author is None
-    assert RecordManager(path).articles("kb") == [record]  # opening again applies nothing twice
+    assert RecordManager(open_database(settings, RECORDS)).articles("kb") == [record]  # nothing applied twice
 
 
 def test_syndicated_copies_collapse_into_one_result_with_the_other_outlets(services: Services) -> None:
