@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from cli import answers, discord_bot, feeds, health, knowledge, measure
+from cli import answers, discord_bot, feeds, health, knowledge, measure, migrate
 from cli.output import JSON_OPTION, AppState, Command, Group, console, emit, err_console, fail, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings, settings_problem
@@ -32,6 +32,7 @@ app.command("eval", cls=Command)(measure.eval_command)
 app.command("bench", cls=Command)(measure.bench_command)
 app.command(cls=Command)(feeds.refresh)
 app.command(cls=Command)(health.health)
+app.command(cls=Command)(migrate.migrate)
 app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(feeds.feeds_app, name="feeds")
 app.add_typer(discord_bot.bot_app, name="bot")

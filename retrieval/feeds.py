@@ -119,15 +119,16 @@ class FeedRegistry:
                 self._db.insert(F)
                 .values(kb=kb, url=url, every_s=every_s or 3600)
                 .on_conflict_do_nothing(index_elements=[F.c.kb, F.c.url])
-            ).rowcount
-            if not inserted and every_s is not None:
+                .returning(F.c.url)
+            ).first()
+            if inserted is None and every_s is not None:
                 conn.execute(update(F).where(F.c.kb == kb, F.c.url == url).values(every_s=every_s))
-        return next(f for f in self.feeds(kb) if f.url == url), not inserted
+        return next(f for f in self.feeds(kb) if f.url == url), inserted is None
 
     def remove(self, kb: str, url: str) -> None:
         """Stop following `url` and forget everything kept about its items."""
         with self._db.write() as conn:
-            if not conn.execute(delete(F).where(F.c.kb == kb, F.c.url == url)).rowcount:
+            if conn.execute(delete(F).where(F.c.kb == kb, F.c.url == url).returning(F.c.url)).first() is None:
                 raise BadInputError(f"This knowledge base does not follow {url}; see `newsdesk feeds list`.")
             for table in (FT, IP, FI):
                 conn.execute(delete(table).where(table.c.kb == kb, table.c.feed == url))

@@ -40,6 +40,26 @@ def make_settings(data_dir: Path, model_dir: Path, **overrides: object) -> Setti
     return Settings(_env_file=None, data_dir=data_dir, model_dir=model_dir, **overrides)
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (tests/postgres_server.py); skipped only where it cannot start."""
+    from tests.postgres_server import PostgresUnavailable, postgres_server
+
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL could not be started, so the PostgreSQL runs are skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The state-store tests run twice: on the SQLite files (no URL) and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, model_dir: Path) -> Settings:
     return make_settings(tmp_path / "data", model_dir)
