@@ -98,7 +98,7 @@ class Database:
         try:
             yield
         except (exc.OperationalError, exc.InterfaceError) as error:
-            log.error("state database (%s) failed: %s", self.part.name, error.orig or error)
+            log.warning("state database (%s) failed: %s", self.part.name, error.orig or error)
             raise DatabaseUnavailableError(UNREACHABLE) from error
 
 
