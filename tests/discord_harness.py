@@ -225,9 +225,10 @@ def check_request(body: object) -> None:
 
 
 def _idle_timer(task: asyncio.Task) -> bool:
-    """discord.py's own timers (view timeouts, delayed deletes) sleep for minutes; they are not work in flight."""
+    """discord.py's own timers (view timeouts, delayed deletes) sleep for minutes, and background loops
+    (`tasks.loop`, such as the feed lease) run for the bot's life; they are not work in flight."""
     name = getattr(task.get_coro(), "__qualname__", "")
-    return "timeout_task" in name or name.endswith("delete.<locals>.delete")
+    return "timeout_task" in name or name.endswith("delete.<locals>.delete") or name == "Loop._loop"
 
 
 class Harness:
@@ -246,6 +247,10 @@ class Harness:
         state.application_id = APP_ID
         self.bot.http.request = self._rest  # type: ignore[method-assign]
         self.bot.http.get_from_cdn = self._cdn  # type: ignore[method-assign]
+        self.use()
+
+    def use(self) -> None:
+        """Send interaction replies to this harness's wire (with two bots in one test, the one being driven)."""
         async_context.set(RecordingAdapter(self.wire))
 
     async def _rest(self, route, *, files=None, form=None, **kwargs: Any) -> Any:
