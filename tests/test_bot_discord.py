@@ -407,6 +407,16 @@ async def test_bot_feeds_follow_refresh_status_and_background_refresh(harness: H
         (feed,) = harness.bot.feeds.feeds(f"guild-{GUILD_A}")
         assert "HTTP 500" in feed.last_error
 
+        await harness.interact(kb_payload(harness, "refresh", []))  # still down: a recent failure in the status
+        assert "Recent failures" in json.dumps(final_embed(await harness.interact(kb_payload(harness, "status", []))))
+        routes["/feed.xml"] = Route(
+            body=rss(site, [("/dock", "Dock strike ends", DATE_1)]), headers={"Content-Type": "application/rss+xml"}
+        )
+        await harness.interact(kb_payload(harness, "refresh", []))  # it works again: its failure is forgotten
+        assert "Recent failures" not in json.dumps(
+            final_embed(await harness.interact(kb_payload(harness, "status", [])))
+        )
+
 
 async def test_bot_audit_channel_records_knowledge_base_changes(harness: Harness) -> None:
     audit_channel = 555555555555555555

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from discord.ext import commands, tasks
 
@@ -60,12 +61,13 @@ class FeedRefreshCog(commands.Cog):
             return
         if self._last_check is None or time.monotonic() - self._last_check >= CHECK_EVERY_S:
             self._last_check = time.monotonic()
-            self._refreshing = asyncio.create_task(self.run_due())  # the lease keeps being renewed meanwhile
+            # A task of its own, so the lease keeps being renewed while it runs.
+            self._refreshing = asyncio.create_task(self.run_due(still_leading=lambda: self.leading))
 
-    async def run_due(self) -> None:
+    async def run_due(self, still_leading: Callable[[], bool] = lambda: True) -> None:
         """Refresh every due feed of every knowledge base; a failing one is recorded and the rest go on."""
         for name in await asyncio.to_thread(self.bot.feeds.knowledge_bases):
-            if not self.leading:  # the lease went to another process mid-way: it carries on from here
+            if not still_leading():  # the lease went to another process mid-way: it carries on from here
                 return
             try:
                 kb = await asyncio.to_thread(self.bot.services.kb, name)

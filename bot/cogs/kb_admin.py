@@ -160,6 +160,8 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
 
         def work(base: KnowledgeBase, progress: Progress) -> IngestReport:
             feeds = self.bot.refresher.refresh(base)
+            failing = {failure.source for failure in feeds.failed}
+            self.bot.store.clear_failures(interaction.guild_id or 0, [f.url for f in followed if f.url not in failing])
             links = Loaded()
             for url in urls:
                 links.add(load_url(url, base.fetcher))
