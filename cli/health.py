@@ -51,11 +51,23 @@ def _store(settings: Settings) -> str:
     return f"Chroma server at {settings.chroma_host}:{settings.chroma_port} answers"
 
 
-CHECKS: dict[str, Callable[[Settings], str]] = {"models": _models, "data_dir": _data_dir, "store": _store}
+def _database(settings: Settings) -> str:
+    """Records, feed state and bot settings: a PostgreSQL server (DATABASE_URL) must answer."""
+    from retrieval.state.database import ping
+
+    return ping(settings)
+
+
+CHECKS: dict[str, Callable[[Settings], str]] = {
+    "models": _models,
+    "data_dir": _data_dir,
+    "store": _store,
+    "database": _database,
+}
 
 
 def health(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
-    """Check the models, the data dir and the store; exit 1 if any fails (the container health check)."""
+    """Check the models, the data dir, the store and the database; exit 1 if any fails (the container health check)."""
     settings = state(ctx).settings
     results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():

@@ -226,3 +226,12 @@ def test_migrate_without_a_database_url_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["migrate", "--json"], env={"NEWSDESK_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2 and "DATABASE_URL is not set" in json.loads(result.stdout)["error"]
     assert "--from" in CliRunner().invoke(app, ["migrate", "--help"]).output
+
+
+def test_health_checks_the_database(tmp_path: Path, model_dir: Path, postgres) -> None:
+    env = {"NEWSDESK_DATA_DIR": str(tmp_path), "NEWSDESK_MODEL_DIR": str(model_dir)}
+    up = CliRunner().invoke(app, ["health", "--json"], env={**env, "DATABASE_URL": postgres.new_database()})
+    assert up.exit_code == 0 and json.loads(up.stdout)["checks"]["database"]["ok"]
+    down = CliRunner().invoke(app, ["health", "--json"], env={**env, "DATABASE_URL": "postgresql://127.0.0.1:1/x"})
+    database = json.loads(down.stdout)["checks"]["database"]
+    assert down.exit_code == 1 and not database["ok"] and database["detail"].startswith("The state database cannot")

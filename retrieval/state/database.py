@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column
+from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
@@ -100,6 +100,19 @@ class Database:
         except (exc.OperationalError, exc.InterfaceError) as error:
             log.warning("state database (%s) failed: %s", self.part.name, error.orig or error)
             raise DatabaseUnavailableError(UNREACHABLE) from error
+
+
+def ping(settings: Settings) -> str:
+    """Whether the state database answers (health checks); DatabaseUnavailableError when it does not."""
+    if settings.database_url is None:
+        return f"SQLite files in {settings.data_dir}"
+    engine = engine_for(settings.database_url, settings.data_dir)
+    try:
+        with Database(engine, Part("ping", "", ())).read() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+    return "PostgreSQL (DATABASE_URL) answers"
 
 
 def open_database(settings: Settings, part: Part) -> Database:
