@@ -51,10 +51,6 @@ class BotStore:
         self._settings: dict[int, tuple[float, GuildSettings]] = {}  # guild -> (read at, settings)
         self._settings_lock = threading.Lock()
 
-    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
-        with self._db.read() as conn:
-            return [tuple(row) for row in conn.execute(query)]
-
     def remember(self, guild_id: int | None, user_id: int, answer: Answer, *, private: bool = False) -> str:
         """Keep an answer so its buttons (feedback, show passage) work after a restart; returns its id."""
         answer_id = secrets.token_hex(6)
@@ -76,7 +72,9 @@ class BotStore:
 
         Button ids are plain text that anyone can forge, so the id alone never reveals an answer.
         """
-        rows = self._rows(select(AN.c.payload, AN.c.guild_id, AN.c.user_id, AN.c.private).where(AN.c.id == answer_id))
+        rows = self._db.rows(
+            select(AN.c.payload, AN.c.guild_id, AN.c.user_id, AN.c.private).where(AN.c.id == answer_id)
+        )
         if not rows:
             return None
         payload, owner_guild, owner, private = rows[0]
@@ -93,7 +91,7 @@ class BotStore:
             conn.execute(insert.on_conflict_do_update(index_elements=[FB.c.answer_id, FB.c.user_id], set_=changed))
 
     def feedback(self, answer_id: str) -> list[tuple[int, bool, str | None]]:
-        rows = self._rows(select(FB.c.user_id, FB.c.helpful, FB.c.reason).where(FB.c.answer_id == answer_id))
+        rows = self._db.rows(select(FB.c.user_id, FB.c.helpful, FB.c.reason).where(FB.c.answer_id == answer_id))
         return [(u, bool(h), r) for u, h, r in rows]
 
     def unhelpful(self, guild_id: int, limit: int = 10) -> list[tuple[str, str | None]]:
@@ -105,7 +103,7 @@ class BotStore:
             .order_by(FB.c.created.desc())
             .limit(limit)
         )
-        return self._rows(query)
+        return self._db.rows(query)
 
     def refused(self, guild_id: int, limit: int = 10, scan: int = 500) -> list[str]:
         """Recent questions this server asked that the knowledge base could not answer: its coverage gaps."""
@@ -115,7 +113,7 @@ class BotStore:
             .order_by(AN.c.created.desc())
             .limit(scan)
         )
-        gaps = [question for question, payload in self._rows(query) if not json.loads(payload).get("grounded")]
+        gaps = [question for question, payload in self._db.rows(query) if not json.loads(payload).get("grounded")]
         return list(dict.fromkeys(gaps))[:limit]
 
     def guild_settings(self, guild_id: int) -> GuildSettings:
@@ -125,7 +123,7 @@ class BotStore:
             cached = self._settings.get(guild_id)
         if cached and time.monotonic() - cached[0] < self._settings_cache_s:
             return cached[1]
-        rows = self._rows(select(GS.c.payload).where(GS.c.guild_id == guild_id))
+        rows = self._db.rows(select(GS.c.payload).where(GS.c.guild_id == guild_id))
         settings = GuildSettings(**json.loads(rows[0][0])) if rows else GuildSettings()
         with self._settings_lock:
             self._settings[guild_id] = (time.monotonic(), settings)
@@ -170,4 +168,4 @@ class BotStore:
             .order_by(FA.c.id.desc())
             .limit(limit)
         )
-        return self._rows(query)
+        return self._db.rows(query)

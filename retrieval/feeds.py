@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import feedparser
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError, FetchError, NewsdeskError
@@ -107,10 +107,6 @@ class FeedRegistry:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
-        with self._db.read() as conn:
-            return [tuple(row) for row in conn.execute(query)]
-
     def add(self, kb: str, url: str, every_s: int | None = None) -> tuple[Feed, bool]:
         """Follow `url` (every hour unless `every_s` is given); returns the feed and whether it was followed already,
         in which case only what was given changes."""
@@ -135,7 +131,7 @@ class FeedRegistry:
 
     def knowledge_bases(self) -> list[str]:
         """Every knowledge base that follows at least one feed."""
-        return [row[0] for row in self._rows(select(F.c.kb).distinct().order_by(F.c.kb))]
+        return [row[0] for row in self._db.rows(select(F.c.kb).distinct().order_by(F.c.kb))]
 
     def feeds(self, kb: str) -> list[Feed]:
         failing = select(func.count()).where(FI.c.kb == F.c.kb, FI.c.feed == F.c.url).correlate(F).scalar_subquery()
@@ -155,7 +151,7 @@ class FeedRegistry:
             .where(F.c.kb == kb)
             .order_by(F.c.url)
         )
-        return [Feed(*row) for row in self._rows(query)]
+        return [Feed(*row) for row in self._db.rows(query)]
 
     def save(self, kb: str, feed: Feed) -> None:
         """Store a refreshed feed's state, and trim its failed items to the most recent ones."""
@@ -176,7 +172,7 @@ class FeedRegistry:
             self._trim_failed_items(conn, kb, feed.url)
 
     @staticmethod
-    def _trim_failed_items(conn, kb: str, feed: str) -> None:  # type: ignore[no-untyped-def]
+    def _trim_failed_items(conn: Connection, kb: str, feed: str) -> None:
         """Keep the feed's most recent failures only: a feed of rotating broken links must not grow without end."""
         this_feed = (FI.c.kb == kb) & (FI.c.feed == feed)
         kept = (
@@ -189,7 +185,7 @@ class FeedRegistry:
         conn.execute(delete(FI).where(this_feed, FI.c.link.not_in(kept)))
 
     def item_fingerprints(self, kb: str, feed: str) -> dict[str, str]:
-        return dict(self._rows(select(FT.c.link, FT.c.fingerprint).where(FT.c.kb == kb, FT.c.feed == feed)))
+        return dict(self._db.rows(select(FT.c.link, FT.c.fingerprint).where(FT.c.kb == kb, FT.c.feed == feed)))
 
     def remember_items(self, kb: str, feed: str, fingerprints: dict[str, str]) -> None:
         if not fingerprints:
@@ -250,7 +246,7 @@ class FeedRegistry:
         )
         return [
             (link, json.loads(entry), _conditional(etag, modified), seen)
-            for link, entry, etag, modified, seen in self._rows(query)
+            for link, entry, etag, modified, seen in self._db.rows(query)
         ]
 
     def failed_items(self, kb: str, feed: str) -> list[tuple[str, dict, str, float]]:
@@ -260,7 +256,7 @@ class FeedRegistry:
             .where(FI.c.kb == kb, FI.c.feed == feed)
             .order_by(FI.c.link)
         )
-        return [(link, json.loads(entry), error, next_try) for link, entry, error, next_try in self._rows(query)]
+        return [(link, json.loads(entry), error, next_try) for link, entry, error, next_try in self._db.rows(query)]
 
 
 def _item_fingerprint(entry: feedparser.FeedParserDict) -> str:

@@ -73,18 +73,14 @@ class RecordManager:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def _rows(self, query) -> list[tuple]:  # type: ignore[no-untyped-def]
-        with self._db.read() as conn:
-            return [tuple(row) for row in conn.execute(query)]
-
     # --- reading -------------------------------------------------------------------------------------------------
 
     def content_hashes(self, kb: str) -> dict[str, str]:
-        return dict(self._rows(select(A.c.id, A.c.content_hash).where(A.c.kb == kb)))
+        return dict(self._db.rows(select(A.c.id, A.c.content_hash).where(A.c.kb == kb)))
 
     def chunk_ids(self, kb: str, article_id: str) -> list[str]:
         query = select(C.c.chunk_id).where(C.c.kb == kb, C.c.article_id == article_id).order_by(C.c.ordinal)
-        return [r[0] for r in self._rows(query)]
+        return [r[0] for r in self._db.rows(query)]
 
     def articles(self, kb: str) -> list[ArticleRecord]:
         passages = select(func.count()).where(C.c.kb == A.c.kb, C.c.article_id == A.c.id).correlate(A).scalar_subquery()
@@ -93,7 +89,7 @@ class RecordManager:
             .where(A.c.kb == kb)
             .order_by(A.c.published.is_(None), desc(A.c.published), desc(A.c.ingested_at), A.c.title)
         )
-        return [ArticleRecord(*row[:-1], published_approximate=bool(row[-1])) for row in self._rows(query)]
+        return [ArticleRecord(*row[:-1], published_approximate=bool(row[-1])) for row in self._db.rows(query)]
 
     def find_article(self, kb: str, id_or_prefix: str) -> ArticleRecord | None:
         """Exact id, or an unambiguous prefix of at least 6 characters (ids are long to type)."""
@@ -107,33 +103,33 @@ class RecordManager:
         query = select(*_CHUNK_COLUMNS).select_from(_CHUNKS_WITH_TITLES).where(C.c.kb == kb)
         if article_id:
             query = query.where(C.c.article_id == article_id)
-        return [Chunk(*row) for row in self._rows(query.order_by(C.c.article_id, C.c.ordinal))]
+        return [Chunk(*row) for row in self._db.rows(query.order_by(C.c.article_id, C.c.ordinal))]
 
     def lead_chunks(self, kb: str) -> dict[str, Chunk]:
         """Every article's first passage, in one query (digests need one per article)."""
         query = select(*_CHUNK_COLUMNS).select_from(_CHUNKS_WITH_TITLES).where(C.c.kb == kb, C.c.ordinal == 0)
-        return {row[1]: Chunk(*row) for row in self._rows(query)}
+        return {row[1]: Chunk(*row) for row in self._db.rows(query)}
 
     def version(self, kb: str) -> int:
-        rows = self._rows(select(S.c.version).where(S.c.kb == kb))
+        rows = self._db.rows(select(S.c.version).where(S.c.kb == kb))
         return rows[0][0] if rows else 0
 
     def last_ingest(self, kb: str) -> str | None:
-        rows = self._rows(select(S.c.last_ingest).where(S.c.kb == kb))
+        rows = self._db.rows(select(S.c.last_ingest).where(S.c.kb == kb))
         return rows[0][0] if rows else None
 
     def kb_sizes(self) -> list[tuple[str, int, int]]:
         """(knowledge base, articles, passages) for every knowledge base that holds something."""
         passages = select(func.count()).where(C.c.kb == A.c.kb).correlate(A).scalar_subquery()
         query = select(A.c.kb, func.count(A.c.id.distinct()), passages).group_by(A.c.kb).order_by(A.c.kb)
-        return self._rows(query)
+        return self._db.rows(query)
 
     def knowledge_bases(self) -> list[str]:
-        return [r[0] for r in self._rows(select(A.c.kb).distinct().order_by(A.c.kb))]
+        return [r[0] for r in self._db.rows(select(A.c.kb).distinct().order_by(A.c.kb))]
 
     def pending(self, kb: str) -> list[PendingChange]:
         query = select(P.c.article_id, P.c.new_hash, P.c.new_chunk_ids, P.c.old_chunk_ids).where(P.c.kb == kb)
-        return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in self._rows(query)]
+        return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in self._db.rows(query)]
 
     # --- writing -------------------------------------------------------------------------------------------------
 

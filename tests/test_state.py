@@ -225,6 +225,9 @@ def test_migrate_refuses_a_bad_database_url_in_one_sentence(tmp_path: Path, url:
 def test_migrate_without_a_database_url_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["migrate", "--json"], env={"NEWSDESK_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2 and "DATABASE_URL is not set" in json.loads(result.stdout)["error"]
+    env = {"NEWSDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://127.0.0.1:1/x"}
+    empty = CliRunner().invoke(app, ["migrate", "--json", "--from", str(tmp_path / "nothing")], env=env)
+    assert empty.exit_code == 2 and "point --from at a newsdesk data dir" in json.loads(empty.stdout)["error"]
     assert "--from" in CliRunner().invoke(app, ["migrate", "--help"]).output
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 
 from retrieval.errors import BadInputError
 from retrieval.settings import Settings
-from retrieval.state.database import open_database
+from retrieval.state.database import Database, open_database
 from retrieval.state.tables import PARTS, failures, leases
 
 _RENUMBER_FAILURES = (
@@ -38,6 +38,9 @@ def copy_sqlite_state(settings: Settings, source_dir: Path) -> CopyReport:
     if not settings.database_url:
         raise BadInputError("DATABASE_URL is not set; set it to the PostgreSQL database to copy the state into.")
     report = CopyReport(str(source_dir))
+    if not any((source_dir / part.sqlite_file).is_file() for part in PARTS):
+        names = ", ".join(part.sqlite_file for part in PARTS)
+        raise BadInputError(f"{source_dir} holds none of {names}; point --from at a newsdesk data dir.")
     local = settings.model_copy(update={"database_url": None, "data_dir": source_dir})
     for part in PARTS:
         if not (source_dir / part.sqlite_file).is_file():
@@ -54,7 +57,7 @@ def copy_sqlite_state(settings: Settings, source_dir: Path) -> CopyReport:
     return report
 
 
-def _copy_table(source, target, table) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _copy_table(source: Database, target: Database, table: Table) -> dict[str, int]:
     keys = [c for c in table.primary_key.columns]
     insert = target.insert(table).on_conflict_do_nothing(index_elements=keys)
     with target.write() as out:

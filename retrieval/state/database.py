@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from retrieval.errors import DatabaseUnavailableError
@@ -80,7 +81,12 @@ class Database:
         with self._unavailable_as_error(), self._writer.begin() as conn:
             yield conn
 
-    def insert(self, table):  # type: ignore[no-untyped-def]
+    def rows(self, query: Executable) -> list[tuple]:
+        """Every row of a read-only query, as plain tuples."""
+        with self.read() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that can say ON CONFLICT … (both dialects spell it the same through SQLAlchemy)."""
         return (postgresql.insert if self.is_postgres else sqlite.insert)(table)
 
