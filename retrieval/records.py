@@ -176,6 +176,15 @@ class RecordManager:
     def knowledge_bases(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT kb FROM articles ORDER BY kb")]
 
+    def usage(self, kb: str, article_id: str | None = None) -> tuple[int, int]:
+        """(articles, UTF-8 bytes of passage text) of a knowledge base, or of one article: what quotas count."""
+        article = " AND id = ?" if article_id else ""
+        chunk = " AND article_id = ?" if article_id else ""
+        params = (kb, article_id) if article_id else (kb,)
+        count = self._query(f"SELECT COUNT(*) FROM articles WHERE kb = ?{article}", params)[0][0]
+        size = self._query(f"SELECT SUM(LENGTH(CAST(text AS BLOB))) FROM chunks WHERE kb = ?{chunk}", params)[0][0]
+        return count, size or 0
+
     def pending(self, kb: str) -> list[PendingChange]:
         rows = self._query("SELECT article_id, new_hash, new_chunk_ids, old_chunk_ids FROM pending WHERE kb = ?", (kb,))
         return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in rows]

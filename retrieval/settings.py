@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     guild_queue: int = Field(20, alias="NEWSDESK_GUILD_QUEUE")  # questions that may wait for a slot per server
     refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")
 
+    # Fair share per server (the bot only; the CLI is the host operator and unlimited). Fetching, parsing and
+    # indexing run on their own workers, taking servers in turn; each server may queue a few jobs and hold so much.
+    ingest_workers: int = Field(4, ge=1, alias="NEWSDESK_INGEST_WORKERS")
+    ingest_queue: int = Field(5, ge=1, alias="NEWSDESK_INGEST_QUEUE")  # jobs a server may have waiting
+    max_articles_per_server: int = Field(5_000, ge=1, alias="NEWSDESK_MAX_ARTICLES_PER_SERVER")
+    max_bytes_per_server: int = Field(50_000_000, ge=1, alias="NEWSDESK_MAX_BYTES_PER_SERVER")  # passage text
+    max_feeds_per_server: int = Field(25, ge=1, alias="NEWSDESK_MAX_FEEDS_PER_SERVER")
+
     @field_validator("private_url_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:
