@@ -59,7 +59,7 @@ class Quota:
         """Before following one more feed."""
         if following >= self.feeds:
             raise QuotaError(
-                f"This server follows {following} feeds, its limit of {self.feeds}; "
+                f"This server already follows as many feeds as it may ({self.feeds}); "
                 "stop one with `/kb feeds remove` to follow another."
             )
 
