@@ -267,3 +267,20 @@ def test_a_passage_is_capped_in_characters_whatever_the_tokenizer_counts(model_d
     chunks = chunk_article(article, embedder.count_tokens, 192)
     assert chunks and max(len(c.text) for c in chunks) <= 192 * 8
     assert sum(len(c.text) for c in chunks) >= 2_000_000
+
+
+def test_a_full_knowledge_base_still_takes_updates_of_its_articles(services: Services) -> None:
+    """At the article limit an edited story replaces its old text (it adds no article); a new one is refused."""
+    from retrieval.quota import Quota
+
+    kb, quota = services.kb("default"), Quota(articles=1, bytes=10_000, feeds=1)
+    story = Article(
+        title="Ferry times", text="The ferry leaves at 9am daily, the port said.", url="https://a.example/f"
+    )
+    assert kb.ingest_articles([story], quota=quota).added == 1
+    edited = replace(story, text="The ferry leaves at 11am daily, the port said on Sunday.")
+    assert kb.ingest_articles([edited], quota=quota).updated == 1
+    other = Article(title="Bridge shut", text="The bridge closes on Monday for repairs.", url="https://a.example/b")
+    report = kb.ingest_articles([other], quota=quota)
+    assert report.added == 0 and "may hold 1 articles" in report.failed[0].error
+    assert kb.usage().articles == 1
