@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
@@ -17,20 +15,20 @@ from bot.checks import GuildSlots, UserCooldown
 from bot.errors import NewsdeskTree
 from bot.store import BotStore
 from bot.sync import sync_commands
+from bot.work import FairScheduler
 from retrieval.answer import chat_model_for
 from retrieval.answer.chain import AnswerService
 from retrieval.answer.summaries import SummaryService
 from retrieval.errors import BadInputError
 from retrieval.feeds import FeedRefresher, FeedRegistry
 from retrieval.knowledge_base import KnowledgeBase, Services
+from retrieval.quota import Quota
 from retrieval.settings import Settings
 from retrieval.state import BOT, FEEDS, open_database
 from retrieval.state.lease import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-INGEST_WORKERS = 2  # threads for fetching and indexing, apart from the ones that answer questions
-INGEST_QUEUE = 5  # knowledge-base jobs a server may have waiting before new ones are refused
 FEED_LEASE = "feed-refresh"  # the lease row naming the one process that refreshes feeds
 
 EXTENSIONS = ("bot.cogs.ask", "bot.cogs.summaries", "bot.cogs.kb_admin", "bot.cogs.feeds")
@@ -70,10 +68,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         feeds_db = open_database(settings, FEEDS)
         self.feeds = FeedRegistry(feeds_db)
         self.feed_lease = Lease(feeds_db, FEED_LEASE, settings.feed_lease_s)  # who refreshes feeds (cogs/feeds.py)
-        self.refresher = FeedRefresher(self.feeds, services.fetcher)
-        self.ingest_pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="newsdesk-ingest")
-        self._ingest_locks: dict[int, asyncio.Lock] = {}
-        self._ingest_waiting: dict[int, int] = {}
+        self.quota = Quota.per_server(settings)
+        self.refresher = FeedRefresher(self.feeds, services.fetcher, quota=self.quota)
+        self.work = FairScheduler(settings.ingest_workers, settings.ingest_queue)
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
 
@@ -124,27 +121,17 @@ class NewsdeskBot(commands.AutoShardedBot):
             )
         return self._answerers[name]
 
-    async def run_ingest(self, guild_id: int | None, work: Callable[[], T]) -> T:
-        """Run knowledge-base work for a server: one job at a time per server, on the ingest pool.
+    async def run_ingest(self, kb: str, work: Callable[[], T]) -> T:
+        """Run fetching, parsing or indexing for knowledge base `kb` (one server's) when it is that server's turn.
 
-        Fetching and indexing get their own small pool, so however many slow `/kb add` calls are waiting, the
-        threads that answer questions in every server stay free; a server's jobs queue behind each other.
+        Every such job of the bot goes through `bot.work.FairScheduler`: its own threads, servers in turn, one job
+        at a time per server, a bounded queue. The threads that answer questions never fetch or parse.
         """
-        key = guild_id or 0
-        if self._ingest_waiting.get(key, 0) >= INGEST_QUEUE:
-            raise BadInputError("This server already has several knowledge-base jobs waiting; try again shortly.")
-        self._ingest_waiting[key] = self._ingest_waiting.get(key, 0) + 1
-        try:
-            async with self._ingest_locks.setdefault(key, asyncio.Lock()):
-                # Like asyncio.to_thread, carry the caller's context variables into the worker thread.
-                context = contextvars.copy_context()
-                return await asyncio.get_running_loop().run_in_executor(self.ingest_pool, context.run, work)
-        finally:
-            self._ingest_waiting[key] -= 1
+        return await self.work.run(kb, work)
 
     async def close(self) -> None:
         await super().close()
-        self.ingest_pool.shutdown(wait=False, cancel_futures=True)
+        self.work.close()
 
     async def audit(self, guild: discord.Guild | None, text: str) -> None:
         """Post a knowledge-base change to the server's audit channel (`/kb settings`, else NEWSDESK_AUDIT_CHANNEL_ID).

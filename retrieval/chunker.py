@@ -142,16 +142,20 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
 
     groups: list[list[tuple[str, int, str]]] = []
     current: list[tuple[str, int, str]] = []
-    size = 0
+    size = chars = 0
     for unit in units:
-        if current and size + unit[1] > max_tokens:
+        # Characters are capped too: the tokenizer reads an over-long "word" as one unknown token, so 192 pieces of
+        # 1,536 letters each would otherwise make one 295,000-character passage.
+        if current and (size + unit[1] > max_tokens or chars + len(unit[0]) + 1 > char_limit):
             groups.append(current)
             last = current[-1]
             # Carry the last sentence over when it is short: context across the boundary for little cost.
-            current = [last] if last[1] <= max_tokens // 4 else []
+            current = [last] if last[1] <= max_tokens // 4 and len(last[0]) <= char_limit // 4 else []
             size = sum(n for _, n, _ in current)
+            chars = sum(len(text) + 1 for text, _, _ in current)
         current.append(unit)
         size += unit[1]
+        chars += len(unit[0]) + 1
     if current:
         groups.append(current)
 

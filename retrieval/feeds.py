@@ -29,6 +29,7 @@ from retrieval.errors import BadInputError, FetchError, NewsdeskError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders.html import articles_from_html
 from retrieval.loaders.url import FEED_TYPES, FetchedPage, SafeFetcher
+from retrieval.quota import Quota
 from retrieval.state import Database
 from retrieval.state.tables import failed_items as FI
 from retrieval.state.tables import feed_items as FT
@@ -298,9 +299,11 @@ class FeedRefresher:
         fetcher: SafeFetcher,
         clock: Callable[[], float] = time.time,
         recheck_s: float = RECHECK_S,
+        quota: Quota | None = None,
     ) -> None:
         self._registry = registry
         self._fetcher = fetcher
+        self._quota = quota  # the bot's per-server limits; the CLI has none
         self._clock = clock
         self._recheck_s = recheck_s
         self._hosts: dict[str, threading.Lock] = {}
@@ -331,12 +334,19 @@ class FeedRefresher:
     def _refresh_one(self, kb: KnowledgeBase, feed: Feed) -> RefreshReport:
         report = RefreshReport()
         try:
+            if self._quota is not None:  # a full knowledge base: fetch nothing that could not be stored
+                self._quota.check_room(kb.usage())
             articles, fingerprints, present = self._read(kb.name, feed, report)
             retried, retried_prints = self._retry_failed(kb.name, feed, report, skip=set(fingerprints))
             articles, fingerprints = articles + retried, fingerprints | retried_prints
             articles += self._recheck(kb.name, feed, report, present, skip=set(fingerprints))
-            report.absorb(kb.ingest_articles(articles))
-            self._registry.remember_items(kb.name, feed.url, fingerprints)
+            indexed = kb.ingest_articles(articles, quota=self._quota)
+            report.absorb(indexed)
+            # Items refused for lack of room are not remembered: they count as new once there is room again.
+            refused = {failure.source for failure in indexed.failed}
+            self._registry.remember_items(
+                kb.name, feed.url, {link: fp for link, fp in fingerprints.items() if link not in refused}
+            )
             feed.last_success, feed.last_error = _now(), None
         except NewsdeskError as exc:
             report.failed.append(IngestFailure(feed.url, str(exc)))

@@ -10,11 +10,13 @@ from functools import cached_property
 
 from chromadb.api import ClientAPI
 
+from retrieval.chunker import index_fingerprint
 from retrieval.embeddings import Embedder, get_embedder
 from retrieval.errors import NotFoundError
 from retrieval.indexer import Indexer, Progress
 from retrieval.loaders import Loaded, load_source
 from retrieval.loaders.url import SafeFetcher
+from retrieval.quota import Quota, Usage
 from retrieval.reader.model import Reader, get_reader
 from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
@@ -109,15 +111,36 @@ class KnowledgeBase:
     ) -> IngestReport:
         return self.ingest_loaded(self.load(sources, allow_secrets=allow_secrets), progress)
 
-    def ingest_loaded(self, loaded: Loaded, progress: Progress | None = None) -> IngestReport:
-        report = self.ingest_articles(loaded.articles, progress)
+    def ingest_loaded(
+        self, loaded: Loaded, progress: Progress | None = None, *, quota: Quota | None = None
+    ) -> IngestReport:
+        report = self.ingest_articles(loaded.articles, progress, quota=quota)
         report.failed += loaded.failures
         report.skipped += loaded.skipped
         return report
 
-    def ingest_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> IngestReport:
+    def ingest_articles(
+        self, articles: Iterable[Article], progress: Progress | None = None, *, quota: Quota | None = None
+    ) -> IngestReport:
+        """Index `articles`; with a `quota`, those that would pass it are failures instead (checked under the write
+        lock, so two jobs cannot both take the last room)."""
         with self._write_lock, store_errors():
-            return self._indexer.index(articles, progress)
+            refused = []
+            if quota is not None:
+                known = self._records.content_hashes(self.name)
+                chunk_tokens = self.settings.chunk_tokens
+                articles, refused = quota.admit(
+                    articles,
+                    self.usage(),
+                    lambda a: known.get(a.id) == index_fingerprint(a, chunk_tokens),
+                    lambda article_id: self._records.usage(self.name, article_id)[1] if article_id in known else 0,
+                )
+            report = self._indexer.index(articles, progress)
+            report.failed += refused
+            return report
+
+    def usage(self) -> Usage:
+        return Usage(*self._records.usage(self.name))
 
     def search(
         self, query: str, k: int = 6, filters: Filters | None = None, *, rerank: bool = False

@@ -127,6 +127,16 @@ class RecordManager:
     def knowledge_bases(self) -> list[str]:
         return [r[0] for r in self._db.rows(select(A.c.kb).distinct().order_by(A.c.kb))]
 
+    def usage(self, kb: str, article_id: str | None = None) -> tuple[int, int]:
+        """(articles, UTF-8 bytes of passage text) of a knowledge base, or of one article: what quotas count."""
+        count_query = select(func.count()).select_from(A).where(A.c.kb == kb)
+        size_query = select(func.sum(self._db.text_bytes(C.c.text))).where(C.c.kb == kb)
+        if article_id:
+            count_query = count_query.where(A.c.id == article_id)
+            size_query = size_query.where(C.c.article_id == article_id)
+        count, size = self._db.rows(count_query)[0][0], self._db.rows(size_query)[0][0]
+        return count, size or 0
+
     def pending(self, kb: str) -> list[PendingChange]:
         query = select(P.c.article_id, P.c.new_hash, P.c.new_chunk_ids, P.c.old_chunk_ids).where(P.c.kb == kb)
         return [PendingChange(a, h, json.loads(n), json.loads(o)) for a, h, n, o in self._db.rows(query)]

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     refresh_feeds: bool = Field(True, alias="NEWSDESK_REFRESH_FEEDS")  # false: this process never takes the lease
     settings_cache_s: float = Field(5.0, ge=0, alias="NEWSDESK_SETTINGS_CACHE")  # how stale a server's settings may be
 
+    # Fair share per server (the bot only; the CLI is the host operator and unlimited). Fetching, parsing and
+    # indexing run on their own workers, taking servers in turn; each server may queue a few jobs and hold so much.
+    ingest_workers: int = Field(4, ge=1, alias="NEWSDESK_INGEST_WORKERS")
+    ingest_queue: int = Field(5, ge=1, alias="NEWSDESK_INGEST_QUEUE")  # jobs a server may have waiting
+    max_articles_per_server: int = Field(5_000, ge=1, alias="NEWSDESK_MAX_ARTICLES_PER_SERVER")
+    max_bytes_per_server: int = Field(50_000_000, ge=1, alias="NEWSDESK_MAX_BYTES_PER_SERVER")  # passage text
+    max_feeds_per_server: int = Field(25, ge=1, alias="NEWSDESK_MAX_FEEDS_PER_SERVER")
+
     @field_validator("private_url_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:

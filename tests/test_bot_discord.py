@@ -396,7 +396,7 @@ async def test_bot_feeds_follow_refresh_status_and_background_refresh(harness: H
         listed = await harness.interact(feeds_payload("list", []))
         assert "Harbour Times" in listed[0].body["data"]["embeds"][0]["description"]
         status = final_embed(await harness.interact(kb_payload(harness, "status", [])))
-        assert "1 followed, 0 failing" in json.dumps(status)
+        assert "1 / 25 followed, 0 failing" in json.dumps(status)
 
         routes["/feed.xml"] = Route(500, b"down")
         cog = harness.bot.get_cog("FeedRefreshCog")
@@ -742,9 +742,9 @@ async def test_bot_reports_long_work_by_dm_once_the_interaction_expired(harness:
 
     real = KnowledgeBase.ingest_articles
 
-    def slow_then_expired(self, articles, progress=None):
+    def slow_then_expired(self, articles, progress=None, **options):
         harness.wire.tokens_expired = True  # as if the indexing took longer than 15 minutes
-        return real(self, articles, progress)
+        return real(self, articles, progress, **options)
 
     monkeypatch.setattr(KnowledgeBase, "ingest_articles", slow_then_expired)
     sent = await paste_article(harness, "Harbour reopens", "The harbour reopened on Monday after the storm.")

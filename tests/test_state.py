@@ -45,11 +45,18 @@ def test_records_journal_commit_and_remove(state_settings: Settings) -> None:
     assert records.chunks("kb")[0].text == "The ferry leaves at nine." and records.knowledge_bases() == ["kb"]
     assert records.kb_sizes() == [("kb", 1, 1)] and records.last_ingest("kb") is not None
 
+    assert records.usage("kb") == records.usage("kb", item.article.id) == (1, 25)
+    assert records.usage("kb", "no-such-id") == (0, 0) and records.usage("other") == (0, 0)
+    café = staged("Café", "Ça coûte 5 €.", "v1")  # quotas count UTF-8 bytes, not characters
+    records.commit_articles("kb", [café])
+    assert records.usage("kb", café.article.id) == (1, len("Ça coûte 5 €.".encode()))
+    records.commit_removal("kb", [café.article.id])
+
     newer = staged("Ferry timetable", "The ferry leaves at ten.", "v2")
     records.commit_articles("kb", [newer])  # replaces the article's passages, all or nothing
-    assert [c.text for c in records.chunks("kb")] == ["The ferry leaves at ten."] and records.version("kb") == 2
+    assert [c.text for c in records.chunks("kb")] == ["The ferry leaves at ten."] and records.version("kb") == 4
     records.commit_removal("kb", [item.article.id])
-    assert records.articles("kb") == [] and records.version("kb") == 3
+    assert records.articles("kb") == [] and records.version("kb") == 5
     records.close()
 
 

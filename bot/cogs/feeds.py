@@ -71,7 +71,8 @@ class FeedRefreshCog(commands.Cog):
                 return
             try:
                 kb = await asyncio.to_thread(self.bot.services.kb, name)
-                report = await self.bot.run_ingest(None, lambda kb=kb: self.bot.refresher.refresh(kb, only_due=True))
+                # In the server's own queue: its turn among the others, never beside its own /kb jobs.
+                report = await self.bot.run_ingest(name, lambda kb=kb: self.bot.refresher.refresh(kb, only_due=True))
             except NewsdeskError as exc:
                 log.warning("background refresh of %s failed: %s", name, exc)
                 continue

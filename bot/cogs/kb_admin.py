@@ -26,7 +26,7 @@ from bot.formatting import BRAND, MESSAGE_LIMIT, NO_PINGS, add_fields, clip, cli
 from bot.store import FEEDBACK_REASONS, GuildSettings
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
-from retrieval.feeds import parse_every
+from retrieval.feeds import FeedCheck, parse_every
 from retrieval.indexer import Progress
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders import Loaded, load_upload, load_url
@@ -73,7 +73,9 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             raise NotModerator
         return True
 
-    async def _ingest(self, interaction: discord.Interaction, work: IngestWork, label: str) -> IngestReport:
+    async def _ingest(
+        self, interaction: discord.Interaction, work: IngestWork, label: str, *, adds: bool = True
+    ) -> IngestReport:
         """Run `work(kb, progress)` in a thread, editing the private reply with progress about once a second."""
         loop = asyncio.get_running_loop()
         last = 0.0
@@ -87,8 +89,11 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
                 edits.append(asyncio.run_coroutine_threadsafe(edit, loop))
 
         kb = await self.bot.knowledge_base(interaction.guild_id)
-        await interaction.edit_original_response(content=f"{label}…")
-        report: IngestReport = await self.bot.run_ingest(interaction.guild_id, lambda: work(kb, progress))
+        if adds:  # a full knowledge base is refused before anything is fetched or queued
+            self.bot.quota.check_room(await asyncio.to_thread(kb.usage))
+        waiting = self.bot.work.waiting(kb.name)
+        await interaction.edit_original_response(content=f"{label}…" + (f" ({waiting} jobs ahead)" if waiting else ""))
+        report: IngestReport = await self.bot.run_ingest(kb.name, lambda: work(kb, progress))
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
@@ -115,17 +120,17 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.response.defer(ephemeral=True, thinking=True)
         if url is not None:
             # Only http(s) through the SSRF guard: text from Discord never names a file on this machine.
-            work = lambda kb, p: kb.ingest_loaded(load_url(url, kb.fetcher), p)  # noqa: E731
+            work = lambda kb, p: kb.ingest_loaded(load_url(url, kb.fetcher), p, quota=self.bot.quota)  # noqa: E731
             await self._ingest(interaction, work, f"Adding {shown_address(url, 120)}")
         elif attachment is not None:
             data = await attachment.read()
-            work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p)  # noqa: E731
+            work = lambda kb, p: _ingest_upload(kb, attachment.filename, data, p, self.bot)  # noqa: E731
             await self._ingest(interaction, work, f"Adding {plain(clip(attachment.filename, 100))}")
 
     async def add_pasted(self, interaction: discord.Interaction, article: Article) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
-        work = lambda kb, p: kb.ingest_articles([article], p)  # noqa: E731
+        work = lambda kb, p: kb.ingest_articles([article], p, quota=self.bot.quota)  # noqa: E731
         await self._ingest(interaction, work, f"Adding {plain(clip(article.title, 100))}")
 
     @app_commands.command(name="remove", description="Remove an article and all its passages.")
@@ -165,11 +170,12 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             links = Loaded()
             for url in urls:
                 links.add(load_url(url, base.fetcher))
-            report = base.ingest_loaded(links, progress)
+            report = base.ingest_loaded(links, progress, quota=self.bot.quota)
             report.absorb(feeds)
             return report
 
-        await self._ingest(interaction, work, f"Refreshing {len(followed)} feeds and {len(urls)} links")
+        label = f"Refreshing {len(followed)} feeds and {len(urls)} links"
+        await self._ingest(interaction, work, label, adds=False)  # updates still fit a full knowledge base
 
     feeds = app_commands.Group(name="feeds", description="Follow RSS and Atom feeds")
 
@@ -180,10 +186,20 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     ) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)  # acknowledge before any DNS lookup
-        await asyncio.to_thread(self.bot.services.fetcher.check, url)
         kb = self.bot.kb_name(interaction.guild_id)
-        checked = await asyncio.to_thread(self.bot.refresher.check, url)
-        await asyncio.to_thread(self.bot.feeds.add, kb, url, parse_every(every))
+        interval = parse_every(every)
+
+        def follow() -> FeedCheck:
+            """Check the feed (the address first, then one fetch) and follow it, if this server has room for it.
+            Run as one job of this server, so two adds cannot both take its last place."""
+            followed = [f.url for f in self.bot.feeds.feeds(kb)]
+            if url not in followed:
+                self.bot.quota.check_feeds(len(followed))
+            checked = self.bot.refresher.check(url)
+            self.bot.feeds.add(kb, url, interval)
+            return checked
+
+        checked = await self.bot.run_ingest(kb, follow)
         title = plain(clip(checked.title, 200)) if checked.title else shown_address(url)
         await interaction.followup.send(
             f"Following {title} ({checked.items} items) every {every}. Run `/kb refresh` to fetch it now.",
@@ -295,18 +311,21 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.response.defer(ephemeral=True, thinking=True)
         kb = await self.bot.knowledge_base(interaction.guild_id)
         stats = await asyncio.to_thread(kb.stats)
+        usage = await asyncio.to_thread(kb.usage)
+        quota = self.bot.quota
         embed = discord.Embed(title="Knowledge base status", colour=BRAND)
-        embed.add_field(name="Articles", value=str(stats.articles))
+        embed.add_field(name="Articles", value=f"{stats.articles:,} / {quota.articles:,}")
         embed.add_field(name="Passages", value=str(stats.chunks))
+        embed.add_field(name="Article text", value=f"{usage.bytes / 1e6:.1f} MB / {quota.bytes / 1e6:g} MB")
         embed.add_field(name="Last refresh", value=stats.last_ingest or "never")
         followed = await asyncio.to_thread(self.bot.feeds.feeds, kb.name)
         if followed:
             due = min(f.next_due for f in followed)
             failing = [f for f in followed if f.last_error]
             value = (
-                f"{len(followed)} followed, {len(failing)} failing; next check <t:{int(due)}:R>"
+                f"{len(followed)} / {quota.feeds} followed, {len(failing)} failing; next check <t:{int(due)}:R>"
                 if due
-                else (f"{len(followed)} followed; not fetched yet")
+                else (f"{len(followed)} / {quota.feeds} followed; not fetched yet")
             )
             embed.add_field(name="Feeds", value=value, inline=False)
         failures = self.bot.store.recent_failures(interaction.guild_id or 0)
@@ -411,11 +430,13 @@ class ArticlePageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd
         await interaction.response.edit_message(content=content, embed=embed, view=view)
 
 
-def _ingest_upload(kb: KnowledgeBase, filename: str, data: bytes, progress: Progress | None) -> IngestReport:
+def _ingest_upload(
+    kb: KnowledgeBase, filename: str, data: bytes, progress: Progress | None, bot: NewsdeskBot
+) -> IngestReport:
     """Ingest an uploaded file from memory (never written to disk), crediting the upload as the source."""
     loaded = load_upload(filename, data, kb.settings)
     loaded.articles = [replace(a, source=f"upload:{filename}") for a in loaded.articles]
-    return kb.ingest_loaded(loaded, progress)
+    return kb.ingest_loaded(loaded, progress, quota=bot.quota)
 
 
 async def setup(bot: NewsdeskBot) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.loaders.aggregator import split_aggregator_page
+from retrieval.loaders.extraction import extract_page
 from retrieval.loaders.text import story_article
 from retrieval.types import Article
 
@@ -38,15 +39,11 @@ def declared_date(html: str) -> str | None:
 def articles_from_html(
     html: str, source: str, *, url: str | None = None, path: str | None = None, read_at: datetime | None = None
 ) -> list[Article]:
-    import trafilatura  # ~0.1 s to import; `ask` and the bot's answers never need it
-
     elements = html.count("<")
     if elements > MAX_ELEMENTS:
         raise BadInputError(f"{source} has {elements:,} HTML tags, more than the {MAX_ELEMENTS:,} newsdesk reads.")
 
-    extracted = trafilatura.extract(
-        html, url=url, output_format="json", with_metadata=True, include_comments=False, favor_precision=True
-    )
+    extracted, sitename = extract_page(html, url, source)  # in a child process, under a deadline
     if not extracted:
         raise BadInputError(f"{source} has no readable article text.")
     meta = json.loads(extracted)
@@ -55,8 +52,7 @@ def articles_from_html(
     if not text:
         raise BadInputError(f"{source} has no readable article text.")
     # The publisher's own name (og:site_name, publisher metadata), else the host name; JSON output has no site name.
-    typed = trafilatura.extract_metadata(html, default_url=url)
-    outlet = (typed.sitename if typed else None) or meta.get("source-hostname") or meta.get("hostname")
+    outlet = sitename or meta.get("source-hostname") or meta.get("hostname")
     published = iso_date(meta.get("date"))
     unread_date = None if published else declared_date(html)
     author = (meta.get("author") or "").strip() or None

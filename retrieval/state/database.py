@@ -12,7 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, literal_column, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    Table,
+    cast,
+    create_engine,
+    event,
+    exc,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Executable
@@ -95,6 +107,12 @@ class Database:
         if self.is_postgres:
             return literal_column("extract(epoch from clock_timestamp())::double precision")
         return literal_column("((julianday('now') - 2440587.5) * 86400.0)")
+
+    def text_bytes(self, column: ColumnElement[str]) -> ColumnElement[int]:
+        """UTF-8 bytes of a text column (what quotas count); SQLite 3.40 has no octet_length."""
+        if self.is_postgres:
+            return func.octet_length(column)
+        return func.length(cast(column, LargeBinary))
 
     def close(self) -> None:
         self.engine.dispose()
