@@ -24,7 +24,7 @@ from retrieval.answer.sources import Source, format_sources, number_sources, wit
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
-from retrieval.errors import BadInputError, NotFoundError
+from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, SearchHit
@@ -64,10 +64,7 @@ class SummaryService:
         return checked_answer(self._checker, f"summary: {topic}", draft, sources, self.mode, timings)
 
     def article(self, article_id_or_title: str) -> Answer:
-        try:
-            record, chunks = self._kb.article(article_id_or_title)
-        except NotFoundError:
-            record, chunks = self._kb.article_by_title(article_id_or_title)
+        record, chunks = self._kb.article(article_id_or_title)
         hits = [SearchHit(rank=i + 1, score=1.0, chunk=c, article=record, similarity=1.0) for i, c in enumerate(chunks)]
         sources = number_sources(hits)
         start = time.perf_counter()
