@@ -8,6 +8,7 @@ split over several messages that would bury the channel."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import discord
@@ -72,6 +73,26 @@ def plain(text: str) -> str:
     """
     escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(visible(text)))
     return _DISCORD_TAG.sub(r"\\<", escaped)
+
+
+def timestamp(iso: str | None, style: str = "R", *, missing: str = "never") -> str:
+    """A stored ISO time as a Discord timestamp ("3 hours ago", in each reader's own time zone and language);
+    `missing` when there is none or it cannot be read. Embed footers and titles do not render these."""
+    if not iso:
+        return missing
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return missing
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the store writes UTC
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def named_list(heading: str, lines: list[str], shown: int) -> str:
+    """A report section: a bold heading and its first `shown` lines as bullets, then how many more there are."""
+    more = f"\n… and {len(lines) - shown} more" if len(lines) > shown else ""
+    return f"**{heading}**\n" + "\n".join(f"• {line}" for line in lines[:shown]) + more
 
 
 def safe_url(url: str | None) -> str | None:

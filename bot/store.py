@@ -122,6 +122,10 @@ class BotStore:
             "INSERT INTO failures VALUES (?, ?, ?, ?)", [(guild_id, f.source, f.error, now) for f in failures]
         )
 
+    def clear_failures(self, guild_id: int, sources: list[str]) -> None:
+        """Forget the failures of sources that have since worked: /kb status shows what is still broken."""
+        self._db.run_many("DELETE FROM failures WHERE guild_id = ? AND source = ?", [(guild_id, s) for s in sources])
+
     def recent_failures(self, guild_id: int, limit: int = 5) -> list[tuple[str, str, str]]:
         return self._db.run(
             "SELECT source, error, created FROM failures WHERE guild_id = ? ORDER BY created DESC, rowid DESC LIMIT ?",

@@ -77,6 +77,16 @@ def resolve(typed: str, candidates: Sequence[Candidate], what: str = "article") 
     raise NotFoundError(f"No {what} matches “{clip_typed(typed)}”{closest}.")
 
 
+def closest(typed: str, candidates: Sequence[Candidate], limit: int = 25) -> list[Candidate]:
+    """What autocomplete offers while someone types: names containing the text first, then close ones."""
+    wanted = squeezed(typed)
+    if not wanted:
+        return list(candidates[:limit])
+    containing = [c for c in candidates if wanted in squeezed(c.name)]
+    near = [c for c, score in ranked(typed, candidates, limit) if score >= SUGGEST_FLOOR and c not in containing]
+    return (containing + near)[:limit]
+
+
 def clip_typed(text: str) -> str:
     return " ".join(normalised(text).split())[:60]
 
