@@ -102,6 +102,24 @@ class BotStore:
         gaps = [question for question, payload in rows if not json.loads(payload).get("grounded")]
         return list(dict.fromkeys(gaps))[:limit]
 
+    def questions_since(self, guild_id: int, since: str) -> list[tuple[str, bool]]:
+        """(question, answered) of every answer given in this server since `since` (ISO time), oldest first."""
+        rows = self._db.run(
+            "SELECT question, payload FROM answers WHERE guild_id = ? AND created >= ? ORDER BY created, rowid",
+            (guild_id, since),
+        )
+        return [(question, bool(json.loads(payload).get("grounded"))) for question, payload in rows]
+
+    def votes_since(self, guild_id: int, since: str) -> tuple[int, int]:
+        """(helpful, not helpful) votes this server's members gave since `since`, one per member and answer."""
+        rows = self._db.run(
+            "SELECT f.helpful, COUNT(*) FROM feedback f JOIN answers a ON a.id = f.answer_id "
+            "WHERE a.guild_id = ? AND f.created >= ? GROUP BY f.helpful",
+            (guild_id, since),
+        )
+        counts = {bool(helpful): n for helpful, n in rows}
+        return counts.get(True, 0), counts.get(False, 0)
+
     def guild_settings(self, guild_id: int) -> GuildSettings:
         """Read on every message in a server, so kept in memory; this process's `/kb settings` updates it."""
         if guild_id not in self._settings:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import discord
@@ -37,10 +38,12 @@ from bot.formatting import (
     timestamp,
 )
 from bot.store import FEEDBACK_REASONS, GuildSettings
+from retrieval.answer.summaries import is_summary_label
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.feeds import parse_every
 from retrieval.indexer import Progress
+from retrieval.insights import Insights, insights
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders import Loaded, load_upload, load_url
 from retrieval.matching import Candidate, closest, resolve
@@ -50,6 +53,7 @@ from retrieval.types import Article, IngestFailure, IngestReport
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 1.0
 PAGE_SIZE = 10
+INSIGHTS_DAYS = 7
 REPORT_NAMED = 8  # articles named per outcome in a report; the rest are counted
 IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]
 
@@ -317,6 +321,19 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         )
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
+    @app_commands.command(name="insights", description="This week's top questions, unanswered topics, helpful rate.")
+    async def insights(self, interaction: discord.Interaction) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id or 0
+        since = (datetime.now(UTC) - timedelta(days=INSIGHTS_DAYS)).replace(microsecond=0).isoformat()
+        asked = await asyncio.to_thread(self.bot.store.questions_since, guild_id, since)
+        helpful, not_helpful = await asyncio.to_thread(self.bot.store.votes_since, guild_id, since)
+        found = await asyncio.to_thread(
+            insights, [(q, answered) for q, answered in asked if not is_summary_label(q)], helpful, not_helpful
+        )
+        await interaction.followup.send(embed=insights_embed(found), ephemeral=True, allowed_mentions=NO_PINGS)
+
     @app_commands.command(name="settings", description="Where newsdesk logs changes and answers questions here.")
     @app_commands.describe(
         audit_channel="Where knowledge-base changes are logged",
@@ -384,6 +401,31 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             )
             embed.add_field(name="Recent failures", value=clip(value, 1024), inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def insights_embed(found: Insights) -> discord.Embed:
+    """The week in numbers, then the questions behind them; members' words escaped, never markup."""
+    embed = discord.Embed(title=f"Questions of the last {INSIGHTS_DAYS} days", colour=BRAND)
+    rate = found.helpful_rate
+    votes = found.helpful + found.not_helpful
+    embed.description = f"{found.asked} questions, {found.unanswered} unanswered. Helpful rate: " + (
+        f"{rate:.0%} ({found.helpful} of {votes} votes)." if rate is not None else "no votes yet."
+    )
+    top = [f"{plain(clip(g.shown, 150))} — ×{len(g.questions)}" for g in found.top]
+    gaps = [
+        plain(clip(g.shown, 150))
+        if len(g.questions) == 1
+        else f"**{plain(clip(g.topic, 60))}** ({len(g.questions)}): "
+        + "; ".join(plain(clip(q, 80)) for q in g.questions[:3])
+        for g in found.gaps
+    ]
+    add_fields(
+        embed,
+        [("Top questions", clip_lines("\n".join(f"• {t}" for t in top), 1024))] * bool(top)
+        + [("Unanswered, by topic (articles to add?)", clip_lines("\n".join(f"• {g}" for g in gaps), 1024))]
+        * bool(gaps),
+    )
+    return embed
 
 
 class PasteArticle(discord.ui.Modal, title="Add an article"):

@@ -145,5 +145,11 @@ def digest_label(first: date, today: date) -> str:
     return f"Digest of {span} to {_day(today)}"
 
 
+def is_summary_label(question: str) -> bool:
+    """Whether a stored answer's question is a summary's or digest's label rather than something a member asked
+    (older stores labelled digests "digest since <day>")."""
+    return question.startswith(("summary: ", "Digest of ", "Digest from ", "digest since "))
+
+
 def _day(day: date) -> str:
     return f"{day.day} {day:%b}" + (f" {day.year}" if day.year != datetime.now(UTC).year else "")
