@@ -63,7 +63,9 @@ def summarize(
         str | None,
         typer.Argument(help="Summarise what the articles say about this, e.g. 'TikTok'.", show_default=False),
     ] = None,
-    article: Annotated[str | None, typer.Option("--article", help="Summarise this one article (its id or title).")] = None,
+    article: Annotated[
+        str | None, typer.Option("--article", help="Summarise this one article (its id or title).")
+    ] = None,
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:

@@ -72,7 +72,9 @@ def ingest(
         console.print(
             f"[bold]{base.name}[/bold]: {report.added} added, {report.updated} updated, {report.unchanged} unchanged "
             f"({report.chunks_embedded} passages embedded)"
-            + (f"; {report.skipped} files skipped (hidden or not .txt/.md/.html/.jsonl)" if report.skipped else ""),
+            + (
+                f"; {report.skipped} files skipped (hidden or not .txt/.md/.html/.jsonl/.pdf)" if report.skipped else ""
+            ),
             highlight=False,
         )
         print_report_details(report)

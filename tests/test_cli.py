@@ -48,7 +48,10 @@ def test_bad_input_exits_2_with_one_sentence(run, tmp_path: Path) -> None:
     assert out["failed"][0]["error"].endswith("HTML and JSONL.")
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7")
     out = run("ingest", str(tmp_path / "report.pdf"), "--json", code=2)
-    assert out["failed"][0]["error"].endswith("is a .pdf file; newsdesk reads .txt, .md, .html and .jsonl files.")
+    assert out["failed"][0]["error"] == f"{tmp_path / 'report.pdf'} is not a readable PDF."
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
+    out = run("ingest", str(tmp_path / "sheet.xlsx"), "--json", code=2)
+    assert out["failed"][0]["error"].endswith("newsdesk reads .txt, .md, .html, .jsonl and .pdf files.")
     assert "does not exist" in run("ingest", "no/such/file.txt", code=2)["text"]
     assert "not a valid knowledge base name" in run("kb", "list", "--kb", "../etc", code=2)["text"]
     assert "No article" in run("kb", "show", "deadbeef", "--json", code=2)["error"]

@@ -161,7 +161,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     @app_commands.command(
         name="add", description="Add an article from a link or a file, or leave both empty to paste one."
     )
-    @app_commands.describe(url="A public http(s) link", attachment="A .txt, .md, .html or .jsonl file")
+    @app_commands.describe(url="A public http(s) link", attachment="A .txt, .md, .html, .jsonl or .pdf file")
     async def add(
         self, interaction: discord.Interaction, url: str | None = None, attachment: discord.Attachment | None = None
     ) -> None:
