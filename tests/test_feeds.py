@@ -290,3 +290,22 @@ def test_an_item_whose_dates_cannot_be_read_is_indexed_undated_with_a_warning(si
     assert report.added == 1 and [w.source for w in report.warnings] == [site.url("/feed.xml")]
     assert "'the day after tomorrow' could not be read" in report.warnings[0].error
     assert kb.articles()[0].published is None
+
+
+def test_refresh_report_names_articles_and_feeds_are_removed_by_title(run, site, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_URLS", "true")
+    site.routes["/dock"] = Route(body=page("Dock strike ends", DOCK))
+    site.routes["/ferry"] = Route(404, b"gone")
+    items = [("/dock", "Dock strike ends", DATE_1), ("/ferry", "Ferry timetable changes", DATE_1)]
+    site.routes["/feed.xml"] = Route(body=rss(site, items), headers={"Content-Type": RSS})
+    run("feeds", "add", site.url("/feed.xml"), "--json")
+    shown = " ".join(run("refresh", code=1)["text"].split())
+    assert "added Dock strike ends" in shown
+    assert f"failed {site.url('/ferry')}: answered HTTP 404; check that the link still works." in shown
+    report = run("refresh", "--json", code=1)
+    assert [a["title"] for a in report["articles"] if a["outcome"] == "unchanged"] == ["Dock strike ends"]
+    assert report["failed"][0]["source"] == site.url("/ferry")
+    assert "No followed feed matches “Harbor Tims Daily”" in run("feeds", "remove", "Harbor Tims Daily", code=2)["text"]
+    removed = run("feeds", "remove", "harbour times", "--json")
+    assert removed == {"removed": site.url("/feed.xml")}
+    assert run("feeds", "list", "--json")["feeds"] == []
