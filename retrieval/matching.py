@@ -16,7 +16,7 @@ from retrieval.errors import NotFoundError
 from retrieval.text import normalised
 
 ID_PREFIX_MIN = 6  # an id prefix this long or longer names an article, as in the CLI's lists
-CLOSE_ENOUGH = 88  # a title scoring this high (0-100) is taken as meant, when no other one is near it
+CLOSE_ENOUGH = 85  # a title scoring this high (0-100) is taken as meant, when no other one is near it
 CLEAR_LEAD = 8  # ... and it leads the next title by this much
 SUGGEST_FLOOR = 45  # titles below this are not worth suggesting
 SUGGESTIONS = 3
