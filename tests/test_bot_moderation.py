@@ -82,7 +82,9 @@ async def test_bot_failures_are_named_with_one_reason_and_clear_once_the_source_
 async def test_bot_kb_add_refuses_a_link_that_is_not_one_in_one_sentence(harness: Harness) -> None:
     sent = await harness.interact(kb_payload(harness, "add", [{"name": "url", "type": 3, "value": "not a url"}]))
     assert len(sent) == 1 and sent[0].body["data"]["flags"] == 64
-    assert sent[0].body["data"]["content"] == "That is not a web address; give a link that starts with https://."
+    assert sent[0].body["data"]["content"] == "This link contains spaces or control characters: 'not a url'"
+    bare = await harness.interact(kb_payload(harness, "add", [{"name": "url", "type": 3, "value": "notaurl"}]))
+    assert len(bare) == 1 and bare[0].body["data"]["content"].startswith("Only http and https links can be added")
 
 
 async def test_bot_kb_add_goes_on_when_its_progress_edit_fails_and_reports_by_dm(harness: Harness) -> None:

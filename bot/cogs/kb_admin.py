@@ -33,7 +33,6 @@ from bot.formatting import (
     link,
     named_list,
     plain,
-    safe_url,
     shown_address,
     timestamp,
 )
@@ -46,6 +45,7 @@ from retrieval.indexer import Progress
 from retrieval.insights import Insights, insights
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders import Loaded, load_upload, load_url
+from retrieval.loaders.url import check_link
 from retrieval.matching import Candidate, closest, resolve
 from retrieval.text import visible
 from retrieval.types import Article, IngestFailure, IngestReport
@@ -167,8 +167,8 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     ) -> None:
         if url is not None and attachment is not None:
             raise BadInputError("Give a link or a file, not both.")
-        if url is not None and safe_url(url) is None:
-            raise BadInputError("That is not a web address; give a link that starts with https://.")
+        if url is not None:
+            check_link(url)
         if url is None and attachment is None:
             await interaction.response.send_modal(PasteArticle(self))  # a form: title, outlet, date, link, text
             return
