@@ -8,6 +8,7 @@ split over several messages that would bury the channel."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import discord
@@ -72,6 +73,26 @@ def plain(text: str) -> str:
     """
     escaped = _MASKED_LINK.sub("] (", discord.utils.escape_markdown(visible(text)))
     return _DISCORD_TAG.sub(r"\\<", escaped)
+
+
+def timestamp(iso: str | None, style: str = "R", *, missing: str = "never") -> str:
+    """A stored ISO time as a Discord timestamp ("3 hours ago", in each reader's own time zone and language);
+    `missing` when there is none or it cannot be read. Embed footers and titles do not render these."""
+    if not iso:
+        return missing
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return missing
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the store writes UTC
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def named_list(heading: str, lines: list[str], shown: int) -> str:
+    """A report section: a bold heading and its first `shown` lines as bullets, then how many more there are."""
+    more = f"\n… and {len(lines) - shown} more" if len(lines) > shown else ""
+    return f"**{heading}**\n" + "\n".join(f"• {line}" for line in lines[:shown]) + more
 
 
 def safe_url(url: str | None) -> str | None:
@@ -179,6 +200,36 @@ def _first_page(pages: list[str]) -> str:
     return pages[0] + (f"\n\n*… {more} more page{'s' * (more > 1)}: press Show more to read on.*" if more else "")
 
 
+FOOTER_RESERVE = 200  # room kept for the footer (date, mode, notice, where the other sources are)
+
+
+def _source_lines(answer: Answer) -> list[str]:
+    return [source_line(c) for c in answer.citations]
+
+
+def sources_in_embed(answer: Answer) -> int:
+    """How many of the answer's sources fit under it, beside its first page and the longest title; the others
+    are in the pager (Show more), so a long digest's every source stays reachable."""
+    budget = EMBED_TOTAL - TITLE_LIMIT - len(_first_page(answer_pages(answer))) - FOOTER_RESERVE
+    shown = 0
+    for index, (name, value) in enumerate(_fields("Sources", _source_lines(answer))):
+        if index == FIELDS_PER_EMBED - 1 or len(name) + len(value) > budget:
+            break
+        budget -= len(name) + len(value)
+        shown += value.count("\n") + 1
+    return shown
+
+
+def needs_pager(answer: Answer) -> bool:
+    """Whether the answer has more than its embed shows: more pages of text, or sources that did not fit."""
+    return len(answer_pages(answer)) > 1 or (answer.grounded and sources_in_embed(answer) < len(answer.citations))
+
+
+def source_pages(answer: Answer) -> list[str]:
+    """Every source of the answer, as pager pages (after the answer's own pages)."""
+    return pages_of("**Sources**\n" + "\n".join(_source_lines(answer)), PAGE_LIMIT) if answer.citations else []
+
+
 def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
     """The answer text with a Sources field; refusals list the nearest articles instead."""
     embed = discord.Embed(
@@ -186,18 +237,20 @@ def answer_embed(answer: Answer, *, title: str | None = None) -> discord.Embed:
         description=_first_page(answer_pages(answer)),
         colour=BRAND if answer.grounded else REFUSAL_COLOUR,
     )
+    footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
     if answer.grounded:
-        fields = _fields("Sources", [source_line(c) for c in answer.citations])
+        shown = sources_in_embed(answer)
+        add_fields(embed, _fields("Sources", _source_lines(answer)[:shown]))
+        if shown < len(answer.citations):
+            footer = f"Sources [{shown + 1}]-[{len(answer.citations)}]: press Show more · {footer}"
     else:
         nearest = [
             f"• {plain(clip(a.title, 90))}" + (f" — {plain(a.outlet)}" if a.outlet else "") for a in answer.nearest
         ]
-        fields = _fields("Nearest articles in this server's knowledge base", nearest)
-    add_fields(embed, fields, reserve=100)
-    footer = "offline extractive answer" if answer.mode == "extractive" else "LLM answer, citations checked"
+        add_fields(embed, _fields("Nearest articles in this server's knowledge base", nearest), reserve=100)
     if answer.grounded and answer.as_of:
         footer = f"As of {answer.as_of} · {footer}"
     if answer.notice:
         footer = f"{footer} · {answer.notice}"
-    embed.set_footer(text=footer)
+    embed.set_footer(text=clip(footer, FOOTER_RESERVE))
     return embed

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from retrieval.state import Database
 from retrieval.state.tables import answers as AN
@@ -115,6 +115,28 @@ class BotStore:
         )
         gaps = [question for question, payload in self._db.rows(query) if not json.loads(payload).get("grounded")]
         return list(dict.fromkeys(gaps))[:limit]
+
+    def questions_since(self, guild_id: int, since: str) -> list[tuple[str, bool]]:
+        """(question, answered) of every answer given in this server since `since` (ISO time), oldest first."""
+        query = (
+            select(AN.c.question, AN.c.payload)
+            .where(AN.c.guild_id == guild_id, AN.c.created >= since)
+            .order_by(AN.c.created, AN.c.id)
+        )
+        rows = self._db.rows(query)
+        return [(question, bool(json.loads(payload).get("grounded"))) for question, payload in rows]
+
+    def votes_since(self, guild_id: int, since: str) -> tuple[int, int]:
+        """(helpful, not helpful) votes this server's members gave since `since`, one per member and answer."""
+        query = (
+            select(FB.c.helpful, func.count())
+            .select_from(FB.join(AN, AN.c.id == FB.c.answer_id))
+            .where(AN.c.guild_id == guild_id, FB.c.created >= since)
+            .group_by(FB.c.helpful)
+        )
+        rows = self._db.rows(query)
+        counts = {bool(helpful): n for helpful, n in rows}
+        return counts.get(True, 0), counts.get(False, 0)
 
     def guild_settings(self, guild_id: int) -> GuildSettings:
         """Read on every message in a server, so cached, but only for a few seconds: another process (another host)

@@ -16,14 +16,16 @@ from bot.formatting import (
     PAGE_LIMIT,
     TITLE_LIMIT,
     add_fields,
-    answer_pages,
     clip,
     markup,
+    needs_pager,
     pages_of,
     plain,
+    source_pages,
+    sources_in_embed,
 )
 from bot.store import FEEDBACK_REASONS, BotStore
-from retrieval.types import Answer
+from retrieval.types import Answer, Citation
 
 
 def _store(interaction: discord.Interaction) -> BotStore:
@@ -117,23 +119,54 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:(?P<
         if stored is None:
             await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
         elif self.kind == "more":
-            pages = pages_of(markup(stored["answer"], stored["answer_spans"]), PAGE_LIMIT)
-            pager = PageView(clip(plain(stored["question"]), TITLE_LIMIT), pages, start=min(1, len(pages) - 1))
+            answer = _stored_answer(stored)
+            pages = pages_of(markup(answer.answer, answer.answer_spans), PAGE_LIMIT)
+            pages += source_pages(answer) if answer.grounded else []
+            pager = PageView(
+                clip(plain(pager_title(answer.question)), TITLE_LIMIT), pages, start=min(1, len(pages) - 1)
+            )
             await interaction.response.send_message(
                 embed=pager.page(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
             )
         elif not stored["citations"]:
             await interaction.response.send_message("There is no cited passage for this answer.", ephemeral=True)
         else:
-            embed = discord.Embed(title="Cited passages")
-            fields = [
-                (f"[{c['n']}] {plain(c['title'])}", f"> {plain(' '.join(c['quote'].split()))}")
-                for c in stored["citations"]
-            ]
-            left_out = add_fields(embed, fields, reserve=60)
-            if left_out:
-                embed.set_footer(text=f"{left_out} more cited passages did not fit; see the Sources under the answer.")
-            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(
+                embed=passages_embed(_stored_answer(stored)), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+
+
+def passages_embed(answer: Answer) -> discord.Embed:
+    """The cited passages, article text escaped in every part (title, quote) so none of it becomes a link or
+    markup; those that do not fit are counted, pointing to where their sources are."""
+    embed = discord.Embed(title="Cited passages", colour=BRAND)
+    fields = [
+        (f"[{c.n}] {plain(clip(c.title, 200))}", f"> {plain(' '.join(c.quote.split()))}") for c in answer.citations
+    ]
+    left_out = add_fields(embed, fields, reserve=80)
+    if left_out:
+        where = "under the answer" if sources_in_embed(answer) == len(answer.citations) else "under Show more"
+        embed.set_footer(text=f"{left_out} more cited passages did not fit; their Sources are {where}.")
+    return embed
+
+
+def pager_title(question: str) -> str:
+    """A pager's title from the stored answer's label: summaries are labelled "summary: <topic>"."""
+    if question.startswith("summary: "):
+        return f"Summary: {question.removeprefix('summary: ')}"
+    return question
+
+
+def _stored_answer(stored: dict) -> Answer:
+    """The parts of a stored answer the buttons show again (text, marked words, citations)."""
+    return Answer(
+        question=stored["question"],
+        answer=stored["answer"],
+        grounded=stored["grounded"],
+        mode=stored["mode"],
+        citations=[Citation(**c) for c in stored["citations"]],
+        answer_spans=stored["answer_spans"],
+    )
 
 
 class PageView(discord.ui.View):
@@ -174,6 +207,6 @@ def answer_view(answer_id: str, answer: Answer) -> discord.ui.View:
     view.add_item(FeedbackButton(answer_id, False))
     if answer.grounded:
         view.add_item(AnswerButton("passage", answer_id))
-    if len(answer_pages(answer)) > 1:
+    if needs_pager(answer):
         view.add_item(AnswerButton("more", answer_id))
     return view

@@ -63,7 +63,9 @@ def summarize(
         str | None,
         typer.Argument(help="Summarise what the articles say about this, e.g. 'TikTok'.", show_default=False),
     ] = None,
-    article: Annotated[str | None, typer.Option("--article", help="Summarise this one article (id).")] = None,
+    article: Annotated[
+        str | None, typer.Option("--article", help="Summarise this one article (its id or title).")
+    ] = None,
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
@@ -73,7 +75,7 @@ def summarize(
     app = state(ctx)
     with friendly_errors(as_json):
         if (topic is None) == (article is None):
-            raise BadInputError("Give a TOPIC or --article ID: one of the two.")
+            raise BadInputError("Give a TOPIC or --article (an id or title): one of the two.")
         base, model = _services(ctx, kb)
         service = SummaryService(app.settings, base, model)
         answer = service.topic(topic) if topic is not None else service.article(article or "")

@@ -8,7 +8,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.output import JSON_OPTION, KB_OPTION, Command, Group, console, emit, exit_code, friendly_errors, open_kb, state
+from cli.output import (
+    JSON_OPTION,
+    KB_OPTION,
+    Command,
+    Group,
+    console,
+    emit,
+    exit_code,
+    friendly_errors,
+    open_kb,
+    print_report_details,
+    state,
+)
 
 feeds_app = typer.Typer(cls=Group, help="Follow RSS and Atom feeds.", no_args_is_help=True)
 
@@ -89,14 +101,22 @@ def feeds_list(
 @feeds_app.command("remove", cls=Command)
 def feeds_remove(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The feed's address, as added.")],
+    feed: Annotated[str, typer.Argument(help="The feed's address, or its title as `feeds list` shows it.")],
     kb: Annotated[str | None, KB_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Stop following a feed (its articles stay in the knowledge base)."""
+    from retrieval.errors import BadInputError
+    from retrieval.matching import Candidate, resolve
+
     with friendly_errors(as_json):
-        _registry(ctx).remove(_kb_name(ctx, kb), url)
-    emit({"removed": url}, as_json, lambda: console.print(f"No longer following {url}.", markup=False))
+        registry, name = _registry(ctx), _kb_name(ctx, kb)
+        followed = registry.feeds(name)
+        if not followed:
+            raise BadInputError(f"The knowledge base {name} follows no feeds.")
+        chosen = resolve(feed, [Candidate(f.url, f.title or f.url) for f in followed], what="followed feed")
+        registry.remove(name, chosen.key)
+    emit({"removed": chosen.key}, as_json, lambda: console.print(f"No longer following {chosen.key}.", markup=False))
 
 
 def refresh(
@@ -127,8 +147,7 @@ def refresh(
         console.print(
             f"{report.feeds} feeds: {report.added} added, {report.updated} updated, {report.unchanged} unchanged"
         )
-        for failure in report.failed:
-            console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
+        print_report_details(report)
 
     emit({"kb": base.name, **report.to_dict()}, as_json, render)
     raise typer.Exit(exit_code(report))

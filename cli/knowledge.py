@@ -23,6 +23,7 @@ from cli.output import (
     fail,
     friendly_errors,
     open_kb,
+    print_report_details,
     progress_bar,
     state,
 )
@@ -62,7 +63,7 @@ def ingest(
 
         def reasons() -> None:
             for failure in report.failed[:20]:
-                err_console.print(f"  {escape(failure.source)}: {escape(failure.error)}", highlight=False)
+                err_console.print(f"  {escape(failure.source)}: {escape(failure.reason)}", highlight=False)
 
         emit({"kb": base.name, **report.to_dict()}, as_json, reasons)
         raise fail(f"Nothing could be ingested: all {len(report.failed)} sources or lines failed.", False)
@@ -71,15 +72,12 @@ def ingest(
         console.print(
             f"[bold]{base.name}[/bold]: {report.added} added, {report.updated} updated, {report.unchanged} unchanged "
             f"({report.chunks_embedded} passages embedded)"
-            + (f"; {report.skipped} files skipped (hidden or not .txt/.md/.html/.jsonl)" if report.skipped else ""),
+            + (
+                f"; {report.skipped} files skipped (hidden or not .txt/.md/.html/.jsonl/.pdf)" if report.skipped else ""
+            ),
             highlight=False,
         )
-        for failure in report.failed:
-            console.print(f"  [red]failed[/red] {escape(failure.source)}: {escape(failure.error)}", highlight=False)
-        for warning in report.warnings:
-            console.print(
-                f"  [yellow]warning[/yellow] {escape(warning.source)}: {escape(warning.error)}", highlight=False
-            )
+        print_report_details(report)
 
     emit({"kb": base.name, **report.to_dict()}, as_json, render)
     raise typer.Exit(exit_code(report))

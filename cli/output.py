@@ -22,7 +22,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON instead of text.", metavar="")
-ARTICLE_ID = typer.Argument(help="Article id (or a unique prefix of 6+ characters).")
+ARTICLE_ID = typer.Argument(help="Article id (or a unique prefix of 6+ characters), or its title as you remember it.")
 K_OPTION = typer.Option("-k", min=1, max=20, help="How many passages (default 6).")
 KB_OPTION = typer.Option("--kb", help="Knowledge base name (default: NEWSDESK_KB or 'default').")
 
@@ -120,6 +120,26 @@ def exit_code(report: Any) -> int:
     if report.failed:
         return 1 if done else 2
     return 0
+
+
+REPORT_NAMED = 20  # articles listed per outcome in a text report; --json lists them all
+
+
+def print_report_details(report: Any) -> None:
+    """The articles behind a report's counts, by title (added, updated, failed with the reason, warnings); each
+    list cut with how many more there are. Unchanged articles are only counted: they are usually most of them."""
+
+    def listed(label: str, lines: list[str]) -> None:
+        for line in lines[:REPORT_NAMED]:
+            console.print(f"  {label} {line}", highlight=False)
+        if len(lines) > REPORT_NAMED:
+            console.print(f"  … and {len(lines) - REPORT_NAMED} more {label.split(']')[-1].strip()}", highlight=False)
+
+    for outcome, colour in (("added", "green"), ("updated", "cyan")):
+        titles = [escape(a.title) + (f" [dim]{escape(a.url)}[/dim]" if a.url else "") for a in report.named(outcome)]
+        listed(f"[{colour}]{outcome}[/{colour}]", titles)
+    listed("[red]failed[/red]", [f"{escape(f.source)}: {escape(f.reason)}" for f in report.failed])
+    listed("[yellow]warning[/yellow]", [f"{escape(w.source)}: {escape(w.reason)}" for w in report.warnings])
 
 
 @contextmanager

@@ -320,24 +320,27 @@ class FeedRefresher:
         return FeedCheck(parsed.feed.get("title"), len(parsed.entries))
 
     def refresh(self, kb: KnowledgeBase, *, only_due: bool = False) -> RefreshReport:
-        """Refresh every (due) feed, several hosts at once but one request at a time per host."""
+        """Refresh every (due) feed, several hosts at once but one request at a time per host.
+
+        The scheduled refresh (`only_due`) retries failed items on their backoff; a refresh someone asked for
+        retries them all now, since they may well have been told the page is back."""
         due = [f for f in self._registry.feeds(kb.name) if not (only_due and f.next_due > self._clock())]
         report = RefreshReport(feeds=len(due))
         if not due:
             return report
         with ThreadPoolExecutor(min(FEED_WORKERS, len(due)), thread_name_prefix="newsdesk-feed") as pool:
-            for part in pool.map(lambda feed: self._refresh_one(kb, feed), due):
+            for part in pool.map(lambda feed: self._refresh_one(kb, feed, retry_now=not only_due), due):
                 report.absorb(part)
                 report.retried += part.retried
         return report
 
-    def _refresh_one(self, kb: KnowledgeBase, feed: Feed) -> RefreshReport:
+    def _refresh_one(self, kb: KnowledgeBase, feed: Feed, *, retry_now: bool = False) -> RefreshReport:
         report = RefreshReport()
         try:
             if self._quota is not None:  # a full knowledge base: fetch nothing that could not be stored
                 self._quota.check_room(kb.usage())
             articles, fingerprints, present = self._read(kb.name, feed, report)
-            retried, retried_prints = self._retry_failed(kb.name, feed, report, skip=set(fingerprints))
+            retried, retried_prints = self._retry_failed(kb.name, feed, report, present | set(fingerprints), retry_now)
             articles, fingerprints = articles + retried, fingerprints | retried_prints
             articles += self._recheck(kb.name, feed, report, present, skip=set(fingerprints))
             indexed = kb.ingest_articles(articles, quota=self._quota)
@@ -418,14 +421,14 @@ class FeedRefresher:
         return articles
 
     def _retry_failed(
-        self, kb: str, feed: Feed, report: RefreshReport, skip: set[str]
+        self, kb: str, feed: Feed, report: RefreshReport, skip: set[str], now: bool
     ) -> tuple[list[Article], dict[str, str]]:
-        """Items that failed before and are due again: a 404 that became a page is not missing forever, even while
-        the feed itself answers 304."""
+        """Items that failed before and are due again (all of them when `now`): a 404 that became a page is not
+        missing forever, even while the feed itself answers 304."""
         articles: list[Article] = []
         fingerprints: dict[str, str] = {}
         for link, entry, _, next_try in self._registry.failed_items(kb, feed.url):
-            if next_try > self._clock() or link in skip:  # not due, or just fetched from the feed itself
+            if (next_try > self._clock() and not now) or link in skip:  # not due, or just fetched from the feed
                 continue
             parsed = _entry(entry)
             try:

@@ -15,7 +15,7 @@ from retrieval.chunker import chunk_article, index_fingerprint
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
 from retrieval.records import PendingChange, RecordManager, StagedArticle
-from retrieval.types import Article, Chunk, IngestFailure, IngestReport, stable_article_id
+from retrieval.types import Article, Chunk, IngestedArticle, IngestFailure, IngestReport, stable_article_id
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,12 @@ class Indexer:
                 report.warnings.append(IngestFailure(article.source, f"“{article.title[:80]}”: {reason}."))
             fingerprint = index_fingerprint(article, self._chunk_tokens)
             if known.get(article.id) == fingerprint:
-                report.unchanged += 1
+                outcome = "unchanged"
             else:
                 changed.append((article, fingerprint))
-                if article.id in known or article.id in legacy.values():
-                    report.updated += 1
-                else:
-                    report.added += 1
+                outcome = "updated" if article.id in known or article.id in legacy.values() else "added"
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            report.articles.append(IngestedArticle(outcome, article.id, article.title, article.url, article.source))
         # Chunking is cheap next to embedding: chunk everything first, so progress can count passages.
         staged = [
             StagedArticle(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,10 +11,10 @@ from chromadb.api import ClientAPI
 
 from retrieval.chunker import index_fingerprint
 from retrieval.embeddings import Embedder, get_embedder
-from retrieval.errors import NotFoundError
 from retrieval.indexer import Indexer, Progress
 from retrieval.loaders import Loaded, load_source
 from retrieval.loaders.url import SafeFetcher
+from retrieval.matching import Candidate, resolve
 from retrieval.quota import Quota, Usage
 from retrieval.reader.model import Reader, get_reader
 from retrieval.records import RecordManager
@@ -23,7 +22,6 @@ from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
 from retrieval.state import RECORDS, open_database
 from retrieval.store import connect, open_collection, store_errors, validate_kb_name
-from retrieval.text import normalised
 from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
 
 
@@ -151,32 +149,22 @@ class KnowledgeBase:
     def articles(self) -> list[ArticleRecord]:
         return self._records.articles(self.name)
 
-    def article_by_title(self, text: str) -> tuple[ArticleRecord, list[Chunk]]:
-        """The one article whose title contains `text` (case-insensitive); otherwise NotFoundError naming the
-        closest titles, so a typed title works as well as an id."""
-        articles = self.articles()
-        needle = " ".join(normalised(text).lower().split())
-        matches = [a for a in articles if needle and needle in normalised(a.title).lower()]
-        if len(matches) == 1:
-            return matches[0], self._records.chunks(self.name, matches[0].id)
-        titles = [a.title for a in matches] or difflib.get_close_matches(text, [a.title for a in articles], 3, 0.3)
-        closest = "; closest: " + ", ".join(f"“{t[:80]}”" for t in titles[:3]) if titles else ""
-        raise NotFoundError(f"No single article matches {text[:60]!r}{closest}.")
-
     def lead_passages(self) -> dict[str, Chunk]:
         """Article id -> its first passage."""
         return self._records.lead_chunks(self.name)
 
-    def article(self, id_or_prefix: str) -> tuple[ArticleRecord, list[Chunk]]:
-        record = self._records.find_article(self.name, id_or_prefix)
+    def article(self, typed: str) -> tuple[ArticleRecord, list[Chunk]]:
+        """The article `typed` names: its id or a unique id prefix, else its title as people type it (exact, or
+        close; see `retrieval.matching`); NotFoundError naming the closest titles otherwise."""
+        record = self._records.find_article(self.name, typed.strip())
         if record is None:
-            raise NotFoundError(
-                f"No article {id_or_prefix[:40]!r} in this knowledge base; check its id in the article list."
-            )
+            articles = {a.id: a for a in self.articles()}
+            chosen = resolve(typed, [Candidate(a.id, a.title) for a in articles.values()])
+            record = articles[chosen.key]
         return record, self._records.chunks(self.name, record.id)
 
-    def remove(self, id_or_prefix: str) -> tuple[ArticleRecord, int]:
-        record, _ = self.article(id_or_prefix)
+    def remove(self, typed: str) -> tuple[ArticleRecord, int]:
+        record, _ = self.article(typed)
         with self._write_lock, store_errors():
             return record, self._indexer.remove([record.id])
 

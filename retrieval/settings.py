@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     fetch_deadline_s: float = Field(20.0, alias="NEWSDESK_FETCH_DEADLINE")  # a whole fetch, redirects included
     max_fetch_bytes: int = Field(5_000_000, alias="NEWSDESK_MAX_FETCH_BYTES")
     max_file_bytes: int = Field(20_000_000, alias="NEWSDESK_MAX_FILE_BYTES")
+    # PDFs: a parser reads them, so they are bounded apart from other files (bytes, then pages).
+    max_pdf_bytes: int = Field(10_000_000, alias="NEWSDESK_MAX_PDF_BYTES")
+    max_pdf_pages: int = Field(200, alias="NEWSDESK_MAX_PDF_PAGES")
     max_redirects: int = Field(5, alias="NEWSDESK_MAX_REDIRECTS")
     chunk_tokens: int = Field(192, alias="NEWSDESK_CHUNK_TOKENS")
 

@@ -127,6 +127,25 @@ class IngestFailure:
     source: str
     error: str
 
+    @property
+    def reason(self) -> str:
+        """The error without the source it names first: reports print "source: reason", and a 404 that said its
+        address twice reads as noise."""
+        if not self.source or not self.error.startswith(self.source):
+            return self.error
+        return self.error[len(self.source) :].lstrip(" :") or self.error
+
+
+@dataclass(frozen=True)
+class IngestedArticle:
+    """One article an ingest looked at and what became of it, so reports can name stories rather than count them."""
+
+    outcome: Literal["added", "updated", "unchanged"]
+    article_id: str
+    title: str
+    url: str | None = None
+    source: str = ""
+
 
 @dataclass
 class IngestReport:
@@ -137,6 +156,7 @@ class IngestReport:
     failed: list[IngestFailure] = field(default_factory=list)
     skipped: int = 0  # files a folder walk passed over: hidden or not a supported type
     warnings: list[IngestFailure] = field(default_factory=list)  # ingested, but with something to check (a date)
+    articles: list[IngestedArticle] = field(default_factory=list)  # each article looked at, with its outcome
 
     def absorb(self, other: IngestReport) -> None:
         """Add `other`'s counts and failures to this report (one report over several ingests)."""
@@ -147,6 +167,10 @@ class IngestReport:
         self.failed += other.failed
         self.skipped += other.skipped
         self.warnings += other.warnings
+        self.articles += other.articles
+
+    def named(self, outcome: str) -> list[IngestedArticle]:
+        return [a for a in self.articles if a.outcome == outcome]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

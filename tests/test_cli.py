@@ -18,8 +18,12 @@ def test_ingest_search_and_kb_commands(run) -> None:
         "failed": [],
         "skipped": 0,
         "warnings": [],
+        "articles": report["articles"],
     }
-    assert run("ingest", str(SAMPLE_CORPUS), "--json")["chunks_embedded"] == 0
+    assert {a["outcome"] for a in report["articles"]} == {"added"} and len(report["articles"]) == 4
+    assert "Canada kicks out Chinese surveillance giant Hikvision" in " ".join(a["title"] for a in report["articles"])
+    again = run("ingest", str(SAMPLE_CORPUS), "--json")
+    assert again["chunks_embedded"] == 0 and {a["outcome"] for a in again["articles"]} == {"unchanged"}
 
     results = run("search", "why did Canada ban Hikvision?", "-k", "3", "--json")["results"]
     assert len(results) == 3 and results[0]["outlet"] == "Reuters"
@@ -48,7 +52,10 @@ def test_bad_input_exits_2_with_one_sentence(run, tmp_path: Path) -> None:
     assert out["failed"][0]["error"].endswith("HTML and JSONL.")
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7")
     out = run("ingest", str(tmp_path / "report.pdf"), "--json", code=2)
-    assert out["failed"][0]["error"].endswith("is a .pdf file; newsdesk reads .txt, .md, .html and .jsonl files.")
+    assert out["failed"][0]["error"] == f"{tmp_path / 'report.pdf'} is not a readable PDF."
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
+    out = run("ingest", str(tmp_path / "sheet.xlsx"), "--json", code=2)
+    assert out["failed"][0]["error"].endswith("newsdesk reads .txt, .md, .html, .jsonl and .pdf files.")
     assert "does not exist" in run("ingest", "no/such/file.txt", code=2)["text"]
     assert "not a valid knowledge base name" in run("kb", "list", "--kb", "../etc", code=2)["text"]
     assert "No article" in run("kb", "show", "deadbeef", "--json", code=2)["error"]
@@ -184,3 +191,26 @@ def test_relative_dates_are_approximate_and_unreadable_dates_are_warned(run, tmp
     assert report["added"] == 1 and len(report["warnings"]) == 1
     assert "'sometime last spring' could not be read" in report["warnings"][0]["error"]
     assert "warning" in run("ingest", str(story))["text"]  # unchanged, but still undated: said again
+
+
+def test_ingest_names_what_it_added_and_why_each_source_failed(run, tmp_path: Path) -> None:
+    (tmp_path / "ferry.txt").write_text("Ferry timetable changes\nThe island ferry now leaves at 9am every day.\n")
+    (tmp_path / "empty.txt").write_text("Only a title\n")
+    shown = run("ingest", str(tmp_path / "ferry.txt"), str(tmp_path / "empty.txt"), code=1)["text"]
+    shown = " ".join(shown.split())  # the terminal wraps long lines
+    assert "added Ferry timetable changes" in shown
+    assert f"failed {tmp_path / 'empty.txt'}: has no body text" in shown  # the path is not said twice
+
+
+def test_articles_are_named_by_id_exact_title_or_a_close_one(run) -> None:
+    run("ingest", str(SAMPLE_CORPUS), "--json")
+    shown = run("kb", "show", "  BUYER found for   tiktok, identities to be revealed soon, says donald trump", "--json")
+    assert shown["article"]["title"].startswith("Buyer found for TikTok")
+    typo = run("kb", "show", "Buyer fund for TikTok, identities to be revealed son, says Donald Trump", "--json")
+    assert typo["article"]["title"].startswith("Buyer found for TikTok")
+    vague = run("kb", "remove", "Hikvision shut down in Canada", code=2)["text"]
+    assert "No article matches" in vague and "the closest: “Canada kicks out Chinese surveillance giant" in vague
+    removed = run("kb", "remove", "canada kicks out chinese surveillance giant hikvision", "--json")
+    assert removed["title"].startswith("Canada kicks out Chinese surveillance giant Hikvision")
+    summary = run("summarize", "--article", "buyer found for tiktok", "--json")
+    assert summary["question"].startswith("summary: Buyer found for TikTok")

@@ -215,7 +215,7 @@ def test_feeds_add_checks_the_feed_and_says_what_changed(run, site, monkeypatch)
     assert "is a web page, not a feed" in web_page
 
 
-def test_an_item_that_failed_is_retried_with_backoff_even_while_the_feed_is_unchanged(site, setup) -> None:
+def test_a_failed_item_waits_out_its_backoff_on_schedule_but_an_asked_refresh_retries_it_now(site, setup) -> None:
     _, services, registry, _ = setup
     now = [1_000_000.0]
     refresher = FeedRefresher(registry, services.fetcher, clock=lambda: now[0])
@@ -223,16 +223,18 @@ def test_an_item_that_failed_is_retried_with_backoff_even_while_the_feed_is_unch
     site.routes["/ferry"] = Route(404, b"not yet")
     feed = rss(site, [("/ferry", "Ferry timetable changes", DATE_1)])
     site.routes["/feed.xml"] = Route(body=feed, headers={"Content-Type": RSS, "ETag": '"v1"'})
-    registry.add("default", site.url("/feed.xml"))
+    registry.add("default", site.url("/feed.xml"), 300)
     first = refresher.refresh(kb)
     assert first.added == 0 and [f.source for f in first.failed] == [site.url("/ferry")]
+    assert first.failed[0].reason.startswith("answered HTTP 404")  # the address is not said twice
     assert registry.feeds("default")[0].failing_items == 1
     site.routes["/ferry"] = Route(body=page("Ferry timetable changes", FERRY))  # the page exists now
-    too_soon = refresher.refresh(kb)  # the feed answers 304 and the retry is not due yet
-    assert too_soon.added == 0 and site.paths.count("/ferry") == 1
-    now[0] += 601
-    later = refresher.refresh(kb)
-    assert (later.added, later.retried) == (1, 1) and registry.feeds("default")[0].failing_items == 0
+    now[0] += 301  # the feed is due again (every 5 minutes); the item's 10-minute backoff is not over
+    scheduled = refresher.refresh(kb, only_due=True)  # the feed answers 304 and the retry is not due yet
+    assert scheduled.feeds == 1 and scheduled.added == 0 and site.paths.count("/ferry") == 1
+    asked = refresher.refresh(kb)  # someone asked for a refresh: no waiting
+    assert (asked.added, asked.retried) == (1, 1) and registry.feeds("default")[0].failing_items == 0
+    assert [a.title for a in asked.named("added")] == ["Ferry timetable changes"]
     assert any("9am" in h.chunk.text for h in kb.search("ferry timetable", 2))
 
 
@@ -289,3 +291,22 @@ def test_an_item_whose_dates_cannot_be_read_is_indexed_undated_with_a_warning(si
     assert report.added == 1 and [w.source for w in report.warnings] == [site.url("/feed.xml")]
     assert "'the day after tomorrow' could not be read" in report.warnings[0].error
     assert kb.articles()[0].published is None
+
+
+def test_refresh_report_names_articles_and_feeds_are_removed_by_title(run, site, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_URLS", "true")
+    site.routes["/dock"] = Route(body=page("Dock strike ends", DOCK))
+    site.routes["/ferry"] = Route(404, b"gone")
+    items = [("/dock", "Dock strike ends", DATE_1), ("/ferry", "Ferry timetable changes", DATE_1)]
+    site.routes["/feed.xml"] = Route(body=rss(site, items), headers={"Content-Type": RSS})
+    run("feeds", "add", site.url("/feed.xml"), "--json")
+    shown = " ".join(run("refresh", code=1)["text"].split())
+    assert "added Dock strike ends" in shown
+    assert f"failed {site.url('/ferry')}: answered HTTP 404; check that the link still works." in shown
+    report = run("refresh", "--json", code=1)
+    assert [a["title"] for a in report["articles"] if a["outcome"] == "unchanged"] == ["Dock strike ends"]
+    assert report["failed"][0]["source"] == site.url("/ferry")
+    assert "No followed feed matches “Harbor Tims Daily”" in run("feeds", "remove", "Harbor Tims Daily", code=2)["text"]
+    removed = run("feeds", "remove", "harbour times", "--json")
+    assert removed == {"removed": site.url("/feed.xml")}
+    assert run("feeds", "list", "--json")["feeds"] == []

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import discord
@@ -22,33 +23,70 @@ from bot.checks import NotModerator, is_moderator
 from bot.client import NewsdeskBot
 from bot.cogs.summaries import article_choices
 from bot.errors import send_private, user_message
-from bot.formatting import BRAND, MESSAGE_LIMIT, NO_PINGS, add_fields, clip, clip_lines, plain, shown_address
+from bot.formatting import (
+    BRAND,
+    MESSAGE_LIMIT,
+    NO_PINGS,
+    add_fields,
+    clip,
+    clip_lines,
+    link,
+    named_list,
+    plain,
+    shown_address,
+    timestamp,
+)
 from bot.store import FEEDBACK_REASONS, GuildSettings
+from retrieval.answer.summaries import is_summary_label
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.feeds import FeedCheck, parse_every
 from retrieval.indexer import Progress
+from retrieval.insights import Insights, insights
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders import Loaded, load_upload, load_url
-from retrieval.types import Article, IngestReport
+from retrieval.loaders.url import check_link
+from retrieval.matching import Candidate, closest, resolve
+from retrieval.text import visible
+from retrieval.types import Article, IngestFailure, IngestReport
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 1.0
 PAGE_SIZE = 10
+INSIGHTS_DAYS = 7
+REPORT_NAMED = 8  # articles named per outcome in a report; the rest are counted
 IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]
 
 
 def _who(interaction: discord.Interaction) -> str:
-    """The member an audit line is about: their name as text (names may hold Markdown) and their id."""
-    return f"{plain(str(interaction.user))} ({interaction.user.id})"
+    """The member an audit line is about, as a mention: shown as their name, and audit lines ping nobody."""
+    return f"<@{interaction.user.id}>"
 
 
 def report_line(report: IngestReport) -> str:
-    line = f"Added {report.added} · updated {report.updated} · unchanged {report.unchanged}"
-    line += f" · failed {len(report.failed)}"
-    for failure in report.failed[:5]:
-        line += f"\n• {shown_address(failure.source, 120)}: {plain(clip(failure.error, 300))}"
-    return line
+    return (
+        f"Added {report.added} · updated {report.updated} · unchanged {report.unchanged} · failed {len(report.failed)}"
+    )
+
+
+def report_text(head: str, report: IngestReport, limit: int = MESSAGE_LIMIT) -> str:
+    """`head`, the counts, then the articles by name: added and updated ones as links, every failure with its
+    reason, unchanged ones briefly; each list cut with how many more there are, the whole within `limit`."""
+    sections = [f"{head} {report_line(report)}"]
+    for outcome in ("added", "updated"):
+        named = [link(clip(a.title, 90), a.url) for a in report.named(outcome)]
+        if named:
+            sections.append(named_list(outcome.capitalize(), named, REPORT_NAMED))
+    if report.failed:
+        failed = [f"{shown_address(f.source, 120)}: {plain(clip(f.reason, 200))}" for f in report.failed]
+        sections.append(named_list("Failed", failed, REPORT_NAMED))
+    if report.warnings:
+        checks = [f"{shown_address(w.source, 120)}: {plain(clip(w.reason, 200))}" for w in report.warnings]
+        sections.append(named_list("To check", checks, REPORT_NAMED // 2))
+    unchanged = [plain(clip(a.title, 60)) for a in report.named("unchanged")]
+    if unchanged:
+        sections.append(named_list("Unchanged", unchanged, REPORT_NAMED // 2))
+    return clip_lines("\n".join(sections), limit)
 
 
 async def moderator_article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -57,6 +95,24 @@ async def moderator_article_choices(interaction: discord.Interaction, current: s
     if interaction.guild_id is None or not is_moderator(interaction.user, interaction.permissions, settings):
         return []
     return await article_choices(interaction, current)
+
+
+def feed_candidates(followed: list) -> list[Candidate]:
+    """Followed feeds as things a moderator may name: by address, or by the title the feed gives itself."""
+    return [Candidate(f.url, f.title or f.url) for f in followed]
+
+
+async def moderator_feed_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for `/kb feeds remove`: the server's feeds by title; nothing for anyone but moderators."""
+    bot: NewsdeskBot = interaction.client  # type: ignore[assignment]
+    if interaction.guild_id is None or not is_moderator(interaction.user, interaction.permissions, bot.settings):
+        return []
+    followed = await asyncio.to_thread(bot.feeds.feeds, bot.kb_name(interaction.guild_id))
+    # A choice's value holds at most 100 characters: a longer address is sent as its start, which resolves too.
+    return [
+        app_commands.Choice(name=clip(visible(c.name), 100), value=c.key[:100])
+        for c in closest(current, feed_candidates(followed))
+    ]
 
 
 @app_commands.guild_only()
@@ -92,24 +148,34 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         if adds:  # a full knowledge base is refused before anything is fetched or queued
             self.bot.quota.check_room(await asyncio.to_thread(kb.usage))
         waiting = self.bot.work.waiting(kb.name)
-        await interaction.edit_original_response(content=f"{label}…" + (f" ({waiting} jobs ahead)" if waiting else ""))
+        try:
+            await interaction.edit_original_response(
+                content=f"{label}…" + (f" ({waiting} jobs ahead)" if waiting else "")
+            )
+        except discord.HTTPException as exc:  # the reply expired: the work goes on; the report finds another way
+            log.info("could not show progress (%s); going on", exc.status)
         report: IngestReport = await self.bot.run_ingest(kb.name, lambda: work(kb, progress))
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
-        await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
-        await deliver_late(interaction, clip(f"{label} done. {report_line(report)}", MESSAGE_LIMIT))
-        await self.bot.audit(interaction.guild, f"{_who(interaction)} — {label}: {report_line(report)}")
+        guild_id = interaction.guild_id or 0
+        await asyncio.to_thread(self.bot.store.record_failures, guild_id, report.failed)
+        worked = {s for a in report.articles for s in (a.source, a.url) if s}
+        await asyncio.to_thread(self.bot.store.clear_failures, guild_id, sorted(worked))
+        await deliver_late(interaction, report_text(f"{label} done.", report))
+        await self.bot.audit(interaction.guild, report_text(f"{_who(interaction)} — {label}:", report))
         return report
 
     @app_commands.command(
         name="add", description="Add an article from a link or a file, or leave both empty to paste one."
     )
-    @app_commands.describe(url="A public http(s) link", attachment="A .txt, .md, .html or .jsonl file")
+    @app_commands.describe(url="A public http(s) link", attachment="A .txt, .md, .html, .jsonl or .pdf file")
     async def add(
         self, interaction: discord.Interaction, url: str | None = None, attachment: discord.Attachment | None = None
     ) -> None:
         if url is not None and attachment is not None:
             raise BadInputError("Give a link or a file, not both.")
+        if url is not None:
+            check_link(url)
         if url is None and attachment is None:
             await interaction.response.send_modal(PasteArticle(self))  # a form: title, outlet, date, link, text
             return
@@ -216,7 +282,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             return
         lines = [
             f"• {plain(clip(f.title, 80)) if f.title else shown_address(f.url, 120)} — every {f.every_s // 60} min, "
-            f"last success {f.last_success or 'never'}"
+            f"last success {timestamp(f.last_success)}"
             + (f", {f.failing_items} items failing (retried later)" if f.failing_items else "")
             + (f", **error:** {plain(clip(f.last_error, 120))}" if f.last_error else "")
             for f in followed
@@ -225,13 +291,22 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @feeds.command(name="remove", description="Stop following a feed (its articles stay).")
-    @app_commands.describe(url="The feed's address, as shown by /kb feeds list")
-    async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
-        await asyncio.to_thread(self.bot.feeds.remove, self.bot.kb_name(interaction.guild_id), url)
+    @app_commands.describe(feed="The feed's title or address (start typing to choose)")
+    @app_commands.autocomplete(feed=moderator_feed_choices)
+    async def feeds_remove(self, interaction: discord.Interaction, feed: str) -> None:
+        kb = self.bot.kb_name(interaction.guild_id)
+        followed = await asyncio.to_thread(self.bot.feeds.feeds, kb)
+        if not followed:
+            raise BadInputError("This server follows no feeds.")
+        chosen = resolve(feed, feed_candidates(followed), what="followed feed")
+        await asyncio.to_thread(self.bot.feeds.remove, kb, chosen.key)
+        shown = shown_address(chosen.key)
+        if chosen.name != chosen.key:
+            shown = f"{plain(clip(chosen.name, 120))} ({shown})"
         await interaction.response.send_message(
-            f"No longer following {shown_address(url)}.", ephemeral=True, allowed_mentions=NO_PINGS
+            f"No longer following {shown}.", ephemeral=True, allowed_mentions=NO_PINGS
         )
-        await self.bot.audit(interaction.guild, f"{_who(interaction)} unfollowed {shown_address(url)}")
+        await self.bot.audit(interaction.guild, f"{_who(interaction)} unfollowed {shown}")
 
     @app_commands.command(name="list", description="List the articles in this server's knowledge base.")
     @app_commands.describe(page="Which page of ten articles to show")
@@ -265,6 +340,19 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             + [("Could not answer (articles to add?)", clip_lines("\n".join(gaps), 1024))] * bool(gaps),
         )
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="insights", description="This week's top questions, unanswered topics, helpful rate.")
+    async def insights(self, interaction: discord.Interaction) -> None:
+        interaction.extras["private"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id or 0
+        since = (datetime.now(UTC) - timedelta(days=INSIGHTS_DAYS)).replace(microsecond=0).isoformat()
+        asked = await asyncio.to_thread(self.bot.store.questions_since, guild_id, since)
+        helpful, not_helpful = await asyncio.to_thread(self.bot.store.votes_since, guild_id, since)
+        found = await asyncio.to_thread(
+            insights, [(q, answered) for q, answered in asked if not is_summary_label(q)], helpful, not_helpful
+        )
+        await interaction.followup.send(embed=insights_embed(found), ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="settings", description="Where newsdesk logs changes and answers questions here.")
     @app_commands.describe(
@@ -317,7 +405,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         embed.add_field(name="Articles", value=f"{stats.articles:,} / {quota.articles:,}")
         embed.add_field(name="Passages", value=str(stats.chunks))
         embed.add_field(name="Article text", value=f"{usage.bytes / 1e6:.1f} MB / {quota.bytes / 1e6:g} MB")
-        embed.add_field(name="Last refresh", value=stats.last_ingest or "never")
+        embed.add_field(name="Last refresh", value=timestamp(stats.last_ingest))
         followed = await asyncio.to_thread(self.bot.feeds.feeds, kb.name)
         if followed:
             due = min(f.next_due for f in followed)
@@ -330,9 +418,37 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             embed.add_field(name="Feeds", value=value, inline=False)
         failures = self.bot.store.recent_failures(interaction.guild_id or 0)
         if failures:
-            value = "\n".join(f"• {shown_address(src, 120)}: {plain(clip(err, 120))}" for src, err, _ in failures)
+            value = "\n".join(
+                f"• {shown_address(src, 120)}: {plain(clip(IngestFailure(src, err).reason, 120))} {timestamp(when)}"
+                for src, err, when in failures
+            )
             embed.add_field(name="Recent failures", value=clip(value, 1024), inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def insights_embed(found: Insights) -> discord.Embed:
+    """The week in numbers, then the questions behind them; members' words escaped, never markup."""
+    embed = discord.Embed(title=f"Questions of the last {INSIGHTS_DAYS} days", colour=BRAND)
+    rate = found.helpful_rate
+    votes = found.helpful + found.not_helpful
+    embed.description = f"{found.asked} questions, {found.unanswered} unanswered. Helpful rate: " + (
+        f"{rate:.0%} ({found.helpful} of {votes} votes)." if rate is not None else "no votes yet."
+    )
+    top = [f"{plain(clip(g.shown, 150))} — ×{len(g.questions)}" for g in found.top]
+    gaps = [
+        plain(clip(g.shown, 150))
+        if len(g.questions) == 1
+        else f"**{plain(clip(g.topic, 60))}** ({len(g.questions)}): "
+        + "; ".join(plain(clip(q, 80)) for q in g.questions[:3])
+        for g in found.gaps
+    ]
+    add_fields(
+        embed,
+        [("Top questions", clip_lines("\n".join(f"• {t}" for t in top), 1024))] * bool(top)
+        + [("Unanswered, by topic (articles to add?)", clip_lines("\n".join(f"• {g}" for g in gaps), 1024))]
+        * bool(gaps),
+    )
+    return embed
 
 
 class PasteArticle(discord.ui.Modal, title="Add an article"):

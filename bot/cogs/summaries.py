@@ -11,23 +11,23 @@ from discord.ext import commands
 
 from bot.checks import shared_cooldown
 from bot.client import NewsdeskBot
-from bot.formatting import BRAND, NO_PINGS, answer_embed, clip, plain
+from bot.formatting import BRAND, NO_PINGS, answer_embed, clip, plain, timestamp
 from bot.views import answer_view
 from retrieval.errors import BadInputError
-from retrieval.text import normalised, visible
+from retrieval.matching import Candidate, closest
+from retrieval.text import visible
 from retrieval.types import Answer
 
 
 async def article_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete: this server's articles whose title contains what was typed so far."""
+    """Autocomplete: this server's articles whose title contains what was typed so far, then the closest."""
     bot: NewsdeskBot = interaction.client  # type: ignore[assignment]
     if interaction.guild_id is None and not bot.settings.allow_dms:
         return []
     kb = await bot.knowledge_base(interaction.guild_id)
     articles = await asyncio.to_thread(kb.articles)
-    needle = normalised(current).lower()
-    found = [a for a in articles if needle in normalised(a.title).lower()]
-    return [app_commands.Choice(name=clip(visible(a.title), 100), value=a.id) for a in found][:25]
+    found = closest(current, [Candidate(a.id, a.title) for a in articles])
+    return [app_commands.Choice(name=clip(visible(c.name), 100), value=c.key) for c in found]
 
 
 class SummariesCog(commands.Cog):
@@ -91,7 +91,7 @@ class SummariesCog(commands.Cog):
             embed.add_field(
                 name="This server's knowledge base",
                 value=f"{stats.articles} articles, {stats.chunks} passages; newest published "
-                f"{stats.newest or 'undated'}, last updated {stats.last_ingest or 'never'}.",
+                f"{stats.newest or 'undated'}, last updated {timestamp(stats.last_ingest)}.",
                 inline=False,
             )
             examples = [f"`/summary article:` {_plain_title(a.title)}" for a in kb_articles[:2]]
@@ -120,7 +120,7 @@ class SummariesCog(commands.Cog):
         embed.add_field(name="Published", value=f"{stats.oldest or '?'} → {stats.newest or '?'}")
         outlets = ", ".join(f"{plain(o)} ({n})" for o, n in stats.outlets.items())
         embed.add_field(name="Outlets", value=clip(outlets, 1024), inline=False)
-        embed.set_footer(text=f"Last updated {stats.last_ingest or 'never'}")
+        embed.add_field(name="Last updated", value=timestamp(stats.last_ingest), inline=False)
         await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import numpy as np
@@ -24,7 +25,7 @@ from retrieval.answer.sources import Source, format_sources, number_sources, wit
 from retrieval.answer.text import with_markers
 from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
-from retrieval.errors import BadInputError, NotFoundError
+from retrieval.errors import BadInputError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, SearchHit
@@ -64,10 +65,7 @@ class SummaryService:
         return checked_answer(self._checker, f"summary: {topic}", draft, sources, self.mode, timings)
 
     def article(self, article_id_or_title: str) -> Answer:
-        try:
-            record, chunks = self._kb.article(article_id_or_title)
-        except NotFoundError:
-            record, chunks = self._kb.article_by_title(article_id_or_title)
+        record, chunks = self._kb.article(article_id_or_title)
         hits = [SearchHit(rank=i + 1, score=1.0, chunk=c, article=record, similarity=1.0) for i, c in enumerate(chunks)]
         sources = number_sources(hits)
         start = time.perf_counter()
@@ -108,9 +106,10 @@ class SummaryService:
 
     def digest(self, since: str = "7d") -> Answer:
         """One cited line per story new since `since`, grouped by publication day, newest first."""
-        first_day = parse_since(since).isoformat()
+        first = parse_since(since)
+        first_day = first.isoformat()
         fresh = [a for a in self._kb.articles() if (a.published or a.ingested_at[:10]) >= first_day]
-        label = f"digest since {first_day}"
+        label = digest_label(first, datetime.now(UTC).date())
         if not fresh:
             answer = refusal(label, self.mode, [], {})
             answer.answer = f"Nothing new in the knowledge base since {first_day}."
@@ -134,3 +133,23 @@ class SummaryService:
         if len(fresh) > len(shown):
             lines.append(f"… and {len(fresh) - len(shown)} older stories")
         return Answer(question=label, answer="\n".join(lines), grounded=True, mode=self.mode, citations=citations)
+
+
+def digest_label(first: date, today: date) -> str:
+    """How a digest is named to people: "Digest of the week to 4 Dec", not the window's first ISO day."""
+    days = (today - first).days
+    spans = {0: "the day", 1: "the day", 7: "the week", 14: "two weeks", 30: "the month", 31: "the month"}
+    span = spans.get(days, f"{days} days")
+    if days < 0:
+        return f"Digest from {_day(first)}"
+    return f"Digest of {span} to {_day(today)}"
+
+
+def is_summary_label(question: str) -> bool:
+    """Whether a stored answer's question is a summary's or digest's label rather than something a member asked
+    (older stores labelled digests "digest since <day>")."""
+    return question.startswith(("summary: ", "Digest of ", "Digest from ", "digest since "))
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b}" + (f" {day.year}" if day.year != datetime.now(UTC).year else "")

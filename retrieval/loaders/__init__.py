@@ -18,6 +18,7 @@ from retrieval.errors import BadInputError, NewsdeskError
 from retrieval.loaders.decode import decode_text
 from retrieval.loaders.html import articles_from_html
 from retrieval.loaders.jsonl import articles_from_jsonl
+from retrieval.loaders.pdf import PDF_SUFFIXES, articles_from_pdf
 from retrieval.loaders.text import articles_from_text
 from retrieval.loaders.url import SafeFetcher
 from retrieval.settings import Settings
@@ -26,7 +27,8 @@ from retrieval.types import Article, IngestFailure
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
+READABLE = ".txt, .md, .html, .jsonl and .pdf"
 
 # Credentials that must not become citable "articles" by accident (a `.env` added by mistake, a pasted config).
 _SECRET_NAME = re.compile(r"^\.env|\.env$|^id_(rsa|ed25519|ecdsa)|\.(pem|key)$", re.IGNORECASE)
@@ -64,14 +66,25 @@ def refuse_secrets(name: str, text: str) -> None:
 
 
 def _articles_from_bytes(
-    data: bytes, name: str, allow_secrets: bool, path: str | None = None, read_at: datetime | None = None
+    data: bytes,
+    name: str,
+    allow_secrets: bool,
+    settings: Settings,
+    path: str | None = None,
+    read_at: datetime | None = None,
 ) -> Loaded:
     """Parse by the name's suffix; the name is only a label here, never opened. `path`: the local file's identity;
     `read_at`: when the text was current (relative times on aggregator pages count back from it)."""
     read_at = read_at or datetime.now(UTC)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix and suffix not in KNOWN_SUFFIXES:
-        raise BadInputError(f"{name} is a {suffix} file; newsdesk reads .txt, .md, .html and .jsonl files.")
+        raise BadInputError(f"{name} is a {suffix} file; newsdesk reads {READABLE} files.")
+    if suffix in PDF_SUFFIXES:
+        limits = {"max_pages": settings.max_pdf_pages, "max_bytes": settings.max_pdf_bytes}
+        articles, text = articles_from_pdf(data, name, path=path, **limits)
+        if not allow_secrets:
+            refuse_secrets(name, text)
+        return Loaded(articles)
     text = decode_text(data, name)
     if not allow_secrets:
         refuse_secrets(name, text)
@@ -155,7 +168,7 @@ def load_upload(name: str, data: bytes, settings: Settings) -> Loaded:
     def load() -> Loaded:
         if len(data) > settings.max_file_bytes:
             raise _too_large(name, len(data), settings.max_file_bytes)
-        return _articles_from_bytes(data, name, allow_secrets=False)
+        return _articles_from_bytes(data, name, False, settings)
 
     return _guarded(name, load)
 
@@ -172,10 +185,12 @@ def load_source(source: str, settings: Settings, fetcher: SafeFetcher, *, allow_
         if not path.is_dir():
             data = read_regular_file(path, settings.max_file_bytes)
             modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            return _articles_from_bytes(data, str(path), allow_secrets, path=str(path.resolve()), read_at=modified)
+            return _articles_from_bytes(
+                data, str(path), allow_secrets, settings, path=str(path.resolve()), read_at=modified
+            )
         files, skipped = _files_under(path)
         if not files:
-            raise BadInputError(f"{source} holds no .txt, .md, .html or .jsonl files.")
+            raise BadInputError(f"{source} holds no {READABLE.replace(' and ', ' or ')} files.")
         combined = Loaded(skipped=skipped)
         for file in files:
             combined.add(load_source(str(file), settings, fetcher, allow_secrets=allow_secrets))

@@ -81,6 +81,12 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def check_link(url: str) -> None:
+    """Refuse, in one sentence, a link that could never be fetched (not http(s), malformed, no host), without any
+    network traffic: callers check a link when it is given rather than when its fetch fails later."""
+    _parse(url)
+
+
 def _parse(url: str) -> httpx.URL:
     """A URL we can fetch, or one sentence saying what is wrong with it (bad input, exit code 2)."""
     shown = url[:100]
