@@ -41,6 +41,7 @@ CHAT_WORDS = frozenset(
     know knew sounds sound looks look feel feels got get gets
     """.split()  # noqa: SIM905
 )
+_TALK = STOPWORDS | CHAT_WORDS
 QUESTION_WORDS = frozenset(
     "who whom whose what which why how when where what's how's who's where's when's why's".split()  # noqa: SIM905
 )
@@ -106,8 +107,7 @@ def _words(text: str) -> list[str]:
 def content_word_count(text: str) -> int:
     """Distinct words that could be about the news: not function words, chat vocabulary or laughter."""
     words = set(_words(_NOISE.sub(" ", text)))
-    talk = STOPWORDS | CHAT_WORDS
-    return sum(1 for w in words if w not in talk and len(w) > 1 and not _LAUGH.fullmatch(w))
+    return sum(1 for w in words if w not in _TALK and len(w) > 1 and not _LAUGH.fullmatch(w))
 
 
 def _clauses(text: str) -> list[list[str]]:
