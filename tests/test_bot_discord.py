@@ -160,9 +160,12 @@ async def test_bot_ask_defers_then_follows_up_with_a_cited_embed(harness: Harnes
     assert_safe(sent)
 
 
-async def test_bot_refusal_shows_nearest_articles(harness: Harness) -> None:
-    embed = final_embed(await harness.interact(ask_payload(harness, "who won the 2026 football world cup?")))
-    assert embed["description"].startswith("I couldn't find") and "Nearest articles" in embed["fields"][0]["name"]
+async def test_bot_refusal_shows_nearest_articles_only_when_they_are_close(harness: Harness) -> None:
+    far = final_embed(await harness.interact(ask_payload(harness, "who won the 2026 football world cup?")))
+    assert far["description"].startswith("I couldn't find") and "fields" not in far  # nothing unrelated offered
+    near = final_embed(await harness.interact(ask_payload(harness, "When was Hikvision founded?", user=OTHER)))
+    assert near["description"].startswith("I couldn't find") and "Nearest articles" in near["fields"][0]["name"]
+    assert "Canada kicks out Chinese" in near["fields"][0]["value"]
 
 
 async def test_bot_private_ask_is_ephemeral(harness: Harness) -> None:
