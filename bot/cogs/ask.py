@@ -16,7 +16,7 @@ from bot.delivery import HISTORY_TURNS, answer_turns, produce_answer, turns_from
 from bot.errors import user_message
 from bot.formatting import NO_PINGS, answer_embed, clip
 from bot.store import GuildSettings
-from bot.views import AnswerButton, FeedbackButton, answer_view
+from bot.views import AnswerButton, FeedbackButton, ReasonSelect, answer_view
 from retrieval.answer.chain import Turn
 from retrieval.errors import BadInputError, NewsdeskError
 from retrieval.questions import reads_as_question
@@ -238,5 +238,5 @@ async def _post_context(channel: discord.abc.Messageable) -> list[Turn]:
 
 
 async def setup(bot: NewsdeskBot) -> None:
-    bot.add_dynamic_items(FeedbackButton, AnswerButton)
+    bot.add_dynamic_items(FeedbackButton, ReasonSelect, AnswerButton)
     await bot.add_cog(AskCog(bot))
