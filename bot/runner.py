@@ -54,6 +54,7 @@ def describe(bot: NewsdeskBot) -> dict[str, Any]:
                 "description": command.description,
                 "options": [_option(p) for p in command.parameters],
                 "default_permissions": root.default_permissions.value if root.default_permissions else None,
+                "moderators": bool(command.extras.get("moderators")),  # checked by the bot itself (bot/checks.py)
                 "guild_only": bool(root.guild_only),
             }
         )

@@ -7,7 +7,7 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -30,18 +30,55 @@ def _now() -> str:
 
 
 @dataclass(frozen=True)
+class ChannelRule:
+    """How newsdesk behaves in one channel (`/kb settings channel: answer_in: listen:`)."""
+
+    answer_in: str = "thread"  # "thread": a new thread under the question; "reply": a reply right where it was asked
+    listen: str = "mentions"  # "mentions": only when addressed; "questions": every message that reads as a question
+
+
+@dataclass(frozen=True)
 class GuildSettings:
-    """What a server's moderators chose with `/kb settings`."""
+    """What a server's moderators chose with `/kb settings`. Stored as one JSON object per server: a field added
+    later needs a default, so that settings saved before it still load."""
 
     audit_channel: int | None = None  # where knowledge-base changes are logged
-    ask_channel: int | None = None  # every message here is a question, answered in a thread (a #ask-the-news channel)
+    ask_channel: int | None = None  # every question here is answered, in a thread (a #ask-the-news channel)
     mentions_only_in_ask_channel: bool = False  # otherwise mentions are answered in every channel
+    forum_channel: int | None = None  # a support forum: every new post is answered inside the post
+    channels: dict[str, ChannelRule] = field(default_factory=dict)  # per channel, keyed by its id as text (JSON)
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> GuildSettings:
+        """Settings as stored; keys this version does not know (written by a newer one) are ignored."""
+        known = {f.name for f in fields(cls)} & payload.keys()
+        values = {name: payload[name] for name in known}
+        values["channels"] = {key: ChannelRule(**rule) for key, rule in payload.get("channels", {}).items()}
+        return cls(**values)
+
+    def rule_for(self, channel_id: int) -> ChannelRule:
+        """A channel's own rule; the ask channel listens for questions unless moderators said otherwise."""
+        if str(channel_id) in self.channels:
+            return self.channels[str(channel_id)]
+        return ChannelRule(listen="questions") if channel_id == self.ask_channel else ChannelRule()
+
+    def with_rule(self, channel_id: int, **changes: str) -> GuildSettings:
+        rule = dataclasses.replace(self.rule_for(channel_id), **changes)
+        return dataclasses.replace(self, channels={**self.channels, str(channel_id): rule})
+
+    def question_channels(self) -> set[int]:
+        """Channels with the ask channel's behaviour."""
+        listed = {int(key) for key, rule in self.channels.items() if rule.listen == "questions"}
+        if self.ask_channel and self.rule_for(self.ask_channel).listen == "questions":
+            listed.add(self.ask_channel)
+        return listed
 
     def answers_mentions_in(self, channel: object) -> bool:
-        if not (self.mentions_only_in_ask_channel and self.ask_channel):
+        """Mentions are answered everywhere, or only in the question channels and the forum (and their threads)."""
+        if not self.mentions_only_in_ask_channel:
             return True
-        parent = getattr(channel, "parent_id", None)
-        return self.ask_channel in (getattr(channel, "id", None), parent)
+        where = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+        return bool(where & (self.question_channels() | {self.forum_channel}) - {None})
 
 
 class BotStore:
@@ -146,7 +183,7 @@ class BotStore:
         if cached and time.monotonic() - cached[0] < self._settings_cache_s:
             return cached[1]
         rows = self._db.rows(select(GS.c.payload).where(GS.c.guild_id == guild_id))
-        settings = GuildSettings(**json.loads(rows[0][0])) if rows else GuildSettings()
+        settings = GuildSettings.from_payload(json.loads(rows[0][0])) if rows else GuildSettings()
         with self._settings_lock:
             self._settings[guild_id] = (time.monotonic(), settings)
         return settings

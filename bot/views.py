@@ -41,10 +41,13 @@ NO_SUCH_ANSWER = "That answer is not available here."
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:fb:(?P<vote>up|down):(?P<id>[0-9a-f]+)"):
-    def __init__(self, answer_id: str, helpful: bool) -> None:
+    """One vote per member and answer: pressing again changes nothing, and the label shows how many voted so."""
+
+    def __init__(self, answer_id: str, helpful: bool, count: int = 0) -> None:
+        label = "Helpful" if helpful else "Not helpful"
         super().__init__(
             discord.ui.Button(
-                label="Helpful" if helpful else "Not helpful",
+                label=f"{label} · {count}" if count else label,
                 emoji="👍" if helpful else "👎",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"nd:fb:{'up' if helpful else 'down'}:{answer_id}",
@@ -60,26 +63,49 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"nd:fb
         return cls(match["id"], match["vote"] == "up")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        if _visible_answer(interaction, self.answer_id) is None:
+        stored = _visible_answer(interaction, self.answer_id)
+        if stored is None:
             await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
             return
-        _store(interaction).record_feedback(self.answer_id, interaction.user.id, self.helpful)
-        if self.helpful:
-            await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
+        store = _store(interaction)
+        earlier = {user: helpful for user, helpful, _ in store.feedback(self.answer_id)}.get(interaction.user.id)
+        if earlier == self.helpful:
+            said = "helpful" if self.helpful else "not helpful"
+            await interaction.response.send_message(
+                f"You already marked this answer {said}; it was counted once.", ephemeral=True
+            )
             return
-        await interaction.response.send_message(
-            "Thanks. What was wrong?", view=ReasonView(self.answer_id), ephemeral=True
+        store.record_feedback(self.answer_id, interaction.user.id, self.helpful)
+        votes = [helpful for _, helpful, _ in store.feedback(self.answer_id)]
+        counted = answer_view(self.answer_id, _stored_answer(stored), sum(votes), votes.count(False))
+        await interaction.response.edit_message(view=counted)  # everyone sees the new count on the answer
+        if self.helpful:
+            await interaction.followup.send("Thanks, your vote was counted.", ephemeral=True)
+            return
+        await interaction.followup.send(
+            "Thanks, your vote was counted. What was wrong?", view=reason_view(self.answer_id), ephemeral=True
         )
 
 
-class ReasonSelect(discord.ui.Select):
+class ReasonSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"nd:why:(?P<id>[0-9a-f]+)"):
+    """Why an answer was not helpful. Keyed by the answer id like the buttons, so it works on the private message
+    that carries it, even after a restart."""
+
     def __init__(self, answer_id: str) -> None:
         options = [discord.SelectOption(label=label, value=value) for value, label in FEEDBACK_REASONS.items()]
-        super().__init__(placeholder="Pick a reason (optional)", options=options, custom_id=f"nd:why:{answer_id}")
+        super().__init__(
+            discord.ui.Select(placeholder="Pick a reason (optional)", options=options, custom_id=f"nd:why:{answer_id}")
+        )
         self.answer_id = answer_id
 
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]
+    ) -> ReasonSelect:
+        return cls(match["id"])
+
     async def callback(self, interaction: discord.Interaction) -> None:
-        reason = self.values[0] if self.values else ""
+        reason = self.item.values[0] if self.item.values else ""
         if reason not in FEEDBACK_REASONS or _visible_answer(interaction, self.answer_id) is None:
             await interaction.response.send_message(NO_SUCH_ANSWER, ephemeral=True)
             return
@@ -87,10 +113,10 @@ class ReasonSelect(discord.ui.Select):
         await interaction.response.edit_message(content="Noted, thank you.", view=None)
 
 
-class ReasonView(discord.ui.View):
-    def __init__(self, answer_id: str) -> None:
-        super().__init__(timeout=300)
-        self.add_item(ReasonSelect(answer_id))
+def reason_view(answer_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReasonSelect(answer_id))
+    return view
 
 
 _LOOKS = {"passage": ("Show passage", "📄"), "more": ("Show more", "📜")}
@@ -200,11 +226,12 @@ class PageView(discord.ui.View):
         await self._turn(interaction, 1)
 
 
-def answer_view(answer_id: str, answer: Answer) -> discord.ui.View:
-    """Feedback always; Show passage for a cited answer; Show more when the answer is longer than one page."""
+def answer_view(answer_id: str, answer: Answer, helpful: int = 0, unhelpful: int = 0) -> discord.ui.View:
+    """Feedback always (with its counts); Show passage for a cited answer; Show more when the answer has more than its
+    embed shows. A vote redraws it from the stored answer, so it works on answers given before a restart."""
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(answer_id, True))
-    view.add_item(FeedbackButton(answer_id, False))
+    view.add_item(FeedbackButton(answer_id, True, helpful))
+    view.add_item(FeedbackButton(answer_id, False, unhelpful))
     if answer.grounded:
         view.add_item(AnswerButton("passage", answer_id))
     if needs_pager(answer):

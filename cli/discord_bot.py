@@ -40,7 +40,7 @@ def bot(
 
             def render() -> None:
                 for command in description["commands"]:
-                    gate = " (moderators)" if command["default_permissions"] else ""
+                    gate = " (moderators)" if command["default_permissions"] or command["moderators"] else ""
                     console.print(f"/{command['name']}{gate}: {command['description']}")
                 console.print(f"mentions: {description['allowed_mentions']}\nintents: {description['intents']}")
 

@@ -436,11 +436,16 @@ class Harness:
         user_id: int,
         mentions_bot: bool = False,
         replying_to: dict | None = None,
+        message_id: int | None = None,
     ) -> list[Sent]:
-        """Feed a MESSAGE_CREATE from a user (optionally a reply to `replying_to`) and wait for the bot's reaction."""
+        """Feed a MESSAGE_CREATE from a user (optionally a reply to `replying_to`) and wait for the bot's reaction.
+
+        A forum post's first message has the post's (thread's) id: pass it as `message_id`."""
         start = len(self.wire.sent)
         author = user_payload(user_id, f"user{user_id}")
         payload = message_payload(channel_id, {"content": content}, author, guild_id)
+        if message_id is not None:
+            payload["id"] = str(message_id)
         if replying_to is not None:
             payload["type"] = 19
             payload["message_reference"] = {"message_id": replying_to["id"], "channel_id": str(channel_id)}

@@ -160,9 +160,12 @@ async def test_bot_ask_defers_then_follows_up_with_a_cited_embed(harness: Harnes
     assert_safe(sent)
 
 
-async def test_bot_refusal_shows_nearest_articles(harness: Harness) -> None:
-    embed = final_embed(await harness.interact(ask_payload(harness, "who won the 2026 football world cup?")))
-    assert embed["description"].startswith("I couldn't find") and "Nearest articles" in embed["fields"][0]["name"]
+async def test_bot_refusal_shows_nearest_articles_only_when_they_are_close(harness: Harness) -> None:
+    far = final_embed(await harness.interact(ask_payload(harness, "who won the 2026 football world cup?")))
+    assert far["description"].startswith("I couldn't find") and "fields" not in far  # nothing unrelated offered
+    near = final_embed(await harness.interact(ask_payload(harness, "When was Hikvision founded?", user=OTHER)))
+    assert near["description"].startswith("I couldn't find") and "Nearest articles" in near["fields"][0]["name"]
+    assert "Canada kicks out Chinese" in near["fields"][0]["value"]
 
 
 async def test_bot_private_ask_is_ephemeral(harness: Harness) -> None:
@@ -214,14 +217,14 @@ async def test_bot_moderator_role_is_matched_by_id_not_name(harness: Harness) ->
     harness.bot.settings.moderator_role_ids = frozenset({role_id})
     _add_role(harness, role_id, "news-mods")
     _add_role(harness, impostor, "news-mods")  # anyone can create a role with the same name
-    payload = kb_payload(harness, "status", [], user=MEMBER, permissions=0)
+    payload = kb_payload(harness, "feedback", [], user=MEMBER, permissions=0)
     payload["member"]["roles"] = [str(impostor)]
     (refusal,) = await harness.interact(payload)
     assert "Only moderators" in refusal.body["data"]["content"]
-    payload = kb_payload(harness, "status", [], user=MEMBER, permissions=0)
+    payload = kb_payload(harness, "feedback", [], user=MEMBER, permissions=0)
     payload["member"]["roles"] = [str(role_id)]
     sent = await harness.interact(payload)
-    assert final_embed(sent)["title"] == "Knowledge base status"
+    assert final_embed(sent)["title"] == "What members missed"
 
 
 async def test_bot_attachment_ingest_reports_progress_and_a_summary(harness: Harness, monkeypatch) -> None:
@@ -298,7 +301,8 @@ async def test_bot_feedback_and_show_passage_buttons(harness: Harness) -> None:
     shown = passage[0].body["data"]
     assert shown["flags"] == 64 and "national security" in json.dumps(shown["embeds"])
     down = await harness.interact(component(harness, next(b for b in buttons if b.startswith("nd:fb:down:")), message))
-    assert down[0].body["data"]["flags"] == 64 and "What was wrong" in down[0].body["data"]["content"]
+    assert down[0].body["type"] == 7  # the answer's buttons are redrawn with the count
+    assert down[1].body["flags"] == 64 and "What was wrong" in down[1].body["content"]
     answer_id = buttons[0].rsplit(":", 1)[1]
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, None)]
 
@@ -444,11 +448,17 @@ async def test_bot_not_helpful_reason_is_stored(harness: Harness) -> None:
     message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
     message["components"] = sent[-1].body["components"]  # discord.py matches buttons against the message's own
     down = component(harness, f"nd:fb:down:{answer_id}", message)
-    reply = await harness.interact(down)
-    select = reply[0].body["data"]["components"][0]["components"][0]
-    reason = component(harness, select["custom_id"], message, values=["outdated"])
-    await harness.interact(reason)
+    await pick_reason(harness, await harness.interact(down), "outdated")
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, "outdated")]
+
+
+async def pick_reason(harness: Harness, pressed: list[Sent], reason: str, user: int = OTHER) -> list[Sent]:
+    """Choose a reason in the private "What was wrong?" message that pressing Not helpful sent."""
+    asked = next(s for s in pressed if s.is_message and "What was wrong" in (s.body.get("content") or ""))
+    private = message_payload(CHANNEL_A, asked.body, user_payload(BOT_ID, "newsdesk", True), GUILD_A)
+    private["components"] = asked.body["components"]
+    select = asked.body["components"][0]["components"][0]["custom_id"]
+    return await harness.interact(component(harness, select, private, values=[reason], user=user))
 
 
 async def test_bot_show_passage_of_a_long_digest_fits_one_embed(harness: Harness) -> None:
@@ -627,8 +637,8 @@ async def test_bot_moderators_see_unhelpful_answers_and_coverage_gaps(harness: H
     message = message_payload(CHANNEL_A, {}, user_payload(BOT_ID, "newsdesk", True))
     message["components"] = sent[-1].body["components"]
     answer_id = buttons[0].rsplit(":", 1)[1]
-    await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))
-    await harness.interact(component(harness, f"nd:why:{answer_id}", message, values=["outdated"]))
+    pressed = await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))
+    await pick_reason(harness, pressed, "outdated")
     gap = "What did lattice QCD results show about quark confinement?"
     await harness.interact(ask_payload(harness, gap, user=OTHER))
     report = json.dumps(final_embed(await harness.interact(kb_payload(harness, "feedback", []))), ensure_ascii=False)

@@ -81,8 +81,11 @@ async def test_feedback_on_unknown_answers_and_bad_reasons_is_refused(harness: H
     answer_id = buttons[0].rsplit(":", 1)[1]
     ghost = await harness.interact(component(harness, "nd:fb:up:0123456789ab", _message_with("nd:fb:up:0123456789ab")))
     assert "not available here" in _text(ghost) and harness.bot.store.feedback("0123456789ab") == []
-    await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))  # opens the reason select
-    forged = await harness.interact(component(harness, f"nd:why:{answer_id}", message, values=["<script>"]))
+    pressed = await harness.interact(component(harness, f"nd:fb:down:{answer_id}", message))  # sends the select
+    asked = next(s for s in pressed if s.is_message and "What was wrong" in (s.body.get("content") or ""))
+    private = message_payload(0, asked.body, user_payload(BOT_ID, "newsdesk", True))
+    private["components"] = asked.body["components"]
+    forged = await harness.interact(component(harness, f"nd:why:{answer_id}", private, values=["<script>"]))
     assert "not available here" in _text(forged)
     assert harness.bot.store.feedback(answer_id) == [(OTHER, False, None)]
 

@@ -16,9 +16,10 @@ from bot.delivery import HISTORY_TURNS, answer_turns, produce_answer, turns_from
 from bot.errors import user_message
 from bot.formatting import NO_PINGS, answer_embed, clip
 from bot.store import GuildSettings
-from bot.views import AnswerButton, FeedbackButton, answer_view
+from bot.views import AnswerButton, FeedbackButton, ReasonSelect, answer_view
 from retrieval.answer.chain import Turn
 from retrieval.errors import BadInputError, NewsdeskError
+from retrieval.questions import reads_as_question
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class AskCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         answers, _ = await self.bot.answerers(interaction.guild_id)
         async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
-            if text.rstrip().endswith("?"):
+            if reads_as_question(text):
                 answer = await produce_answer(self.bot, interaction.guild_id, text, [])
             else:
                 answer = await asyncio.to_thread(answers.check_claim, text)
@@ -53,8 +54,13 @@ class AskCog(commands.Cog):
         await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_PINGS)
 
     def _remember(
-        self, guild_id: int | None, user_id: int, answer: Answer, private: bool = False
+        self, guild_id: int | None, user_id: int, answer: Answer, private: bool = False, *, asked: bool = False
     ) -> tuple[discord.Embed, discord.ui.View]:
+        """Keep the answer for its buttons. A refusal of something that is no question ("thanks!" to a mention, an
+        unsupported claim) is not kept: it has no buttons and never shows as a question the knowledge base missed.
+        What members type into `/ask` (`asked`) is a question however it is worded ("quark confinement results")."""
+        if not answer.grounded and not asked and not reads_as_question(answer.question):
+            return answer_embed(answer), discord.ui.View()
         answer_id = self.bot.store.remember(guild_id, user_id, answer, private=private)
         return answer_embed(answer), answer_view(answer_id, answer)
 
@@ -75,7 +81,7 @@ class AskCog(commands.Cog):
 
         async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
             answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_draft)
-        embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private)
+        embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private, asked=True)
         if streamed:
             await interaction.edit_original_response(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:
@@ -88,17 +94,23 @@ class AskCog(commands.Cog):
             return
         channel = message.channel
         is_dm = message.guild is None
+        if is_dm and not self.bot.settings.allow_dms:
+            return
         mentioned = me in message.mentions
         replied = _replied_to(message, me.id)
         in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == me.id
         chosen = self.bot.store.guild_settings(message.guild.id) if message.guild else GuildSettings()
-        in_ask_channel = chosen.ask_channel is not None and channel.id == chosen.ask_channel
-        if is_dm and not self.bot.settings.allow_dms:
+        if _opens_forum_post(message, chosen):
+            await self._answer_forum_post(message)
             return
+        rule = chosen.rule_for(channel.id)
+        addressed = mentioned or replied is not None or is_dm
         if mentioned and not (replied or in_our_thread or chosen.answers_mentions_in(channel)):
             return  # moderators chose where newsdesk answers mentions
-        if not (mentioned or replied is not None or in_our_thread or is_dm or in_ask_channel):
+        if not (addressed or in_our_thread or rule.listen == "questions"):
             return
+        if not addressed and not reads_as_question(message.content):
+            return  # "lol", "thanks!": talk between people, not a question for newsdesk
         recent = await _recent(channel, message) if in_our_thread or is_dm else []
         # Unaddressed talk in our thread is for us only while one person is asking: "thanks, that's all!" from a
         # second person is conversation between people.
@@ -112,13 +124,7 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_PINGS,
             )
             return
-        retry_after = self.bot.cooldown.retry_after(message)
-        if retry_after:
-            await message.reply(
-                f"Slow down a little: you can ask again in {retry_after:.0f} s.",
-                allowed_mentions=NO_PINGS,
-                delete_after=10,
-            )
+        if not await self._take_turn(message):
             return
         if replied is not None:
             history = answer_turns(replied)
@@ -126,13 +132,33 @@ class AskCog(commands.Cog):
             history = turns_from(recent, me.id)
         else:
             history = await _post_context(channel)
-        await self._answer_message(message, question, history, in_place=replied is not None)
+        in_place = replied is not None or rule.answer_in == "reply"
+        await self._answer_message(message, question, history, in_place=in_place)
 
-    async def _target(self, message: discord.Message, question: str, in_place: bool) -> discord.abc.Messageable:
-        """Where the answer goes: a new thread under a text-channel message when possible, else right here
-        (threads, forum posts, voice-channel chats, DMs, and replies to our answers)."""
+    async def _take_turn(self, message: discord.Message) -> bool:
+        """The asker's cooldown turn; when they have none left, say so briefly and answer nothing."""
+        retry_after = self.bot.cooldown.retry_after(message)
+        if retry_after:
+            await message.reply(
+                f"Slow down a little: you can ask again in {retry_after:.0f} s.",
+                allowed_mentions=NO_PINGS,
+                delete_after=10,
+            )
+        return not retry_after
+
+    async def _answer_forum_post(self, message: discord.Message) -> None:
+        """A new post in the server's support forum: its title and first message are the question, answered in
+        the post itself, whatever it says (posting there is asking)."""
+        post = message.channel
+        text = " ".join(f"{getattr(post, 'name', '')}. {message.content}".split())
+        if await self._take_turn(message):
+            await self._answer_message(message, text[: self.bot.settings.max_question_chars], [], in_place=True)
+
+    async def _thread_for(self, message: discord.Message, question: str) -> discord.abc.Messageable:
+        """A new thread under a text-channel message when possible, else right here (threads, forum posts,
+        voice-channel chats, DMs)."""
         channel = message.channel
-        if in_place or not isinstance(channel, discord.TextChannel):
+        if not isinstance(channel, discord.TextChannel):
             return channel
         try:
             return await message.create_thread(name=clip(question, 90), auto_archive_duration=1440)
@@ -142,32 +168,47 @@ class AskCog(commands.Cog):
 
     async def _answer_message(self, message: discord.Message, question: str, history, in_place: bool) -> None:
         guild_id = message.guild.id if message.guild else None
-        target = await self._target(message, question, in_place)
         placeholder: discord.Message | None = None
+        where: discord.abc.Messageable | None = None  # decided by the first message sent
 
-        async def send(**kwargs) -> discord.Message:
-            if target is message.channel:  # answering where we were asked: as a reply, so it is clear to whom
+        async def send(opens_thread: bool, **kwargs) -> discord.Message:
+            """Only an answer earns a thread; a refusal or an error is one short reply where the question was."""
+            nonlocal where
+            if where is None:
+                where = await self._thread_for(message, question) if opens_thread and not in_place else message.channel
+            if where is message.channel:  # answering where we were asked: as a reply, so it is clear to whom
                 return await message.reply(allowed_mentions=NO_PINGS, mention_author=False, **kwargs)
-            return await target.send(allowed_mentions=NO_PINGS, **kwargs)
+            return await where.send(allowed_mentions=NO_PINGS, **kwargs)
 
         async def show_draft(text: str) -> None:
             nonlocal placeholder
             if placeholder is None:
-                placeholder = await send(content=text)
+                placeholder = await send(True, content=text)
             else:
                 await placeholder.edit(content=text, allowed_mentions=NO_PINGS)
 
         try:
-            async with self.bot.slots.slot(guild_id), target.typing():
+            async with self.bot.slots.slot(guild_id), message.channel.typing():
                 answer = await produce_answer(self.bot, guild_id, question, history, show_draft)
         except (NewsdeskError, ServerBusy) as exc:
-            await send(content=user_message(exc, None))
+            await send(False, content=user_message(exc, None))
             return
         embed, view = self._remember(guild_id, message.author.id, answer)
         if placeholder is not None:
             await placeholder.edit(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:
-            await send(embed=embed, view=view)
+            await send(answer.grounded, embed=embed, view=view)
+
+
+def _opens_forum_post(message: discord.Message, chosen: GuildSettings) -> bool:
+    """The first message of a new post in the server's support forum (a post's id is its first message's id)."""
+    post = message.channel
+    return (
+        chosen.forum_channel is not None
+        and isinstance(post, discord.Thread)
+        and post.parent_id == chosen.forum_channel
+        and message.id == post.id
+    )
 
 
 def _replied_to(message: discord.Message, bot_id: int) -> discord.Message | None:
@@ -198,5 +239,5 @@ async def _post_context(channel: discord.abc.Messageable) -> list[Turn]:
 
 
 async def setup(bot: NewsdeskBot) -> None:
-    bot.add_dynamic_items(FeedbackButton, AnswerButton)
+    bot.add_dynamic_items(FeedbackButton, ReasonSelect, AnswerButton)
     await bot.add_cog(AskCog(bot))

@@ -1,7 +1,8 @@
 """Moderators keep the server's knowledge base fresh: `/kb add|remove|refresh|list|status` and `/kb feeds ...`.
 
-The group is guild-only with `default_permissions(manage_guild=True)`; every command also checks locally (Manage
-Server or the configured moderator role), because server admins can change Discord-side defaults.
+The group is guild-only. Discord can only hide a whole top-level command from members, and `/kb status` is for
+everyone, so the group is visible and each command is gated here: Manage Server or the configured moderator role,
+except the commands in PUBLIC (whose moderator-only parts check again).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ PROGRESS_INTERVAL_S = 1.0
 PAGE_SIZE = 10
 INSIGHTS_DAYS = 7
 REPORT_NAMED = 8  # articles named per outcome in a report; the rest are counted
+GROUP_DESCRIPTION = "The knowledge base: status for everyone, changes for moderators"
+PUBLIC = frozenset({"kb status"})  # every member may use these; the rest of /kb is for moderators
+ANSWER_IN = {"a thread": "thread", "a reply": "reply"}
+LISTEN = {"mentions only": "mentions", "every question": "questions"}
 IngestWork = Callable[[KnowledgeBase, Progress], IngestReport]
 
 
@@ -116,16 +121,18 @@ async def moderator_feed_choices(interaction: discord.Interaction, current: str)
 
 
 @app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
-class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="Moderators: manage the knowledge base"):
+class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description=GROUP_DESCRIPTION):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
         super().__init__()
+        for command in self.walk_app_commands():  # the one mark that the check and `bot --dry-run` both read
+            command.extras["moderators"] = command.qualified_name not in PUBLIC
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage
-        if not is_moderator(interaction.user, interaction.permissions, self.bot.settings):
+        for_moderators = interaction.command is None or interaction.command.extras.get("moderators", True)
+        if for_moderators and not is_moderator(interaction.user, interaction.permissions, self.bot.settings):
             raise NotModerator
         return True
 
@@ -357,8 +364,12 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
     @app_commands.command(name="settings", description="Where newsdesk logs changes and answers questions here.")
     @app_commands.describe(
         audit_channel="Where knowledge-base changes are logged",
-        ask_channel="A channel where every message is a question, answered in a thread",
-        mentions="Answer @mentions in every channel, or only in the ask channel",
+        ask_channel="A channel where every question is answered, without a mention",
+        forum="A forum where every new post is answered inside the post",
+        mentions="Answer @mentions in every channel, or only in the ask channels and the forum",
+        channel="The channel that answer_in and listen apply to (default: this one)",
+        answer_in="In that channel, answer in a new thread or as a reply",
+        listen="In that channel, answer mentions only, or every message that reads as a question",
         reset="Forget this server's settings",
     )
     async def settings(
@@ -366,7 +377,11 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         interaction: discord.Interaction,
         audit_channel: discord.TextChannel | None = None,
         ask_channel: discord.TextChannel | None = None,
+        forum: discord.ForumChannel | None = None,
         mentions: Literal["everywhere", "ask channel only"] | None = None,
+        channel: discord.TextChannel | None = None,
+        answer_in: Literal["a thread", "a reply"] | None = None,
+        listen: Literal["mentions only", "every question"] | None = None,
         reset: bool = False,
     ) -> None:
         guild_id = interaction.guild_id or 0
@@ -375,25 +390,25 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
             current,
             audit_channel=audit_channel.id if audit_channel else current.audit_channel,
             ask_channel=ask_channel.id if ask_channel else current.ask_channel,
+            forum_channel=forum.id if forum else current.forum_channel,
             mentions_only_in_ask_channel=(mentions == "ask channel only")
             if mentions
             else current.mentions_only_in_ask_channel,
         )
-        if changed.mentions_only_in_ask_channel and not changed.ask_channel:
-            raise BadInputError("Choose an ask channel before limiting mentions to it.")
+        rule = {"answer_in": ANSWER_IN.get(answer_in or ""), "listen": LISTEN.get(listen or "")}
+        rule = {key: value for key, value in rule.items() if value}
+        if rule:
+            if channel is None and not isinstance(interaction.channel, discord.TextChannel):
+                raise BadInputError("Choose the channel these answers apply to with channel:.")
+            changed = changed.with_rule(channel.id if channel else interaction.channel_id or 0, **rule)
+        if changed.mentions_only_in_ask_channel and not (changed.question_channels() or changed.forum_channel):
+            raise BadInputError("Choose an ask channel or a forum before limiting mentions to them.")
         await asyncio.to_thread(self.bot.store.save_guild_settings, guild_id, changed)
-
-        def where(channel_id: int | None) -> str:
-            return f"<#{channel_id}>" if channel_id else "not set"
-
-        text = (
-            f"Audit channel: {where(changed.audit_channel)} · ask channel: {where(changed.ask_channel)} · "
-            f"mentions answered {'only in the ask channel' if changed.mentions_only_in_ask_channel else 'everywhere'}."
-        )
+        text = clip(settings_text(changed), MESSAGE_LIMIT)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
         await self.bot.audit(interaction.guild, f"{_who(interaction)} changed settings: {text}")
 
-    @app_commands.command(name="status", description="Counts, last refresh and recent failures.")
+    @app_commands.command(name="status", description="Counts, last refresh and feeds (for everyone); failures too.")
     async def status(self, interaction: discord.Interaction) -> None:
         interaction.extras["private"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -416,7 +431,9 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
                 else (f"{len(followed)} / {quota.feeds} followed; not fetched yet")
             )
             embed.add_field(name="Feeds", value=value, inline=False)
-        failures = self.bot.store.recent_failures(interaction.guild_id or 0)
+        # Failed sources can name addresses and errors only moderators should read.
+        moderator = is_moderator(interaction.user, interaction.permissions, self.bot.settings)
+        failures = self.bot.store.recent_failures(interaction.guild_id or 0) if moderator else []
         if failures:
             value = "\n".join(
                 f"• {shown_address(src, 120)}: {plain(clip(IngestFailure(src, err).reason, 120))} {timestamp(when)}"
@@ -485,6 +502,23 @@ class PasteArticle(discord.ui.Modal, title="Add an article"):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await send_private(interaction, user_message(error, interaction))
+
+
+def settings_text(chosen: GuildSettings) -> str:
+    """The server's settings in one message, channels as mentions (which ping nobody)."""
+
+    def where(channel_id: int | None) -> str:
+        return f"<#{channel_id}>" if channel_id else "not set"
+
+    mentions = "only in the ask channels and the forum" if chosen.mentions_only_in_ask_channel else "everywhere"
+    lines = [
+        f"Audit channel: {where(chosen.audit_channel)} · ask channel: {where(chosen.ask_channel)} · "
+        f"forum: {where(chosen.forum_channel)} · mentions answered {mentions}."
+    ]
+    for key, rule in chosen.channels.items():
+        listens = "every question" if rule.listen == "questions" else "mentions only"
+        lines.append(f"• <#{key}>: {listens}, answered in {'a thread' if rule.answer_in == 'thread' else 'a reply'}")
+    return "\n".join(lines)
 
 
 async def deliver_late(interaction: discord.Interaction, text: str) -> None:

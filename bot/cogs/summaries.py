@@ -82,6 +82,8 @@ class SummariesCog(commands.Cog):
         embed = discord.Embed(title="newsdesk: news answers with checked sources", colour=BRAND)
         embed.description = (
             "• `/ask` a question, or mention me in a message; reply to one of my answers to follow up.\n"
+            "• On any message: right-click (long-press on mobile) → *Apps* → **Ask newsdesk about this**: "
+            "a question in it is answered, a statement is checked against the sources (only you see the result).\n"
             "• `/summary` of a topic or one article, `/digest` of what is new, `/sources` for what I know.\n"
             "• Every sentence of an answer cites an article, and every citation is checked against it."
         )

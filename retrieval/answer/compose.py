@@ -68,9 +68,13 @@ def answer_spans(reader: Reader, question: str, answer: str) -> list[str]:
 
 
 def nearest_articles(hits: list[SearchHit], limit: int = 3) -> list[ArticleRecord]:
+    """What a refusal offers instead: only articles with a passage as close to the question as an answerable one
+    must be (MIN_RELEVANCE). An article at chit-chat distance ("lol" reaches 0.22 on the sample page) would only
+    suggest the knowledge base thinks it is related."""
     unique: dict[str, ArticleRecord] = {}
     for hit in hits:
-        unique.setdefault(hit.article.id, hit.article)
+        if hit.similarity >= MIN_RELEVANCE:
+            unique.setdefault(hit.article.id, hit.article)
     return list(unique.values())[:limit]
 
 
