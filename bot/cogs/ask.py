@@ -68,13 +68,13 @@ class AskCog(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         streamed = False
 
-        async def show_draft(text: str) -> None:
+        async def show_progress(text: str) -> None:
             nonlocal streamed
             streamed = True
             await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
 
         async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
-            answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_draft)
+            answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_progress)
         embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private)
         if streamed:
             await interaction.edit_original_response(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
@@ -150,7 +150,7 @@ class AskCog(commands.Cog):
                 return await message.reply(allowed_mentions=NO_PINGS, mention_author=False, **kwargs)
             return await target.send(allowed_mentions=NO_PINGS, **kwargs)
 
-        async def show_draft(text: str) -> None:
+        async def show_progress(text: str) -> None:
             nonlocal placeholder
             if placeholder is None:
                 placeholder = await send(content=text)
@@ -159,7 +159,7 @@ class AskCog(commands.Cog):
 
         try:
             async with self.bot.slots.slot(guild_id), target.typing():
-                answer = await produce_answer(self.bot, guild_id, question, history, show_draft)
+                answer = await produce_answer(self.bot, guild_id, question, history, show_progress)
         except (NewsdeskError, ServerBusy) as exc:
             await send(content=user_message(exc, None))
             return
