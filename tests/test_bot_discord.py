@@ -350,7 +350,8 @@ async def test_bot_streams_only_checked_sentences_then_the_final_embed(
     wire = json.dumps([s.body for s in sent])
     assert "Halifax" not in wire and "Draft" not in wire
     edits = [s for s in sent if s.method == "PATCH"]
-    shown = [e.body["content"].removesuffix(delivery.WRITING) for e in edits[:-1] if e.body["content"] != delivery.SLOW_NOTICE]
+    progress = [e.body["content"] for e in edits[:-1] if e.body["content"] != delivery.SLOW_NOTICE]
+    shown = [content.removesuffix(delivery.WRITING) for content in progress]
     checked = [f"{s} [1]." for s in kept]
     assert shown == [checked[0], " ".join(checked[:2])]  # sentence by sentence, in order
     final = edits[-1].body

@@ -31,6 +31,7 @@ from langchain_core.runnables import (
     RunnableGenerator,
     RunnableLambda,
     RunnablePassthrough,
+    RunnableWithFallbacks,
 )
 
 import prompts
@@ -122,7 +123,11 @@ class NewsdeskChain:
             return llm_step
         from retrieval.answer.llm import LLM_FAILURES
 
-        return llm_step.with_fallbacks([offline], exceptions_to_handle=LLM_FAILURES).with_config(run_name=name)
+        # What `llm_step.with_fallbacks(...)` builds, named at construction: a run name given with `with_config`
+        # would be inherited by both of its children in `invoke`, hiding which one ran.
+        return RunnableWithFallbacks(
+            runnable=llm_step, fallbacks=[offline], exceptions_to_handle=LLM_FAILURES, name=name
+        )
 
     def _model(self) -> Runnable:
         from retrieval.answer.llm import with_malformed_retry  # openai costs ~0.8 s to import: only when used
@@ -143,7 +148,7 @@ class NewsdeskChain:
             )
         offline = RunnableLambda(_borrowed_words)
         return RunnableBranch(
-            (lambda x: not x["history"], RunnableLambda(lambda x: x["question"])),
+            (lambda x: not x["history"], RunnableLambda(lambda x: x["question"]).with_config(run_name="no_history")),
             self._with_fallback(llm or offline, offline, "condense_question"),
         ).with_config(run_name="condense_question")
 
