@@ -147,6 +147,22 @@ def cold_start(model_dir: Path, log: Log) -> dict[str, object]:
     return result
 
 
+def streaming(model_dir: Path, log: Log) -> dict[str, object]:
+    """Time to the first checked sentence against a scripted LLM streaming at a realistic pace (bench/streaming.py),
+    in its own process run from the repository root, where the scripted server is importable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.streaming", tmp, str(model_dir)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    log(f"streaming {result}")
+    return result
+
+
 def run(settings: Settings, squad: Path, n_questions: int, scale: list[int], log: Log) -> dict[str, object]:
     """Everything measured in a fresh temporary data dir, so first-ingest numbers are first ingests."""
     get_embedder(settings.model_cache_dir)
@@ -159,5 +175,6 @@ def run(settings: Settings, squad: Path, n_questions: int, scale: list[int], log
         results["squad"] = None
         log(f"skipped the SQuAD comparison and scale points: {squad} not found")
     results["cold_start"] = cold_start(settings.model_cache_dir, log)
+    results["streaming"] = streaming(settings.model_cache_dir, log)
     results["bench_peak_rss_mb"] = peak_rss_mb()
     return results

@@ -1,4 +1,5 @@
-"""Producing an answer for Discord: offline in a worker thread, or streamed from the LLM with throttled edits."""
+"""Producing an answer for Discord: offline in a worker thread, or streamed from the LLM with throttled edits that
+only ever show sentences the citation check has passed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import discord
 
-import prompts
 from bot.formatting import MESSAGE_LIMIT, clip, plain
 from retrieval.answer.chain import Partial, Turn
 from retrieval.types import Answer
@@ -18,39 +18,37 @@ if TYPE_CHECKING:
     from bot.client import NewsdeskBot
 
 EDIT_INTERVAL_S = 1.0  # Discord allows about five edits per five seconds per message; one a second leaves room
-SLOW_NOTICE_S = 4.0  # with no draft yet after this long, say that the answer is coming
+SLOW_NOTICE_S = 4.0  # with no checked sentence yet after this long, say that the answer is coming
 SLOW_NOTICE = "Still working on it: the language model is taking longer than usual…"
-# The LLM's words before the citation check: marked as such, and replaced by the checked answer when it is ready.
-DRAFT_LABEL = "-# Draft, not yet checked against the sources…\n"
+WRITING = " ▌"  # after the checked sentences shown so far: more are being written and checked
 HISTORY_TURNS = 10
 
-OnPartial = Callable[[str], Awaitable[None]]
+OnProgress = Callable[[str], Awaitable[None]]
 
 
 async def produce_answer(
-    bot: NewsdeskBot, guild_id: int | None, question: str, history: list[Turn], on_partial: OnPartial | None = None
+    bot: NewsdeskBot, guild_id: int | None, question: str, history: list[Turn], on_progress: OnProgress | None = None
 ) -> Answer:
-    """The checked answer; in LLM mode `on_partial` sees the growing draft at most once per EDIT_INTERVAL_S."""
+    """The checked answer. In LLM mode `on_progress` sees the sentences checked so far, at most once per
+    EDIT_INTERVAL_S: a sentence appears only once it passed, and one the check drops never does."""
     answers, _ = await bot.answerers(guild_id)
-    if answers.mode != "llm" or on_partial is None:
+    if answers.mode != "llm" or on_progress is None:
         return await asyncio.to_thread(answers.ask, question, history)
     last_edit = 0.0
     final: Answer | None = None
 
     async def notice_when_slow() -> None:
         await asyncio.sleep(SLOW_NOTICE_S)
-        await on_partial(SLOW_NOTICE)
+        await on_progress(SLOW_NOTICE)
 
     slow = asyncio.create_task(notice_when_slow())
     try:
         async for event in answers.astream(question, history):
             if isinstance(event, Partial):
                 slow.cancel()
-                text = event.text.replace(prompts.NOT_IN_SOURCES, "").strip()
-                if text and time.monotonic() - last_edit >= EDIT_INTERVAL_S:
+                if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
                     last_edit = time.monotonic()
-                    shown = plain(text)
-                    await on_partial(DRAFT_LABEL + clip(shown, MESSAGE_LIMIT - len(DRAFT_LABEL) - 2) + " ▌")
+                    await on_progress(clip(plain(event.text), MESSAGE_LIMIT - len(WRITING)) + WRITING)
             else:
                 final = event
     finally:

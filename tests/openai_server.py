@@ -24,6 +24,7 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     raw: bytes | None = None  # a malformed body sent as is
+    chunk_delay_s: float = 0.0  # when streaming, the pause before each word: a model writing at a realistic rate
 
 
 @dataclass
@@ -92,7 +93,7 @@ def fake_llm(*script: Step) -> Iterator[FakeLLM]:
             elif step.raw is not None:
                 self._send(200, step.raw, {"Content-Type": "application/json"})
             elif body.get("stream"):
-                self._stream(content, body["model"])
+                self._stream(content, body["model"], step.chunk_delay_s)
             else:
                 self._send(
                     200, json.dumps(_completion(content, body["model"])).encode(), {"Content-Type": "application/json"}
@@ -105,12 +106,21 @@ def fake_llm(*script: Step) -> Iterator[FakeLLM]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _stream(self, content: str, model: str) -> None:
-            pieces = [_chunk({"role": "assistant", "content": ""}, model)]
-            pieces += [_chunk({"content": word}, model) for word in re.findall(r"\S+\s*", content)]
-            pieces += [_chunk({}, model, "stop"), b"data: [DONE]\n\n"]
-            payload = b"".join(pieces)
-            self._send(200, payload, {"Content-Type": "text/event-stream"})
+        def _stream(self, content: str, model: str, chunk_delay_s: float) -> None:
+            words = [_chunk({"content": word}, model) for word in re.findall(r"\S+\s*", content)]
+            head = _chunk({"role": "assistant", "content": ""}, model)
+            tail = _chunk({}, model, "stop") + b"data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(head) + sum(map(len, words)) + len(tail)))
+            self.end_headers()
+            self.wfile.write(head)
+            for word in words:
+                if chunk_delay_s:
+                    self.wfile.flush()
+                    time.sleep(chunk_delay_s)
+                self.wfile.write(word)
+            self.wfile.write(tail)
 
         def log_message(self, *args: object) -> None:
             pass

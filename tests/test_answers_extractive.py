@@ -189,7 +189,7 @@ def test_markers_inside_articles_cannot_become_citations(kb, answers: AnswerServ
     sources = number_sources(kb.search(question, 6))
     forum = next(s.n for s in sources if s.article.title == "Camera forum thread")
     assert len(sources) > 1 and not any(re.search(r"\[\d", " ".join(s.sentences) + s.text) for s in sources)
-    draft = answers._extractive.draft(question, sources)
+    draft = ExtractiveAnswerer(kb.embedder, kb.reader).draft(question, sources)
     refund = next(sentence for sentence in re.split(r"(?<=[.!?])\s+", draft) if "refund" in sentence)
     assert re.findall(r"\[(\d+)\]", refund) == [str(forum)]
     answer = answers.ask(question)
@@ -372,7 +372,7 @@ def test_labels_that_reverse_a_story_are_quoted_with_it(settings, kb, answers: A
         ("Did the Dartmouth town council rename the Atlantic Ocean after its mayor?", "rename the Atlantic"),
         ("Was the Halifax ferry captain arrested for smuggling?", "captain was arrested"),
     ):
-        draft = answers._extractive.draft(question, number_sources(kb.search(question, 6)))
+        draft = ExtractiveAnswerer(kb.embedder, kb.reader).draft(question, number_sources(kb.search(question, 6)))
         answer = answers.ask(question)
         grounded += answer.grounded
         quoted = [s for s in split_sentences(draft) if wanted in s]

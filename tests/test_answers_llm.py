@@ -148,14 +148,20 @@ def test_llm_errors_name_no_address_or_setting(tmp_path, model_dir) -> None:
     assert "127.0.0.1" not in message and "OPENAI" not in message and "http" not in message
 
 
-async def test_streaming_yields_partials_then_the_checked_answer(tmp_path, model_dir) -> None:
-    reply = "Canada ordered Hikvision to shut down its Canadian operations [{Hikvision}]. Uncited filler sentence here."
+KEPT = "Canada ordered Hikvision to shut down its Canadian operations"
+DROPPED = "The Halifax ferry service was shut down by the same order"
+DISAGREES = "Hikvision said it strongly disagrees with the government's decision"
+
+
+async def test_streaming_yields_only_checked_sentences_in_order(tmp_path, model_dir) -> None:
+    reply = f"{KEPT} [{{Hikvision}}]. {DROPPED} [{{Hikvision}}]. {DISAGREES} [{{Hikvision}}]."
     with fake_llm(Step(reply)) as llm:
         events = [e async for e in service(tmp_path, model_dir, llm).astream("why did Canada ban Hikvision?")]
-    partials = [e for e in events if isinstance(e, Partial)]
+    partials = [e.text for e in events if isinstance(e, Partial)]
     final = events[-1]
-    assert len(partials) > 3 and partials[-1].text.endswith("here.")
-    assert isinstance(final, Answer) and final.grounded and "filler" not in final.answer
+    assert partials == [f"{KEPT} [1]."]  # shown once checked, while the model was still writing
+    assert isinstance(final, Answer) and final.answer == f"{KEPT} [1]. {DISAGREES} [1]."
+    assert final.dropped_sentences == 1 and not any("Halifax" in text for text in partials)
     assert llm.requests[0]["stream"] is True
 
 

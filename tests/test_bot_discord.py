@@ -327,11 +327,23 @@ async def test_bot_busy_server_refuses_privately_past_its_queue(harness: Harness
     assert any(s.method == "DELETE" for s in sent)  # the public "thinking…" placeholder was removed
 
 
-async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: Path, model_dir: Path) -> None:
+async def test_bot_streams_only_checked_sentences_then_the_final_embed(
+    tmp_path: Path, model_dir: Path, monkeypatch
+) -> None:
+    """A model writing at a realistic pace, one sentence of four dropped by the check: every edit shows checked
+    sentences only, in order, and the dropped one (or a draft) is in no request at all."""
+    from bot import delivery
     from tests.openai_server import Step, fake_llm
 
-    reply = "Canada ordered Hikvision to shut down its Canadian operations over national security [{Hikvision}]."
-    with fake_llm(Step(reply)) as llm:
+    monkeypatch.setattr(delivery, "EDIT_INTERVAL_S", 0.0)  # every checked update becomes an edit
+    kept = [
+        "Canada ordered Hikvision to shut down its Canadian operations over national security",
+        "Hikvision said it strongly disagrees with the government's decision",
+        "Major retailers such as Best Buy and Home Depot stopped selling Hikvision products as early as 2021",
+    ]
+    dropped = "The Halifax ferry service was shut down by the same order"
+    reply = " ".join(f"{s} [{{Hikvision}}]." for s in [kept[0], dropped, *kept[1:]])
+    with fake_llm(Step(reply, chunk_delay_s=0.01)) as llm:
         settings = make_settings(tmp_path / "data", model_dir, openai_base_url=llm.base_url, openai_api_key="k")
         services = Services(settings)
         services.kb(f"guild-{GUILD_A}").ingest([str(SAMPLE_CORPUS)])
@@ -339,11 +351,15 @@ async def test_bot_streams_llm_answers_with_edits_then_a_final_embed(tmp_path: P
         await h.start()
         h.add_guild(GUILD_A, CHANNEL_A)
         sent = await h.interact(ask_payload(h, "why did Canada ban Hikvision?"))
+    wire = json.dumps([s.body for s in sent])
+    assert "Halifax" not in wire and "Draft" not in wire
     edits = [s for s in sent if s.method == "PATCH"]
-    assert edits[0].body["content"].endswith("▌")  # a draft shown while the model writes, marked as unchecked
-    assert edits[0].body["content"].startswith("-# Draft, not yet checked")
+    progress = [e.body["content"] for e in edits[:-1] if e.body["content"] != delivery.SLOW_NOTICE]
+    shown = [content.removesuffix(delivery.WRITING) for content in progress]
+    checked = [f"{s} [1]." for s in kept]
+    assert shown == [checked[0], " ".join(checked[:2])]  # sentence by sentence, in order
     final = edits[-1].body
-    assert final["content"] is None and "national security" in final["embeds"][0]["description"]
+    assert final["content"] is None and final["embeds"][0]["description"].replace("**", "") == " ".join(checked)
     assert final["embeds"][0]["footer"]["text"] == "LLM answer, citations checked"
     assert_safe(sent)
     services.close()

@@ -54,7 +54,7 @@ def offline(tmp_path: Path, model_dir: Path) -> tuple[AnswerService, list[Source
     kb = Services(settings).kb("default")
     kb.ingest([str(SAMPLE_CORPUS)])
     svc = AnswerService(settings, kb)
-    sources = svc._prepare.invoke(svc._inputs(QUESTION, None, None))["sources"]
+    sources = svc._chain.prepare.invoke(svc._inputs(QUESTION, None, None))["sources"]
     return svc, sources, next(s for s in sources if "Hikvision" in s.article.title)
 
 

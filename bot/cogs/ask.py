@@ -74,13 +74,13 @@ class AskCog(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         streamed = False
 
-        async def show_draft(text: str) -> None:
+        async def show_progress(text: str) -> None:
             nonlocal streamed
             streamed = True
             await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
 
         async with self.bot.slots.slot(interaction.guild_id, queued_notice(interaction)):
-            answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_draft)
+            answer = await produce_answer(self.bot, interaction.guild_id, question, [], show_progress)
         embed, view = self._remember(interaction.guild_id, interaction.user.id, answer, private, asked=True)
         if streamed:
             await interaction.edit_original_response(content=None, embed=embed, view=view, allowed_mentions=NO_PINGS)
@@ -180,7 +180,7 @@ class AskCog(commands.Cog):
                 return await message.reply(allowed_mentions=NO_PINGS, mention_author=False, **kwargs)
             return await where.send(allowed_mentions=NO_PINGS, **kwargs)
 
-        async def show_draft(text: str) -> None:
+        async def show_progress(text: str) -> None:
             nonlocal placeholder
             if placeholder is None:
                 placeholder = await send(True, content=text)
@@ -189,7 +189,7 @@ class AskCog(commands.Cog):
 
         try:
             async with self.bot.slots.slot(guild_id), message.channel.typing():
-                answer = await produce_answer(self.bot, guild_id, question, history, show_draft)
+                answer = await produce_answer(self.bot, guild_id, question, history, show_progress)
         except (NewsdeskError, ServerBusy) as exc:
             await send(False, content=user_message(exc, None))
             return

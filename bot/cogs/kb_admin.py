@@ -38,7 +38,7 @@ from bot.formatting import (
     timestamp,
 )
 from bot.store import FEEDBACK_REASONS, GuildSettings
-from retrieval.answer.summaries import is_summary_label
+from retrieval.answer.drafts import is_summary_label
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.feeds import FeedCheck, parse_every

@@ -133,7 +133,7 @@ class CitationChecker:
     def __init__(self, reader: Reader, judge: Judge | None = None) -> None:
         """Without a `judge` (offline), a sentence the verifier is unsure of is dropped; with one, the judge decides."""
         self._reader = reader
-        self._judge = judge
+        self.judge = judge
 
     def support_scores(self, pairs: list[tuple[str, list[str]]]) -> list[tuple[float, int]]:
         """For each (claim, passage sentences): the support probability and the index of the backing sentence.
@@ -172,16 +172,47 @@ class CitationChecker:
         ]
 
     def check(self, draft: str, sources: list[Source]) -> Checked:
-        sentences = split_sentences(" ".join(draft.split()))
+        """The whole of `draft` checked at once: one verifier batch, one judge call."""
+        run = SentenceCheck(self, sources)
+        run.add(split_sentences(" ".join(draft.split())))
+        return run.result
+
+    def begin(self, sources: list[Source]) -> SentenceCheck:
+        """A check of an answer that arrives sentence by sentence, as an LLM writes it."""
+        return SentenceCheck(self, sources)
+
+
+class SentenceCheck:
+    """One answer's citation check, fed its sentences in reading order, some at a time.
+
+    Each sentence is checked on its own (its markers, its cited passages, the judge for it), so a sentence can be
+    shown as soon as it passes, and renumbering in reading order means the sentences shown first never change: the
+    text after the last `add` is the same as checking the whole answer at once.
+    """
+
+    def __init__(self, checker: CitationChecker, sources: list[Source]) -> None:
+        self._checker = checker
+        self._sources = sources
+        self._kept: list[str] = []
+        self._renumber: dict[int, int] = {}  # source number -> citation number, in reading order of kept sentences
+        self._quotes: dict[int, str] = {}  # source number -> the sentence of it that first backed a claim
+        self.result = Checked(text="")
+
+    def add(self, sentences: list[str]) -> list[str]:
+        """Check the answer's next `sentences` together; return the kept ones as they are shown (renumbered)."""
+        sources, result = self._sources, self.result
         parsed = [_split_claim(s) for s in sentences]
-        result = Checked(text="", total_sentences=len(sentences))
+        result.total_sentences += len(sentences)
         wanted: list[tuple[int, int]] = []  # (sentence, source number) pairs to verify
         for i, (claim, numbers) in enumerate(parsed):
             valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(sources)]
-            result.invalid_markers += len([n for n in numbers if not 1 <= n <= len(sources)])
+            invalid = len([n for n in numbers if not 1 <= n <= len(sources)])
+            if invalid:
+                result.invalid_markers += invalid
+                log.warning("removed %d citation(s) to sources that were not given", invalid)
             if claim and any(ch.isalpha() for ch in claim) and not is_instruction(claim):
                 wanted += [(i, n) for n in valid]
-        scores = self.support_scores([(parsed[i][0], sources[n - 1].sentences) for i, n in wanted])
+        scores = self._checker.support_scores([(parsed[i][0], sources[n - 1].sentences) for i, n in wanted])
         backed = [(i, n, b) for (i, n), (p, b) in zip(wanted, scores, strict=True) if p >= SUPPORTED]
         verified = {i for i, _, _ in backed}
         unsure = [
@@ -189,31 +220,26 @@ class CitationChecker:
             for (i, n), (p, b) in zip(wanted, scores, strict=True)
             if i not in verified and CONTRADICTED <= p < SUPPORTED
         ]
-        if unsure and self._judge is not None:
-            backed += _second_opinion(self._judge, unsure, [claim for claim, _ in parsed], sources, result)
+        if unsure and self._checker.judge is not None:
+            backed += _second_opinion(self._checker.judge, unsure, [claim for claim, _ in parsed], sources, result)
 
         supported: dict[int, list[int]] = {}
-        quotes: dict[int, str] = {}
         for i, n, b in backed:
             supported.setdefault(i, []).append(n)
-            quotes.setdefault(n, sources[n - 1].sentences[b])
-        kept: list[tuple[str, list[int]]] = []
+            self._quotes.setdefault(n, sources[n - 1].sentences[b])
+        kept: list[str] = []
         for i, (claim, numbers) in enumerate(parsed):
-            if i in supported:
-                kept.append((claim, supported[i]))
-            else:
+            if i not in supported:
                 result.dropped_sentences += 1
                 log.info("dropped unsupported sentence %r (cited %s)", claim[:80], numbers)
-        if result.invalid_markers:
-            log.warning("removed %d citation(s) to sources that were not given", result.invalid_markers)
-
-        renumber: dict[int, int] = {}
-        for _, numbers in kept:
-            for n in numbers:
-                renumber.setdefault(n, len(renumber) + 1)
-        result.text = " ".join(with_markers(claim, [renumber[n] for n in numbers]) for claim, numbers in kept)
-        result.citations = [sources[old - 1].citation(new, quotes[old]) for old, new in renumber.items()]
-        return result
+                continue
+            for n in supported[i]:
+                self._renumber.setdefault(n, len(self._renumber) + 1)
+            kept.append(with_markers(claim, [self._renumber[n] for n in supported[i]]))
+        self._kept += kept
+        result.text = " ".join(self._kept)
+        result.citations = [sources[old - 1].citation(new, self._quotes[old]) for old, new in self._renumber.items()]
+        return kept
 
 
 def _second_opinion(
@@ -223,6 +249,7 @@ def _second_opinion(
     call; counts in `result` the sentences it kept and those it dropped."""
     said = judge([(sources[n - 1], claims[i]) for i, n, _ in unsure])
     kept = [triple for triple, ok in zip(unsure, said, strict=True) if ok]
-    result.judge_kept = len({i for i, _, _ in kept})
-    result.judge_dropped = len({i for i, _, _ in unsure}) - result.judge_kept
+    judge_kept = len({i for i, _, _ in kept})
+    result.judge_kept += judge_kept
+    result.judge_dropped += len({i for i, _, _ in unsure}) - judge_kept
     return kept

@@ -6,14 +6,12 @@ import math
 import re
 from typing import Literal
 
-import prompts
-from retrieval.answer.citations import CitationChecker
+from retrieval.answer.citations import Checked
 from retrieval.answer.extractive import ANSWERS
 from retrieval.answer.sources import Source, number_sources
 from retrieval.chunker import split_sentences
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
-from retrieval.text import normalised
 from retrieval.types import Answer, ArticleRecord, SearchHit
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -85,20 +83,14 @@ def refusal(question: str, mode: Literal["extractive", "llm"], hits: list[Search
 
 
 def checked_answer(
-    checker: CitationChecker,
-    question: str,
-    draft: str,
-    sources: list[Source],
-    mode: Literal["extractive", "llm"],
-    timings: dict,
+    question: str, checked: Checked | None, sources: list[Source], mode: Literal["extractive", "llm"], timings: dict
 ) -> Answer:
-    """Check `draft` against `sources`; a draft with nothing supported left becomes a refusal."""
+    """The `Answer` of a finished check. No check (the answerer said the sources do not answer) or nothing supported
+    left is a refusal, naming the nearest articles."""
     hits = [h for s in sources for h in s.hits]
-    draft = normalised(draft).strip()  # markers are read as a person reads them: "[\u200b2]" is "[2]"
-    if not draft or draft.startswith(prompts.NOT_IN_SOURCES):
-        return refusal(question, mode, hits, timings)
-    checked = checker.check(draft, sources)
-    if checked.citations:
+    if checked is None or not checked.citations:
+        answer = refusal(question, mode, hits, timings)
+    else:
         answer = Answer(
             question=question,
             answer=checked.text,
@@ -107,8 +99,7 @@ def checked_answer(
             citations=checked.citations,
             timings_ms=timings,
         )
-    else:
-        answer = refusal(question, mode, hits, timings)
-    answer.total_sentences, answer.dropped_sentences = checked.total_sentences, checked.dropped_sentences
-    answer.judge_kept, answer.judge_dropped = checked.judge_kept, checked.judge_dropped
+    if checked is not None:
+        answer.total_sentences, answer.dropped_sentences = checked.total_sentences, checked.dropped_sentences
+        answer.judge_kept, answer.judge_dropped = checked.judge_kept, checked.judge_dropped
     return answer

@@ -15,13 +15,11 @@ import json
 import logging
 import re
 
-import openai
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 import prompts
-from retrieval.answer.llm import MALFORMED, attempt_timeout
+from retrieval.answer.llm import LLM_FAILURES, attempt_timeout, reply_text
 from retrieval.answer.sources import Source, as_data, format_sources
 from retrieval.settings import Settings
 
@@ -57,7 +55,7 @@ class CitationJudge:
         # Each attempt gets its share of the judge's time, so the openai client's retries cannot stack past it.
         timeout = attempt_timeout(settings, settings.judge_timeout_s)
         self._chain: Runnable = (
-            prompts.load_chat(prompts.JUDGE) | model.bind(timeout=timeout) | StrOutputParser()
+            prompts.load_chat(prompts.JUDGE) | reply_text(model.bind(timeout=timeout))
         ).with_config(run_name="citation_judge")
 
     def __call__(self, pairs: list[tuple[Source, str]]) -> list[bool]:
@@ -68,7 +66,7 @@ class CitationJudge:
         sentences = "\n".join(_sentence_block(k, s, text) for k, (s, text) in enumerate(pairs, start=1))
         try:
             reply = self._chain.invoke({"sources": format_sources(cited), "sentences": sentences})
-        except (openai.OpenAIError, *MALFORMED) as exc:
+        except LLM_FAILURES as exc:
             log.warning("citation judge failed, dropping the %d sentence(s) it was asked about: %r", len(pairs), exc)
             return [False] * len(pairs)
         found = verdicts(reply, len(pairs))
