@@ -15,6 +15,8 @@ from discord.ext import commands
 
 from bot.checks import GuildSlots, UserCooldown
 from bot.errors import NewsdeskTree
+from bot.health import HealthServer
+from bot.metrics import BotMetrics
 from bot.store import BotStore
 from bot.sync import sync_commands
 from retrieval.answer import chat_model_for
@@ -71,6 +73,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         self._ingest_waiting: dict[int, int] = {}
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
+        self.metrics = BotMetrics()
+        self.metrics.watch_queues(lambda: self.slots.waiting, lambda: sum(self._ingest_waiting.values()))
+        self.health = HealthServer(self)  # listens only once started (NEWSDESK_METRICS_PORT)
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: mentions are questions (bot.cogs.ask), not "command not found" errors in the log."""
@@ -89,6 +94,8 @@ class NewsdeskBot(commands.AutoShardedBot):
                 command.allowed_contexts = contexts
 
     async def setup_hook(self) -> None:
+        if self.settings.metrics_port:
+            await self.health.start(self.settings.metrics_host, self.settings.metrics_port)
         await self.load_features()
         if self.shard_ids is None or 0 in self.shard_ids:  # one process syncs; the others would race it
             await sync_commands(self.tree, self.settings.data_dir)
@@ -138,6 +145,7 @@ class NewsdeskBot(commands.AutoShardedBot):
             self._ingest_waiting[key] -= 1
 
     async def close(self) -> None:
+        await self.health.stop()
         await super().close()
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
 

@@ -11,6 +11,7 @@ import discord
 
 import prompts
 from bot.formatting import MESSAGE_LIMIT, clip, plain
+from bot.metrics import observed
 from retrieval.answer.chain import Partial, Turn
 from retrieval.types import Answer
 
@@ -27,6 +28,7 @@ HISTORY_TURNS = 10
 OnPartial = Callable[[str], Awaitable[None]]
 
 
+@observed
 async def produce_answer(
     bot: NewsdeskBot, guild_id: int | None, question: str, history: list[Turn], on_partial: OnPartial | None = None
 ) -> Answer:

@@ -40,6 +40,7 @@ class FeedRefreshCog(commands.Cog):
             try:
                 kb = await asyncio.to_thread(self.bot.services.kb, name)
                 report = await self.bot.run_ingest(None, lambda kb=kb: self.bot.refresher.refresh(kb, only_due=True))
+                self.bot.metrics.ingested(report)
             except NewsdeskError as exc:
                 log.warning("background refresh of %s failed: %s", name, exc)
                 continue

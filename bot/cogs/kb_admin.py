@@ -89,6 +89,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description="
         kb = await self.bot.knowledge_base(interaction.guild_id)
         await interaction.edit_original_response(content=f"{label}…")
         report: IngestReport = await self.bot.run_ingest(interaction.guild_id, lambda: work(kb, progress))
+        self.bot.metrics.ingested(report)
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         await asyncio.to_thread(self.bot.store.record_failures, interaction.guild_id or 0, report.failed)
