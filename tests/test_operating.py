@@ -6,6 +6,7 @@ one the bot starts, read with a real HTTP client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -15,8 +16,10 @@ import chromadb
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
 from bot.client import NewsdeskBot
+from cli.main import app
 from retrieval.knowledge_base import Services
 from retrieval.logs import configure_logging
 from tests.chroma_server import chroma_server, free_port
@@ -101,6 +104,33 @@ async def test_healthz_names_a_vector_store_that_is_down(harness: Harness, tmp_p
     assert status == 503
     assert json.loads(body)["checks"] == {"gateway": "up", "store": "down", "database": "up"}
     assert str(chroma_port) not in body and "onnect" not in body  # the part's name only, not the error
+
+
+async def test_newsdesk_health_bot_reads_the_running_bots_healthz(harness: Harness, model_dir: Path) -> None:
+    """The image's health check: `newsdesk health --bot` fails while the gateway is down and passes once it is up."""
+    bot = harness.bot
+    port = await bot.health.start("127.0.0.1", 0)
+    env = {
+        "NEWSDESK_DATA_DIR": str(bot.settings.data_dir),
+        "NEWSDESK_MODEL_DIR": str(model_dir),
+        "NEWSDESK_METRICS_PORT": str(port),
+    }
+
+    async def health() -> tuple[int, dict]:
+        # In a worker thread: the command blocks on HTTP, and this event loop is the one that answers it.
+        result = await asyncio.to_thread(CliRunner().invoke, app, ["health", "--bot", "--json"], env=env)
+        return result.exit_code, json.loads(result.stdout)
+
+    try:
+        code, report = await health()
+        assert code == 1 and report["checks"]["bot"] == {"ok": False, "detail": "the bot reports down: gateway"}
+        bot._ready.set()
+        code, report = await health()
+        assert code == 0 and report["checks"]["bot"]["ok"], report
+    finally:
+        await bot.health.stop()
+    code, report = await health()
+    assert code == 1 and not report["checks"]["bot"]["ok"]
 
 
 @pytest.fixture
