@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from retrieval.errors import ConfigError
+
 if TYPE_CHECKING:
     from bot.client import NewsdeskBot
 
@@ -47,8 +49,12 @@ class HealthServer:
         """Listen on host:port (port 0: any free one); returns the port bound."""
         runner = web.AppRunner(self._app, access_log=None)  # scrapes every few seconds would flood the log
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:  # taken, or an address this host does not have: the operator's to fix
+            await runner.cleanup()
+            problem = f"Cannot serve /healthz on {host}:{port} ({exc.strerror}); check NEWSDESK_METRICS_PORT."
+            raise ConfigError(problem) from None
         self._runner = runner
         bound = runner.addresses[0][1]
         log.info("health and metrics on http://%s:%s/", host, bound)

@@ -19,7 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from bot.client import NewsdeskBot
+from bot.health import HealthServer
 from cli.main import app
+from retrieval.errors import ConfigError
 from retrieval.knowledge_base import Services
 from retrieval.logs import configure_logging
 from tests.chroma_server import chroma_server, free_port
@@ -131,6 +133,16 @@ async def test_newsdesk_health_bot_reads_the_running_bots_healthz(harness: Harne
         await bot.health.stop()
     code, report = await health()
     assert code == 1 and not report["checks"]["bot"]["ok"]
+
+
+async def test_a_port_in_use_is_one_clear_sentence(harness: Harness) -> None:
+    """A second server on a port already taken (another bot, say) stops with one sentence that names the setting."""
+    port = await harness.bot.health.start("127.0.0.1", 0)
+    try:
+        with pytest.raises(ConfigError, match=f"Cannot serve /healthz on 127.0.0.1:{port}.*NEWSDESK_METRICS_PORT"):
+            await HealthServer(harness.bot).start("127.0.0.1", port)
+    finally:
+        await harness.bot.health.stop()
 
 
 @pytest.fixture
