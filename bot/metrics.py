@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
-# Offline answers take well under a second, LLM answers several; the top buckets catch retries and timeouts.
+# From 0.1 s to a minute: offline and LLM answers both fall inside; the top buckets catch retries and timeouts.
 LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
 

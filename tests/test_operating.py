@@ -191,3 +191,9 @@ def test_text_logs_stay_as_they_were(capsys: pytest.CaptureFixture[str]) -> None
     logging.getLogger("newsdesk.test").warning("plain line")
     err = capsys.readouterr().err
     assert "WARNING newsdesk.test: plain line" in err and not err.lstrip().startswith("{")
+
+
+def test_a_bad_metrics_port_or_log_format_is_one_sentence(tmp_path: Path) -> None:
+    for name, value in (("NEWSDESK_METRICS_PORT", "70000"), ("NEWSDESK_LOG_FORMAT", "xml")):
+        result = CliRunner().invoke(app, ["kb", "list"], env={"NEWSDESK_DATA_DIR": str(tmp_path), name: value})
+        assert result.exit_code == 2 and name in result.output and "Traceback" not in result.output, result.output
