@@ -11,7 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH \
     NEWSDESK_MODEL_DIR=/opt/newsdesk/models \
-    NEWSDESK_DATA_DIR=/data
+    NEWSDESK_DATA_DIR=/data \
+    NEWSDESK_METRICS_PORT=8080 \
+    NEWSDESK_METRICS_HOST=0.0.0.0
 
 WORKDIR /app
 RUN python -m venv /opt/venv
@@ -36,6 +38,9 @@ RUN useradd --system --user-group --uid 10001 --create-home --home-dir /home/new
 USER newsdesk
 VOLUME ["/data"]
 
-# Models, a writable data dir and the Chroma server (see `newsdesk health --help`).
-HEALTHCHECK --interval=30s --timeout=20s --start-period=20s --retries=3 CMD ["newsdesk", "health"]
+# /healthz and /metrics (README, "Operating"); inside a container the port must listen beyond loopback.
+EXPOSE 8080
+# Models, a writable data dir, the Chroma server, and the bot's own /healthz: gateway connected, store and database
+# reachable (see `newsdesk health --help`).
+HEALTHCHECK --interval=30s --timeout=20s --start-period=60s --retries=3 CMD ["newsdesk", "health", "--bot"]
 CMD ["newsdesk", "bot"]

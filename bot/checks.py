@@ -78,6 +78,11 @@ class GuildSlots:
         self._slots: dict[int, asyncio.Semaphore] = {}
         self._waiting: dict[int, int] = {}
 
+    @property
+    def waiting(self) -> int:
+        """Questions waiting for a slot, across every server (the metrics' queue depth)."""
+        return sum(self._waiting.values())
+
     @asynccontextmanager
     async def slot(self, guild_id: int | None, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
         key = guild_id or 0

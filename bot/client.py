@@ -13,6 +13,8 @@ from discord.ext import commands
 
 from bot.checks import GuildSlots, UserCooldown
 from bot.errors import NewsdeskTree
+from bot.health import HealthServer
+from bot.metrics import BotMetrics
 from bot.store import BotStore
 from bot.sync import sync_commands
 from bot.work import FairScheduler
@@ -62,10 +64,11 @@ class NewsdeskBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.services = services
-        self.store = BotStore(open_database(settings, BOT), settings.settings_cache_s)
+        bot_db, feeds_db = open_database(settings, BOT), open_database(settings, FEEDS)
+        self._databases = (bot_db, feeds_db)  # their connection pools are closed with the bot
+        self.store = BotStore(bot_db, settings.settings_cache_s)
         self.slots = GuildSlots(settings.guild_concurrency, settings.guild_queue)
         self.cooldown = UserCooldown(settings.user_cooldown_s)
-        feeds_db = open_database(settings, FEEDS)
         self.feeds = FeedRegistry(feeds_db)
         self.feed_lease = Lease(feeds_db, FEED_LEASE, settings.feed_lease_s)  # who refreshes feeds (cogs/feeds.py)
         self.quota = Quota.per_server(settings)
@@ -73,6 +76,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.work = FairScheduler(settings.ingest_workers, settings.ingest_queue)
         self._chat_model = chat_model_for(settings)
         self._answerers: dict[str, tuple[AnswerService, SummaryService]] = {}
+        self.metrics = BotMetrics()
+        self.metrics.watch_queues(lambda: self.slots.waiting, lambda: self.work.waiting_everywhere)
+        self.health = HealthServer(self)  # listens only once started (NEWSDESK_METRICS_PORT)
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: mentions are questions (bot.cogs.ask), not "command not found" errors in the log."""
@@ -91,6 +97,8 @@ class NewsdeskBot(commands.AutoShardedBot):
                 command.allowed_contexts = contexts
 
     async def setup_hook(self) -> None:
+        if self.settings.metrics_port:
+            await self.health.start(self.settings.metrics_host, self.settings.metrics_port)
         await self.load_features()
         if self.shard_ids is None or 0 in self.shard_ids:  # one process syncs; the others would race it
             await sync_commands(self.tree, self.settings.data_dir)
@@ -130,8 +138,11 @@ class NewsdeskBot(commands.AutoShardedBot):
         return await self.work.run(kb, work)
 
     async def close(self) -> None:
+        await self.health.stop()
         await super().close()
         self.work.close()
+        for database in self._databases:
+            database.close()
 
     async def audit(self, guild: discord.Guild | None, text: str) -> None:
         """Post a knowledge-base change to the server's audit channel (`/kb settings`, else NEWSDESK_AUDIT_CHANNEL_ID).

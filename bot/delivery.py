@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.formatting import MESSAGE_LIMIT, clip, plain
+from bot.metrics import observed
 from retrieval.answer.chain import Partial, Turn
 from retrieval.types import Answer
 
@@ -26,6 +27,7 @@ HISTORY_TURNS = 10
 OnProgress = Callable[[str], Awaitable[None]]
 
 
+@observed
 async def produce_answer(
     bot: NewsdeskBot, guild_id: int | None, question: str, history: list[Turn], on_progress: OnProgress | None = None
 ) -> Answer:

@@ -11,6 +11,7 @@ from discord import app_commands
 from bot.checks import NotModerator, ServerBusy
 from bot.formatting import MESSAGE_LIMIT, clip, plain
 from retrieval.errors import BadInputError, NewsdeskError, NotFoundError
+from retrieval.logs import new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 
 class NewsdeskTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Runs first in the task that handles the command: every log line written for it carries this id."""
+        new_request_id()
+        return True
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, BadInputError | NotFoundError | ServerBusy):

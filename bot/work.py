@@ -54,6 +54,11 @@ class FairScheduler:
     def waiting(self, server: str) -> int:
         return len(self._waiting.get(server, ()))
 
+    @property
+    def waiting_everywhere(self) -> int:
+        """Jobs waiting across all servers (the ingest queue gauge)."""
+        return sum(len(queue) for queue in self._waiting.values())
+
     async def run(self, server: str, work: Callable[[], T]) -> T:
         """Run `work()` on a worker thread when it is `server`'s turn; `Busy` if the server's queue is full."""
         queue = self._waiting.setdefault(server, deque())

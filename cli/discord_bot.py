@@ -25,6 +25,12 @@ def bot(
     shard_ids: Annotated[
         str | None, typer.Option(help="Shards this process runs, e.g. 0,1 (needs --shard-count).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Serve /healthz and /metrics on this port (NEWSDESK_METRICS_PORT; off by default)."
+        ),
+    ] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Run the bot, or with --dry-run show its commands, mention policy and intents."""
@@ -32,8 +38,11 @@ def bot(
         return
     from bot import runner
 
-    configure_logging("-v" in sys.argv or "--verbose" in sys.argv, service=not dry_run)
     settings = state(ctx).settings
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    verbose = "-v" in sys.argv or "--verbose" in sys.argv
+    configure_logging(verbose, service=not dry_run, json_format=settings.log_format == "json")
     with friendly_errors(as_json):
         if dry_run:
             description = asyncio.run(_describe(settings))

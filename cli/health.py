@@ -1,13 +1,16 @@
 """`newsdesk health`: can this process answer? The container HEALTHCHECK runs it.
 
 It checks what a running bot depends on and a container can lose: the built models, a writable data dir (the
-volume), and the Chroma server. It does not talk to Discord: a gateway check belongs to the bot's own health
-endpoint, which does not exist yet.
+volume), and the Chroma server. With --bot it also asks the running bot's own /healthz (NEWSDESK_METRICS_PORT),
+which alone knows whether the Discord gateway is connected.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Annotated
 
@@ -18,6 +21,7 @@ from cli.output import JSON_OPTION, console, emit, state
 from retrieval.settings import Settings
 
 UNHEALTHY = 1  # Docker reads exit 1 as "unhealthy" (2 is reserved there), so health never uses the usual 2
+BOT_TIMEOUT_S = 10.0  # the bot's own checks give up after 5 s each
 
 
 def _models(settings: Settings) -> str:
@@ -58,6 +62,22 @@ def _database(settings: Settings) -> str:
     return ping(settings)
 
 
+def _bot(settings: Settings) -> str:
+    """The bot in this host or container answers /healthz with 200; a 503 names the parts it found down."""
+    if not settings.metrics_port:
+        raise ValueError("NEWSDESK_METRICS_PORT is not set, so the bot serves no /healthz")
+    host = settings.metrics_host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+    url = f"http://{host}:{settings.metrics_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=BOT_TIMEOUT_S):
+            return f"{url} answers: gateway, store and database up"
+    except urllib.error.HTTPError as exc:
+        checks = json.loads(exc.read() or b"{}").get("checks", {})
+        down = ", ".join(name for name, value in checks.items() if value != "up") or f"HTTP {exc.code}"
+        raise RuntimeError(f"the bot reports down: {down}") from None
+
+
 CHECKS: dict[str, Callable[[Settings], str]] = {
     "models": _models,
     "data_dir": _data_dir,
@@ -66,11 +86,18 @@ CHECKS: dict[str, Callable[[Settings], str]] = {
 }
 
 
-def health(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+def health(
+    ctx: typer.Context,
+    bot: Annotated[
+        bool, typer.Option("--bot", help="Also ask the running bot's /healthz (the image's health check).")
+    ] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
     """Check the models, the data dir, the store and the database; exit 1 if any fails (the container health check)."""
     settings = state(ctx).settings
     results: dict[str, dict[str, object]] = {}
-    for name, check in CHECKS.items():
+    checks = {**CHECKS, "bot": _bot} if bot else CHECKS
+    for name, check in checks.items():
         try:
             results[name] = {"ok": True, "detail": check(settings)}
         except Exception as exc:  # every failure is a finding to report, whatever raised it

@@ -14,6 +14,7 @@ from cli import answers, discord_bot, feeds, health, knowledge, measure, migrate
 from cli.output import JSON_OPTION, AppState, Command, Group, console, emit, err_console, fail, friendly_errors
 from retrieval.logs import configure_logging
 from retrieval.settings import Settings, settings_problem
+from retrieval.tracing import langsmith_tracing
 
 app = typer.Typer(
     cls=Group,
@@ -56,11 +57,13 @@ def main(
     ] = False,
 ) -> None:
     """Knowledge bases live in NEWSDESK_DATA_DIR (default: your user data folder, see `newsdesk kb stats`)."""
-    configure_logging(verbose)
     try:
         settings = Settings()
     except ValidationError as exc:
+        configure_logging(verbose)
         raise fail(settings_problem(exc), "--json" in sys.argv) from None
+    configure_logging(verbose, json_format=settings.log_format == "json")
+    ctx.with_resource(langsmith_tracing(settings))  # left when the command is done, sending queued traces
     ctx.obj = AppState(settings=settings)
 
 

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     max_bytes_per_server: int = Field(50_000_000, ge=1, alias="NEWSDESK_MAX_BYTES_PER_SERVER")  # passage text
     max_feeds_per_server: int = Field(25, ge=1, alias="NEWSDESK_MAX_FEEDS_PER_SERVER")
 
+    # Operating: the bot's health and metrics endpoint, the log format, LangSmith tracing (README, "Operating")
+    metrics_port: int | None = Field(None, ge=1, le=65535, alias="NEWSDESK_METRICS_PORT")  # off unless set
+    metrics_host: str = Field("127.0.0.1", alias="NEWSDESK_METRICS_HOST")  # 0.0.0.0 in a container
+    log_format: Literal["text", "json"] = Field("text", alias="NEWSDESK_LOG_FORMAT")
+    langsmith_tracing: bool = Field(False, alias="LANGSMITH_TRACING")
+    langsmith_api_key: SecretStr | None = Field(None, alias="LANGSMITH_API_KEY")
+    langsmith_endpoint: str | None = Field(None, alias="LANGSMITH_ENDPOINT")  # None: LangSmith's cloud
+    langsmith_project: str | None = Field(None, alias="LANGSMITH_PROJECT")  # None: LangSmith's "default"
+
     @field_validator("private_url_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:

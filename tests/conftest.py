@@ -18,7 +18,7 @@ from retrieval.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = ROOT / "examples" / "corpus"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-_ENV_PREFIXES = ("NEWSDESK_", "OPENAI_", "CHROMA_", "DISCORD_")
+_ENV_PREFIXES = ("NEWSDESK_", "OPENAI_", "CHROMA_", "DISCORD_", "LANGSMITH_", "LANGCHAIN_")
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -93,6 +94,46 @@ def test_the_bot_waits_for_a_healthy_chroma_and_talks_to_it() -> None:
     assert bot["build"] == "."
 
 
+def test_postgres_is_pinned_checked_with_pg_isready_and_kept_on_a_volume() -> None:
+    services, volumes = compose()["services"], compose()["volumes"]
+    postgres = services["postgres"]
+    assert re.fullmatch(r"postgres:\d+\.\d+-\w+", postgres["image"]), postgres["image"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    (volume,) = postgres["volumes"]
+    name, path = volume.split(":")
+    assert name in volumes and path == "/var/lib/postgresql/data"
+
+
+def test_the_bot_waits_for_a_healthy_postgres_and_its_database_url_names_it() -> None:
+    services = compose()["services"]
+    bot, postgres = services["bot"], services["postgres"]
+    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    env = dict(item.split("=", 1) for item in postgres["environment"])
+    (url,) = [item.split("=", 1)[1] for item in bot["environment"] if item.startswith("DATABASE_URL=")]
+    user, database = env["POSTGRES_USER"], env["POSTGRES_DB"]
+    assert re.fullmatch(rf"postgresql://{user}:\S+@postgres:5432/{database}", url), url
+
+
+@pytest.mark.skipif(
+    shutil.which("pg_isready") is None, reason="pg_isready is not installed (Debian: postgresql-client)"
+)
+def test_postgres_health_check_arguments_are_valid_pg_isready_arguments() -> None:
+    """Run here against a closed port: exit 2 is "no response" (the arguments were understood); 3 would be bad ones."""
+    argv = compose()["services"]["postgres"]["healthcheck"]["test"][1:]
+    result = subprocess.run([*argv, f"--port={free_port()}"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stdout + result.stderr
+
+
+def test_the_metrics_port_is_the_same_in_the_image_and_compose_and_reaches_only_loopback() -> None:
+    env = " ".join(instructions("ENV"))
+    port = re.search(r"NEWSDESK_METRICS_PORT=(\d+)", env).group(1)
+    assert "NEWSDESK_METRICS_HOST=0.0.0.0" in env  # a container's loopback is not reachable from outside it
+    assert instructions("EXPOSE") == [port]
+    bot = compose()["services"]["bot"]
+    assert f"NEWSDESK_METRICS_PORT={port}" in bot["environment"]
+    assert bot["ports"] == [f"127.0.0.1:{port}:{port}"]
+
+
 @pytest.mark.slow
 def test_chroma_probe_and_newsdesk_health_against_a_real_server(tmp_path: Path, model_dir: Path) -> None:
     """The compose probe passes against `chroma run` 1.5.9 and fails on a closed port; so does `newsdesk health`."""
@@ -171,6 +212,7 @@ def test_healthcheck_and_cmd_are_real_newsdesk_commands() -> None:
     assert "newsdesk" in PYPROJECT["project"]["scripts"]
     (health,) = instructions("HEALTHCHECK")
     (command,) = instructions("CMD")
+    assert exec_form(health) == ["newsdesk", "health", "--bot"]  # includes the bot's own /healthz
     runner = CliRunner()
     for argv in (exec_form(health), exec_form(command)):
         assert argv[0] == "newsdesk"

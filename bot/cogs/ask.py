@@ -19,6 +19,7 @@ from bot.store import GuildSettings
 from bot.views import AnswerButton, FeedbackButton, ReasonSelect, answer_view
 from retrieval.answer.chain import Turn
 from retrieval.errors import BadInputError, NewsdeskError
+from retrieval.logs import new_request_id
 from retrieval.questions import reads_as_question
 from retrieval.types import Answer
 
@@ -167,6 +168,7 @@ class AskCog(commands.Cog):
             return channel
 
     async def _answer_message(self, message: discord.Message, question: str, history, in_place: bool) -> None:
+        new_request_id()  # every log line written while answering this message carries it
         guild_id = message.guild.id if message.guild else None
         placeholder: discord.Message | None = None
         where: discord.abc.Messageable | None = None  # decided by the first message sent

@@ -73,6 +73,7 @@ class FeedRefreshCog(commands.Cog):
                 kb = await asyncio.to_thread(self.bot.services.kb, name)
                 # In the server's own queue: its turn among the others, never beside its own /kb jobs.
                 report = await self.bot.run_ingest(name, lambda kb=kb: self.bot.refresher.refresh(kb, only_due=True))
+                self.bot.metrics.ingested(report)
             except NewsdeskError as exc:
                 log.warning("background refresh of %s failed: %s", name, exc)
                 continue

@@ -162,6 +162,7 @@ class KnowledgeBaseAdmin(commands.GroupCog, group_name="kb", group_description=G
         except discord.HTTPException as exc:  # the reply expired: the work goes on; the report finds another way
             log.info("could not show progress (%s); going on", exc.status)
         report: IngestReport = await self.bot.run_ingest(kb.name, lambda: work(kb, progress))
+        self.bot.metrics.ingested(report)
         # Let progress edits land first, so none can overwrite the final summary.
         await asyncio.gather(*(asyncio.wrap_future(e) for e in edits), return_exceptions=True)
         guild_id = interaction.guild_id or 0

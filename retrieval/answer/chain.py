@@ -33,6 +33,7 @@ from langchain_core.runnables import (
     RunnablePassthrough,
     RunnableWithFallbacks,
 )
+from langchain_core.tracers.schemas import Run
 
 import prompts
 from retrieval.answer import citation_checker
@@ -122,6 +123,9 @@ class NewsdeskChain:
         if self._settings.llm_fallback != "offline":
             return llm_step
         from retrieval.answer.llm import LLM_FAILURES
+
+        # The operator learns from the log why an answer came from the offline answerer (the member is not told).
+        llm_step = llm_step.with_listeners(on_error=_log_llm_failure)
 
         # What `llm_step.with_fallbacks(...)` builds, named at construction: a run name given with `with_config`
         # would be inherited by both of its children in `invoke`, hiding which one ran.
@@ -265,6 +269,11 @@ def llm_failures(chat_model: BaseChatModel | None) -> tuple[type[Exception], ...
     from retrieval.answer.llm import LLM_FAILURES
 
     return LLM_FAILURES
+
+
+def _log_llm_failure(run: Run) -> None:
+    reason = (run.error or "unknown error").strip().splitlines()[0]
+    log.warning("LLM step %s failed: %s", run.name, reason)
 
 
 def _as_llm_error(exc: Exception, settings: Settings) -> Exception:
