@@ -105,13 +105,19 @@ class Reader:
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 ids[row, :n], types[row, :n], mask[row, :n] = encodings[i].ids, encodings[i].type_ids, 1
-            logits, span_logits = self._session.run(
-                None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
-            )
+            logits, span_logits = self._run_model(ids, types, mask)
             out[batch] = logits
             for row, i in enumerate(batch):
                 spans[i] = (encodings[i], span_logits[row, : len(encodings[i].ids)])
         return out, spans
+
+    def _run_model(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        return self._session.run(None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask})
+
+    def forget(self) -> None:
+        """Drop every cached reading (measurements of a new question's cost start from here)."""
+        with self._lock:
+            self._cache.clear()
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:
         """For each sentence: the probability that it answers `question`, and the answer's character span in it."""
