@@ -145,6 +145,63 @@ def _goals(squad: dict, cold: dict) -> str:
     return GOALS + "\n".join(f"| {g} | {t} | {m} | {'yes' if ok else 'no'} |" for g, t, m, ok in rows) + "\n"
 
 
+SPEED_INTRO = """\
+Issue 25's targets, each as a ratio to the textbook pipeline's query p50 measured in the same run (so a slower or
+busier host moves both sides), and the absolute figure for the record. What each row runs: **ask** is
+`AnswerService.ask` (offline answerer: search with the reader, answer choice, citation check, answer spans) on the
+first {asked} questions of the sample, in a warm process, every question new to the reader's cache; **search with the
+reader** is `search(q, 10, rerank=True)` over the whole sample; the **textbook query** is `similarity_search(q, k=10)`
+of the LangChain pipeline above; cold start is `python -m cli ask` in a new process (median of 3); retrieval at 100k
+passages is `python -m bench.scale 100000`. Where the time of one answer goes, stage by stage, is
+`python -m bench.profile` (exclusive time per stage, beside the textbook query on the same articles).
+"""
+
+
+def _speed_goals(squad: dict, cold: dict) -> list[str]:
+    """Issue 25's rows; absent in results from before it."""
+    ours, textbook = squad["newsdesk"], squad["naive"]["dense"]["query_ms"]["p50"]
+    if "ask_ms" not in ours:
+        return []
+    ask, search = ours["ask_ms"]["p50"], ours["reranked"]["query_ms"]["p50"]
+    at_100k = next((p for p in squad["scale"] if p["chunks"] == 100_000), None)
+    rows = [
+        (
+            "`ask` warm p50 with the reader",
+            "<= 3× textbook and <= 250 ms",
+            f"{ask} ms ({_ratio(ask, textbook)})",
+            ask <= 3 * textbook and ask <= 250,
+        ),
+        (
+            "search with the reader p50",
+            "<= 2× textbook",
+            f"{search} ms ({_ratio(search, textbook)})",
+            search <= 2 * textbook,
+        ),
+        ("`newsdesk ask` cold start", "<= 2 s", f"{cold['ask_cold_start_s']} s", cold["ask_cold_start_s"] <= 2),
+        (
+            "retrieval p50 at 100k passages",
+            "<= 15 ms",
+            at_100k and f"{at_100k['query_ms']['p50']} ms",
+            bool(at_100k) and at_100k["query_ms"]["p50"] <= 15,
+        ),
+        (
+            "ingest / raw embedding throughput",
+            ">= 0.95",
+            ours["ingest_fraction_of_raw"],
+            ours["ingest_fraction_of_raw"] >= 0.95,
+        ),
+    ]
+    return [
+        "## Speed (issue 25)",
+        "",
+        SPEED_INTRO.format(asked=ours.get("asked", 100)),
+        f"Textbook query p50 in this run: {textbook} ms.",
+        "",
+        GOALS + "\n".join(f"| {g} | {t} | {m} | {'yes' if ok else 'no'} |" for g, t, m, ok in rows),
+        "",
+    ]
+
+
 def news_runs(folder: Path) -> dict[str, dict]:
     """The news yardstick's saved runs in `folder`, by slice; absent ones are left out."""
     return {
@@ -286,6 +343,7 @@ def markdown(results: dict, news: dict[str, dict] | None = None) -> str:
             "## Goals",
             "",
             _goals(squad, cold),
+            *_speed_goals(squad, cold),
             "## What limits the numbers near or below a goal",
             "",
             LIMITS,
