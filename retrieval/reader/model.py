@@ -17,13 +17,12 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
-from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta, weights_version
+from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
 MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
@@ -56,6 +55,10 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
     target = cache_dir / f"reader-{_weights_version(weights_dir)}.onnx"
     if target.exists():
         return target
+    import onnx  # building only: answering loads the built file and never pays for this import
+
+    from retrieval.reader.onnx_graph import build_reader_onnx
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     log.info("building the reader ONNX graph into %s", target)
     model = build_reader_onnx(packaged_model_dir(), weights_dir)

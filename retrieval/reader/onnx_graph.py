@@ -10,7 +10,6 @@ head, reading the same lower layers: one more layer per pair, so the verifier an
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -21,12 +20,7 @@ from safetensors.numpy import load_file
 
 from retrieval.embeddings.onnx_graph import _GraphBuilder, bert_layer, embed, finish, float_mask, int_input
 from retrieval.errors import ConfigError
-
-WEIGHTS_DIR = Path(__file__).with_name("weights")
-
-
-def reader_meta(weights_dir: Path = WEIGHTS_DIR) -> dict:
-    return json.loads((weights_dir / "reader.json").read_text())
+from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
 
 def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
@@ -42,10 +36,6 @@ def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
     if trained_on != weights_version(weights_dir / "reader.safetensors"):
         raise ConfigError("The answers branch was trained on other reader weights; retrain it (make train).")
     return {name: value.astype(np.float32) for name, value in load_file(str(path)).items()}
-
-
-def weights_version(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def build_reader_onnx(minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> onnx.ModelProto:
