@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,10 @@ CACHE_SIZE = 4096
 # Pairs per onnxruntime call. Small batches of length-sorted pairs pad less and stay in cache: reading the ~47 pairs
 # of one question's leading passages took 389 ms p50 at 8, 403 at 4, 409 at 16 and 457 at 32 (2 cores, interleaved).
 BATCH_SIZE = 8
+# Reading probability from which a sentence's answer span is marked. Spans cost the full graph (one layer more than
+# the answers-only one, plus the span head), and the only reader of spans (answer/compose.answer_spans) marks them
+# from answer/extractive.ANSWERS (0.30) up; a lower floor here only costs time.
+SPAN_FLOOR = 0.30
 
 
 @dataclass(frozen=True)
@@ -52,17 +57,29 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Build the reader's ONNX file for the committed weights into `cache_dir` once; return its path."""
     if not (weights_dir / "reader.safetensors").exists():
         raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
-    target = cache_dir / f"reader-{_weights_version(weights_dir)}.onnx"
+    return _built(cache_dir / f"reader-{_weights_version(weights_dir)}.onnx", weights_dir, answers_only=False)
+
+
+def prepare_answers_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path | None:
+    """The same for the graph that reads only how well a sentence answers (onnx_graph.build_reader_onnx); None
+    when the weights have no answers branch to build it from."""
+    if not (weights_dir / "answers.safetensors").exists():
+        return None
+    target = cache_dir / f"reader-{_weights_version(weights_dir)}-answers.onnx"
+    return _built(target, weights_dir, answers_only=True)
+
+
+def _built(target: Path, weights_dir: Path, *, answers_only: bool) -> Path:
     if target.exists():
         return target
     import onnx  # building only: answering loads the built file and never pays for this import
 
     from retrieval.reader.onnx_graph import build_reader_onnx
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     log.info("building the reader ONNX graph into %s", target)
-    model = build_reader_onnx(packaged_model_dir(), weights_dir)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")  # rename into place: never a half file
+    model = build_reader_onnx(packaged_model_dir(), weights_dir, answers_only=answers_only)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")  # rename into place: never a half file
     os.close(fd)
     onnx.save_model(model, tmp)
     os.replace(tmp, target)
@@ -79,11 +96,25 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class Reader:
-    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int, batch_size: int = BATCH_SIZE) -> None:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    def __init__(
+        self,
+        onnx_path: Path,
+        tokenizer_path: Path,
+        max_tokens: int,
+        batch_size: int = BATCH_SIZE,
+        answers_path: Path | None = None,
+    ) -> None:
+        """`answers_path`: the answers-only graph, which `read` uses for every sentence (the full graph then runs
+        only for the span of sentences that answer)."""
+        self._session = _session(onnx_path)
+        self._answers_session = _session(answers_path) if answers_path else None
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
@@ -91,14 +122,11 @@ class Reader:
         self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
         self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
 
-    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
-        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
-        if not pairs:
-            return np.zeros((0, 2), np.float32), []
+    def _batches(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[list[int], dict[str, np.ndarray], list]]:
+        """Length-sorted batches of `pairs`, each padded to its longest member: (pair indices, model inputs,
+        encodings)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(pairs)
-        out = np.zeros((len(pairs), 2), np.float32)
-        spans: list = [None] * len(pairs)
         order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             batch = order[start : start + self._batch_size]
@@ -108,14 +136,31 @@ class Reader:
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 ids[row, :n], types[row, :n], mask[row, :n] = encodings[i].ids, encodings[i].type_ids, 1
-            logits, span_logits = self._run_model(ids, types, mask)
+            feeds = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+            yield batch, feeds, [encodings[i] for i in batch]
+
+    def _run_model(self, session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return session.run(None, feeds)
+
+    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
+        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
+        out = np.zeros((len(pairs), 2), np.float32)
+        spans: list = [None] * len(pairs)
+        for batch, feeds, encodings in self._batches(pairs):
+            logits, span_logits = self._run_model(self._session, feeds)
             out[batch] = logits
-            for row, i in enumerate(batch):
-                spans[i] = (encodings[i], span_logits[row, : len(encodings[i].ids)])
+            for row, (i, encoding) in enumerate(zip(batch, encodings, strict=True)):
+                spans[i] = (encoding, span_logits[row, : len(encoding.ids)])
         return out, spans
 
-    def _run_model(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-        return self._session.run(None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask})
+    def answer_logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """The `answers` logit per pair, from the answers-only graph where there is one."""
+        if self._answers_session is None:
+            return self.logits(pairs)[0][:, 0]
+        out = np.zeros(len(pairs), np.float32)
+        for batch, feeds, _ in self._batches(pairs):
+            out[batch] = self._run_model(self._answers_session, feeds)[0][:, 0]
+        return out
 
     def forget(self) -> None:
         """Drop every cached reading (measurements of a new question's cost start from here)."""
@@ -123,13 +168,16 @@ class Reader:
             self._cache.clear()
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:
-        """For each sentence: the probability that it answers `question`, and the answer's character span in it."""
+        """For each sentence: the probability that it answers `question`, and the answer's character span in it
+        (None where the probability is below SPAN_FLOOR: a sentence that does not answer has no answer to mark)."""
         with self._lock:
             known = {s: self._cache[(question, s)] for s in sentences if (question, s) in self._cache}
         missing = list(dict.fromkeys(s for s in sentences if s not in known))
-        logits, spans = self.logits([(question, s) for s in missing])
-        probabilities = _sigmoid(logits[:, 0])
-        fresh = {s: Reading(float(probabilities[i]), _best_span(*spans[i])) for i, s in enumerate(missing)}
+        probabilities = _sigmoid(self.answer_logits([(question, s) for s in missing])) if missing else []
+        answering = [s for s, p in zip(missing, probabilities, strict=True) if p >= SPAN_FLOOR]
+        _, spans = self.logits([(question, s) for s in answering]) if answering else (None, [])
+        span_of = {s: _best_span(*found) for s, found in zip(answering, spans, strict=True)}
+        fresh = {s: Reading(float(p), span_of.get(s)) for s, p in zip(missing, probabilities, strict=True)}
         with self._lock:
             for s, reading in fresh.items():
                 self._cache[(question, s)] = reading
@@ -139,6 +187,8 @@ class Reader:
 
     def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """For each (claim, passage): the probability that the passage supports the claim."""
+        if not pairs:
+            return np.zeros(0, np.float32)
         logits, _ = self.logits(pairs)
         return _sigmoid(logits[:, 1])
 
@@ -164,4 +214,9 @@ def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
 def get_reader(cache_dir: Path) -> Reader:
     """The process's one reader: loading costs ~0.2 s and ~40 MB, so every knowledge base shares it."""
     meta = reader_meta()
-    return Reader(prepare_reader(cache_dir), packaged_model_dir() / "tokenizer.json", meta["max_tokens"])
+    return Reader(
+        prepare_reader(cache_dir),
+        packaged_model_dir() / "tokenizer.json",
+        meta["max_tokens"],
+        answers_path=prepare_answers_reader(cache_dir),
+    )
