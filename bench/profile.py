@@ -111,7 +111,7 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-def profile(data_dir: Path, n_articles: int, n_questions: int, repeats: int) -> dict:
+def profile(squad: Path, data_dir: Path, n_articles: int, n_questions: int, repeats: int) -> dict:
     from bench.naive import NaivePipeline, prepare_chroma_model
     from retrieval.answer.chain import AnswerService
     from retrieval.evaluation import load_squad, sample
@@ -120,7 +120,7 @@ def profile(data_dir: Path, n_articles: int, n_questions: int, repeats: int) -> 
 
     base = Settings(_env_file=None)
     settings = base.model_copy(update={"data_dir": data_dir, "model_dir": base.model_cache_dir})
-    data = load_squad(SQUAD)
+    data = load_squad(squad)
     articles = data.articles[:n_articles]
     ids = {a.id for a in articles}
     questions = [q.question for q in sample([q for q in data.questions if q.gold_article_ids[0] in ids], n_questions)]
@@ -177,12 +177,13 @@ def profile(data_dir: Path, n_articles: int, n_questions: int, repeats: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/newsdesk-profile"))
     parser.add_argument("--articles", type=int, default=6)
     parser.add_argument("--questions", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    print(json.dumps(profile(args.data_dir, args.articles, args.questions, args.repeats), indent=1))
+    print(json.dumps(profile(args.squad, args.data_dir, args.articles, args.questions, args.repeats), indent=1))
 
 
 if __name__ == "__main__":

@@ -59,3 +59,15 @@ def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader) 
         assert reading.score == pytest.approx(probability, abs=1e-3)
         assert reading.span == (_best_span(*found) if probability >= SPAN_FLOOR else None)
     assert any(r.span for r in readings)  # the fixture has sentences that answer, so spans were marked
+
+
+def test_support_readings_are_kept_by_content(fast: Reader, reference: Reader, monkeypatch) -> None:
+    pairs = [(SENTENCES[4], " ".join(SENTENCES[1:3])), (SENTENCES[3], SENTENCES[1])]
+    fast.forget()
+    first = fast.supports(pairs)
+    np.testing.assert_allclose(first, _sigmoid(reference.logits(pairs)[0][:, 1]), atol=1e-3)
+    runs: list[int] = []
+    original = Reader._run_model
+    monkeypatch.setattr(Reader, "_run_model", lambda self, *a: runs.append(1) or original(self, *a))
+    np.testing.assert_array_equal(fast.supports(pairs[::-1]), first[::-1])
+    assert runs == []  # answered from the cache, no model run

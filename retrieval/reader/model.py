@@ -121,6 +121,7 @@ class Reader:
         self._batch_size = batch_size
         self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
         self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+        self._support_cache: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _batches(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[list[int], dict[str, np.ndarray], list]]:
         """Length-sorted batches of `pairs`, each padded to its longest member: (pair indices, model inputs,
@@ -166,6 +167,7 @@ class Reader:
         """Drop every cached reading (measurements of a new question's cost start from here)."""
         with self._lock:
             self._cache.clear()
+            self._support_cache.clear()
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:
         """For each sentence: the probability that it answers `question`, and the answer's character span in it
@@ -179,18 +181,27 @@ class Reader:
         span_of = {s: _best_span(*found) for s, found in zip(answering, spans, strict=True)}
         fresh = {s: Reading(float(p), span_of.get(s)) for s, p in zip(missing, probabilities, strict=True)}
         with self._lock:
-            for s, reading in fresh.items():
-                self._cache[(question, s)] = reading
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            _remember(self._cache, {(question, s): reading for s, reading in fresh.items()})
         return [known.get(s) or fresh[s] for s in sentences]
 
     def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """For each (claim, passage): the probability that the passage supports the claim."""
-        if not pairs:
-            return np.zeros(0, np.float32)
-        logits, _ = self.logits(pairs)
-        return _sigmoid(logits[:, 1])
+        """For each (claim, passage): the probability that the passage supports the claim. Kept by content like
+        readings, since a question asked again (or a claim checked again) meets the same pairs."""
+        with self._lock:
+            known = {p: self._support_cache[p] for p in pairs if p in self._support_cache}
+        missing = list(dict.fromkeys(p for p in pairs if p not in known))
+        fresh = dict(zip(missing, _sigmoid(self.logits(missing)[0][:, 1]), strict=True)) if missing else {}
+        with self._lock:
+            _remember(self._support_cache, fresh)
+        return np.array([known.get(p, fresh.get(p)) for p in pairs], np.float32)
+
+
+def _remember(cache: OrderedDict, fresh: dict) -> None:
+    """Add `fresh` to an LRU cache of CACHE_SIZE entries (caller holds the lock)."""
+    for key, value in fresh.items():
+        cache[key] = value
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
