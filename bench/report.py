@@ -26,7 +26,7 @@ LIMITS = """\
   Chroma upserts, about 5-10% of the time. Runs landed from 77% to 101% of the raw limit on this shared machine,
   whose speed varied by ~20% between runs; the goal of 90% is within that noise.
 - **Cold start** is mostly imports: chromadb ~0.3 s, langchain-core ~0.3 s (langsmith's schemas), numpy ~0.1 s, then
-  loading the two ONNX models and the first query (BM25 index build, HNSW load). The `onnx` package (~0.6 s, most of
+  loading the ONNX models and the first query (BM25 index build, HNSW load). The `onnx` package (~0.6 s, most of
   it ml_dtypes) is imported only when a graph is built (`newsdesk prepare`), never to answer; openai and trafilatura
   only when used. Measure with `python -X importtime -m cli ask "..."`. The bot pays this once per process.
 - **The reader is compute-bound.** `python -m bench.profile` puts 93-95% of an uncached answer in the reader's model
@@ -34,13 +34,13 @@ LIMITS = """\
   choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check
   needs the model only for what an LLM wrote). At ~40 tokens a pair its 7 layers run near the 2 cores' arithmetic
   peak, so kernels do not help: fusing attention, GELU and residual layer norms into onnxruntime's contrib operators
-  (parity 1e-5) measured the same as the plain graph, and onnxruntime's transformer optimizer matched none of those
-  patterns in our hand-built graph. What helps is less arithmetic: search and answer choice read with an
+  (parity 1e-5) measured the same as the plain graph, and onnxruntime's transformer optimizer, made for PyTorch
+  exports, fused only the layer norms of our hand-built graph (not attention or GELU) and its output would not load. What helps is less arithmetic: search and answer choice read with an
   answers-only graph (one layer in seven fewer), and only sentences that answer pay for the span head. int8
   (dynamic quantisation) ran 1.9× faster on this AVX-512 VNNI host but moved logits by up to 2.0, which changes
   decisions; a smaller reader distilled from this one (needs a GPU run) is the next lever.
-- **Thread settings.** With 2 cores shared with other work, one intra-op thread and spinning turned off measured
-  within noise of onnxruntime's defaults (minimum of 10 runs: 484 / 493 / 532 ms for 48 pairs), so the defaults stay.
+- **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
+  defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its
   query p50 42 -> 80 ms, raw embedding 36.7 -> 23.9 passages/s). Its `ask` cold start (5.3 s) and retrieval p50
   at 10k passages (17.6 ms) miss goals that the earlier run met (2.69 s, 12.9 ms); the code of 2026-11-27, run on
