@@ -2,7 +2,7 @@
 
 The answers-only graph (retrieval/reader/onnx_graph.build_reader_onnx) leaves out a layer that the `answers` logit
 never reads, so its scores must equal the full graph's; and `read`, which now marks spans only where a sentence
-answers, must decide exactly as reading everything with the full graph did.
+answers and only when asked, must decide exactly as reading everything with the full graph did.
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ def test_answers_only_scores_match_the_full_graph(fast: Reader, reference: Reade
     np.testing.assert_allclose(fast.answer_logits(pairs), full[:, 0], atol=1e-3)
 
 
-def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader) -> None:
+@pytest.mark.parametrize("ranked_first", [False, True])
+def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader, ranked_first: bool) -> None:
+    """Also when search ranked the sentences first (no spans) and the answer asks for its spans afterwards."""
     fast.forget()
+    if ranked_first:
+        assert all(r.span is None for r in fast.read(QUESTION, SENTENCES, spans=False))
     readings = fast.read(QUESTION, SENTENCES)
     logits, spans = reference.logits([(QUESTION, s) for s in SENTENCES])
     for reading, logit, found in zip(readings, logits[:, 0], spans, strict=True):

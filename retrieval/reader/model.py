@@ -120,7 +120,8 @@ class Reader:
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
         self._batch_size = batch_size
         self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
-        self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()  # (question, sentence) -> answers
+        self._span_cache: OrderedDict[tuple[str, str], tuple[int, int] | None] = OrderedDict()
         self._support_cache: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _batches(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[list[int], dict[str, np.ndarray], list]]:
@@ -167,22 +168,33 @@ class Reader:
         """Drop every cached reading (measurements of a new question's cost start from here)."""
         with self._lock:
             self._cache.clear()
+            self._span_cache.clear()
             self._support_cache.clear()
 
-    def read(self, question: str, sentences: list[str]) -> list[Reading]:
-        """For each sentence: the probability that it answers `question`, and the answer's character span in it
-        (None where the probability is below SPAN_FLOOR: a sentence that does not answer has no answer to mark)."""
+    def read(self, question: str, sentences: list[str], *, spans: bool = True) -> list[Reading]:
+        """For each sentence: the probability that it answers `question`, and the answer's character span in it.
+
+        The span is None where the probability is below SPAN_FLOOR (a sentence that does not answer has no answer to
+        mark) and wherever `spans` is False: search and answer choice only rank, and a span costs the full graph,
+        so it is read only for the few sentences an answer shows (answer/compose.answer_spans)."""
+        keys = [(question, s) for s in sentences]
         with self._lock:
-            known = {s: self._cache[(question, s)] for s in sentences if (question, s) in self._cache}
-        missing = list(dict.fromkeys(s for s in sentences if s not in known))
-        probabilities = _sigmoid(self.answer_logits([(question, s) for s in missing])) if missing else []
-        answering = [s for s, p in zip(missing, probabilities, strict=True) if p >= SPAN_FLOOR]
-        _, spans = self.logits([(question, s) for s in answering]) if answering else (None, [])
-        span_of = {s: _best_span(*found) for s, found in zip(answering, spans, strict=True)}
-        fresh = {s: Reading(float(p), span_of.get(s)) for s, p in zip(missing, probabilities, strict=True)}
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        fresh = dict(zip(missing, map(float, _sigmoid(self.answer_logits(missing))), strict=True)) if missing else {}
+        scores = known | fresh
+        found: dict[tuple[str, str], tuple[int, int] | None] = {}
+        if spans:
+            with self._lock:
+                found = {k: self._span_cache[k] for k in keys if k in self._span_cache}
+            wanted = list(dict.fromkeys(k for k in keys if scores[k] >= SPAN_FLOOR and k not in found))
+            marked = {k: _best_span(*pair) for k, pair in zip(wanted, self.logits(wanted)[1], strict=True)}
+            found |= marked
         with self._lock:
-            _remember(self._cache, {(question, s): reading for s, reading in fresh.items()})
-        return [known.get(s) or fresh[s] for s in sentences]
+            _remember(self._cache, fresh)
+            if spans:
+                _remember(self._span_cache, marked)
+        return [Reading(scores[k], found.get(k) if scores[k] >= SPAN_FLOOR else None) for k in keys]
 
     def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """For each (claim, passage): the probability that the passage supports the claim. Kept by content like
