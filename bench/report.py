@@ -37,9 +37,9 @@ LIMITS = """\
   (parity 1e-5) measured the same as the plain graph, and onnxruntime's transformer optimizer, made for PyTorch
   exports, fused only the layer norms of our hand-built graph (not attention or GELU) and its output would not load.
   What helps is less arithmetic: search and answer choice read with an answers-only graph (one layer in seven
-  fewer), and only sentences that answer pay for the span head. int8 (dynamic quantisation) ran 1.9× faster on this
-  AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions; a smaller reader distilled from this one
-  (needs a GPU run) is the next lever.
+  fewer), and only the sentences an answer shows pay for the span head. int8 (dynamic quantisation) ran 1.9×
+  faster on this AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions; a smaller reader
+  distilled from this one (needs a GPU run) is the next lever.
 - **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
   defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its
