@@ -270,7 +270,7 @@ def _read_with_question(query: str, fused: dict[str, float], index: _LexicalInde
     """Rescore the leading candidates by the reader's best sentence; returns that probability per passage."""
     pool = sorted(fused, key=fused.__getitem__, reverse=True)[:READER_POOL]
     pairs = [(cid, s) for cid in pool for s in split_sentences(index.chunks[index.position[cid]].text)]
-    readings = reader.read(query, [sentence for _, sentence in pairs])
+    readings = reader.read(query, [sentence for _, sentence in pairs], spans=False)
     best = dict.fromkeys(pool, 0.0)
     for (cid, _), reading in zip(pairs, readings, strict=True):
         best[cid] = max(best[cid], reading.score)

@@ -150,7 +150,7 @@ class ExtractiveAnswerer:
         candidates = self.candidates(sources)
         if not candidates:
             return ""
-        scores = np.array([r.score for r in self._reader.read(question, [c.sentence for c in candidates])])
+        scores = np.array([r.score for r in self._reader.read(question, [c.sentence for c in candidates], spans=False)])
         if scores.max() < self._threshold:
             return ""
         passage = np.array([c.passage_score for c in candidates])

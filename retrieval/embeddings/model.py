@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
@@ -58,6 +57,8 @@ def prepare_model(cache_dir: Path) -> Path:
     target = cache_dir / f"{MODEL_NAME}.onnx"
     if target.exists():
         return target
+    import onnx  # building only (~0.6 s to import): a process that finds the file never imports it
+
     from retrieval.embeddings.onnx_graph import build_minilm_onnx
 
     source = packaged_model_dir()

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from retrieval.reader.onnx_graph import WEIGHTS_DIR
+from retrieval.reader.files import WEIGHTS_DIR
 
 CALIBRATION_FILE = "calibration.json"
 

@@ -12,18 +12,18 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
-from retrieval.reader.onnx_graph import WEIGHTS_DIR, build_reader_onnx, reader_meta, weights_version
+from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
 MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
@@ -33,6 +33,10 @@ CACHE_SIZE = 4096
 # Pairs per onnxruntime call. Small batches of length-sorted pairs pad less and stay in cache: reading the ~47 pairs
 # of one question's leading passages took 389 ms p50 at 8, 403 at 4, 409 at 16 and 457 at 32 (2 cores, interleaved).
 BATCH_SIZE = 8
+# Reading probability from which a sentence's answer span is marked. Spans cost the full graph (one layer more than
+# the answers-only one, plus the span head), and the only reader of spans (answer/compose.answer_spans) marks them
+# from answer/extractive.ANSWERS (0.30) up; a lower floor here only costs time.
+SPAN_FLOOR = 0.30
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,29 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Build the reader's ONNX file for the committed weights into `cache_dir` once; return its path."""
     if not (weights_dir / "reader.safetensors").exists():
         raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
-    target = cache_dir / f"reader-{_weights_version(weights_dir)}.onnx"
+    return _built(cache_dir / f"reader-{_weights_version(weights_dir)}.onnx", weights_dir, answers_only=False)
+
+
+def prepare_answers_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path | None:
+    """The same for the graph that reads only how well a sentence answers (onnx_graph.build_reader_onnx); None
+    when the weights have no answers branch to build it from."""
+    if not (weights_dir / "answers.safetensors").exists():
+        return None
+    target = cache_dir / f"reader-{_weights_version(weights_dir)}-answers.onnx"
+    return _built(target, weights_dir, answers_only=True)
+
+
+def _built(target: Path, weights_dir: Path, *, answers_only: bool) -> Path:
     if target.exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    import onnx  # building only: answering loads the built file and never pays for this import
+
+    from retrieval.reader.onnx_graph import build_reader_onnx
+
+    target.parent.mkdir(parents=True, exist_ok=True)
     log.info("building the reader ONNX graph into %s", target)
-    model = build_reader_onnx(packaged_model_dir(), weights_dir)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")  # rename into place: never a half file
+    model = build_reader_onnx(packaged_model_dir(), weights_dir, answers_only=answers_only)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")  # rename into place: never a half file
     os.close(fd)
     onnx.save_model(model, tmp)
     os.replace(tmp, target)
@@ -76,26 +96,39 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class Reader:
-    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int, batch_size: int = BATCH_SIZE) -> None:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    def __init__(
+        self,
+        onnx_path: Path,
+        tokenizer_path: Path,
+        max_tokens: int,
+        batch_size: int = BATCH_SIZE,
+        answers_path: Path | None = None,
+    ) -> None:
+        """`answers_path`: the answers-only graph, which `read` uses for every sentence (the full graph then runs
+        only for the span of sentences that answer)."""
+        self._session = _session(onnx_path)
+        self._answers_session = _session(answers_path) if answers_path else None
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
         self._batch_size = batch_size
         self._lock = threading.Lock()  # the tokenizer and the cache are not thread-safe; the session is
-        self._cache: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()  # (question, sentence) -> answers
+        self._span_cache: OrderedDict[tuple[str, str], tuple[int, int] | None] = OrderedDict()
+        self._support_cache: OrderedDict[tuple[str, str], float] = OrderedDict()
 
-    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
-        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
-        if not pairs:
-            return np.zeros((0, 2), np.float32), []
+    def _batches(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[list[int], dict[str, np.ndarray], list]]:
+        """Length-sorted batches of `pairs`, each padded to its longest member: (pair indices, model inputs,
+        encodings)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(pairs)
-        out = np.zeros((len(pairs), 2), np.float32)
-        spans: list = [None] * len(pairs)
         order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             batch = order[start : start + self._batch_size]
@@ -105,33 +138,82 @@ class Reader:
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 ids[row, :n], types[row, :n], mask[row, :n] = encodings[i].ids, encodings[i].type_ids, 1
-            logits, span_logits = self._session.run(
-                None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
-            )
+            feeds = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+            yield batch, feeds, [encodings[i] for i in batch]
+
+    def _run_model(self, session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return session.run(None, feeds)
+
+    def logits(self, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list]:
+        """Raw [answers, supports] logits per pair, plus each pair's encoding and span logits (for spans)."""
+        out = np.zeros((len(pairs), 2), np.float32)
+        spans: list = [None] * len(pairs)
+        for batch, feeds, encodings in self._batches(pairs):
+            logits, span_logits = self._run_model(self._session, feeds)
             out[batch] = logits
-            for row, i in enumerate(batch):
-                spans[i] = (encodings[i], span_logits[row, : len(encodings[i].ids)])
+            for row, (i, encoding) in enumerate(zip(batch, encodings, strict=True)):
+                spans[i] = (encoding, span_logits[row, : len(encoding.ids)])
         return out, spans
 
-    def read(self, question: str, sentences: list[str]) -> list[Reading]:
-        """For each sentence: the probability that it answers `question`, and the answer's character span in it."""
+    def answer_logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """The `answers` logit per pair, from the answers-only graph where there is one."""
+        if self._answers_session is None:
+            return self.logits(pairs)[0][:, 0]
+        out = np.zeros(len(pairs), np.float32)
+        for batch, feeds, _ in self._batches(pairs):
+            out[batch] = self._run_model(self._answers_session, feeds)[0][:, 0]
+        return out
+
+    def forget(self) -> None:
+        """Drop every cached reading (measurements of a new question's cost start from here)."""
         with self._lock:
-            known = {s: self._cache[(question, s)] for s in sentences if (question, s) in self._cache}
-        missing = list(dict.fromkeys(s for s in sentences if s not in known))
-        logits, spans = self.logits([(question, s) for s in missing])
-        probabilities = _sigmoid(logits[:, 0])
-        fresh = {s: Reading(float(probabilities[i]), _best_span(*spans[i])) for i, s in enumerate(missing)}
+            self._cache.clear()
+            self._span_cache.clear()
+            self._support_cache.clear()
+
+    def read(self, question: str, sentences: list[str], *, spans: bool = True) -> list[Reading]:
+        """For each sentence: the probability that it answers `question`, and the answer's character span in it.
+
+        The span is None where the probability is below SPAN_FLOOR (a sentence that does not answer has no answer to
+        mark) and wherever `spans` is False: search and answer choice only rank, and a span costs the full graph,
+        so it is read only for the few sentences an answer shows (answer/compose.answer_spans)."""
+        keys = [(question, s) for s in sentences]
         with self._lock:
-            for s, reading in fresh.items():
-                self._cache[(question, s)] = reading
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return [known.get(s) or fresh[s] for s in sentences]
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        fresh = dict(zip(missing, map(float, _sigmoid(self.answer_logits(missing))), strict=True)) if missing else {}
+        scores = known | fresh
+        found: dict[tuple[str, str], tuple[int, int] | None] = {}
+        if spans:
+            with self._lock:
+                found = {k: self._span_cache[k] for k in keys if k in self._span_cache}
+            wanted = list(dict.fromkeys(k for k in keys if scores[k] >= SPAN_FLOOR and k not in found))
+            marked = {k: _best_span(*pair) for k, pair in zip(wanted, self.logits(wanted)[1], strict=True)}
+            found |= marked
+        with self._lock:
+            _remember(self._cache, fresh)
+            if spans:
+                _remember(self._span_cache, marked)
+        return [Reading(scores[k], found.get(k) if scores[k] >= SPAN_FLOOR else None) for k in keys]
 
     def supports(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """For each (claim, passage): the probability that the passage supports the claim."""
-        logits, _ = self.logits(pairs)
-        return _sigmoid(logits[:, 1])
+        """For each (claim, passage): the probability that the passage supports the claim. Kept by content like
+        readings, since a question asked again (or a claim checked again) meets the same pairs."""
+        with self._lock:
+            known = {p: self._support_cache[p] for p in pairs if p in self._support_cache}
+        missing = list(dict.fromkeys(p for p in pairs if p not in known))
+        fresh = dict(zip(missing, _sigmoid(self.logits(missing)[0][:, 1]), strict=True)) if missing else {}
+        with self._lock:
+            _remember(self._support_cache, fresh)
+        return np.array([known.get(p, fresh.get(p)) for p in pairs], np.float32)
+
+
+def _remember(cache: OrderedDict, fresh: dict) -> None:
+    """Add `fresh` to an LRU cache of CACHE_SIZE entries (caller holds the lock)."""
+    for key, value in fresh.items():
+        cache[key] = value
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
@@ -155,4 +237,9 @@ def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
 def get_reader(cache_dir: Path) -> Reader:
     """The process's one reader: loading costs ~0.2 s and ~40 MB, so every knowledge base shares it."""
     meta = reader_meta()
-    return Reader(prepare_reader(cache_dir), packaged_model_dir() / "tokenizer.json", meta["max_tokens"])
+    return Reader(
+        prepare_reader(cache_dir),
+        packaged_model_dir() / "tokenizer.json",
+        meta["max_tokens"],
+        answers_path=prepare_answers_reader(cache_dir),
+    )

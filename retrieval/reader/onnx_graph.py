@@ -10,7 +10,6 @@ head, reading the same lower layers: one more layer per pair, so the verifier an
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -21,12 +20,7 @@ from safetensors.numpy import load_file
 
 from retrieval.embeddings.onnx_graph import _GraphBuilder, bert_layer, embed, finish, float_mask, int_input
 from retrieval.errors import ConfigError
-
-WEIGHTS_DIR = Path(__file__).with_name("weights")
-
-
-def reader_meta(weights_dir: Path = WEIGHTS_DIR) -> dict:
-    return json.loads((weights_dir / "reader.json").read_text())
+from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
 
 def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
@@ -44,22 +38,24 @@ def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
     return {name: value.astype(np.float32) for name, value in load_file(str(path)).items()}
 
 
-def weights_version(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def build_reader_onnx(minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> onnx.ModelProto:
+def build_reader_onnx(
+    minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR, *, answers_only: bool = False
+) -> onnx.ModelProto:
+    """The reader's graph. `answers_only` (valid where the answers branch is committed) leaves out the shared top
+    layer and the span and supports heads: the `answers` logit alone, one layer in seven fewer, which is all search
+    and answer choice ask for; its numbers are the full graph's (tests/test_reader_speed.py)."""
     config = json.loads((minilm_dir / "config.json").read_text())
     layers = reader_meta(weights_dir)["layers"]
     w = load_file(str(minilm_dir / "model.safetensors"))
     w |= {name: value.astype(np.float32) for name, value in load_file(str(weights_dir / "reader.safetensors")).items()}
     branch = answers_branch(weights_dir)
+    if answers_only and not branch:
+        raise ConfigError("An answers-only reader graph needs the committed answers branch (answers.safetensors).")
     w |= branch
     g = _GraphBuilder()
     x, mask_bias = embed(g, w, config, "token_type_ids")
     for i in range(layers - 1):
         x = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{i}")
-    top = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{layers - 1}")
 
     # Mean over real tokens -> [answers, supports] logits; per token -> answer span [start, end] logits.
     weights = g.op("Unsqueeze", float_mask(g), g.const("axis2", np.array([2], dtype=np.int64)))
@@ -69,15 +65,22 @@ def build_reader_onnx(minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> onnx
     def pooled(tokens: str) -> str:
         return g.op("Div", g.op("ReduceSum", g.op("Mul", tokens, weights), axis1, keepdims=0), count)
 
-    logits = g.linear(pooled(top), w, "head")
-    if branch:  # the branch's answers logit replaces the shared head's
+    inputs = [int_input("input_ids"), int_input("token_type_ids"), int_input("attention_mask")]
+    answers = None
+    if branch:
         answers = g.linear(pooled(bert_layer(g, x, mask_bias, w, config, "answers.layer")), w, "answers.head")
+    if answers_only:
+        g.nodes.append(helper.make_node("Identity", [answers], ["answers"]))
+        output = helper.make_tensor_value_info("answers", TensorProto.FLOAT, ["batch", 1])
+        return finish(g, "newsdesk-reader-answers", inputs, [output])
+
+    top = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{layers - 1}")
+    logits = g.linear(pooled(top), w, "head")
+    if answers is not None:  # the branch's answers logit replaces the shared head's
         one, two = (g.const(f"col{n}", np.array([n], dtype=np.int64)) for n in (1, 2))
         logits = g.op("Concat", answers, g.op("Slice", logits, one, two, one), axis=1)
     g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
     g.nodes.append(helper.make_node("Identity", [g.linear(top, w, "span")], ["span_logits"]))
-
-    inputs = [int_input("input_ids"), int_input("token_type_ids"), int_input("attention_mask")]
     outputs = [
         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2]),
         helper.make_tensor_value_info("span_logits", TensorProto.FLOAT, ["batch", "seq", 2]),
