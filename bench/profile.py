@@ -86,8 +86,8 @@ def instrument(clock: StageClock, reader: object, embedder: object) -> None:
     from chromadb.api.models.Collection import Collection
 
     from retrieval import search
-    from retrieval.answer import compose
-    from retrieval.answer.citations import CitationChecker
+    from retrieval.answer import streaming
+    from retrieval.answer.citations import SentenceCheck
     from retrieval.answer.extractive import ExtractiveAnswerer
     from retrieval.embeddings.model import Embedder
     from retrieval.reader import model
@@ -99,8 +99,8 @@ def instrument(clock: StageClock, reader: object, embedder: object) -> None:
     _wrap(clock, search, "_fuse", "fusion")
     _wrap(clock, search, "_read_with_question", "search reader")
     _wrap(clock, ExtractiveAnswerer, "draft", "answer choice")
-    _wrap(clock, CitationChecker, "check", "check")
-    _wrap(clock, compose, "answer_spans", "spans")
+    _wrap(clock, SentenceCheck, "add", "check")  # the chain checks sentence by sentence
+    _wrap(clock, streaming, "answer_spans", "spans")  # where the chain calls it
     _wrap(clock, model.Reader, "_run_model", lambda: f"reader ({clock.outer()})")
     reader._tokenizer = _TimedTokenizer(clock, reader._tokenizer)
     embedder._tokenizer = _TimedTokenizer(clock, embedder._tokenizer)
