@@ -10,13 +10,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cli.main import app
 from tests.conftest import SAMPLE_CORPUS
+from tests.loopback import LoopbackServer
 
 
 @dataclass
@@ -59,7 +60,7 @@ def fake_langsmith() -> Iterator[FakeLangSmith]:
         def log_message(self, *args: object) -> None:
             """Quiet: the test reads `requests`."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = LoopbackServer(("127.0.0.1", 0), Handler)
     site.port = server.server_port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
