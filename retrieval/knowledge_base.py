@@ -76,7 +76,14 @@ class KnowledgeBase:
         collection = open_collection(services.client, name, services.embedder.name, create=True)
         self._indexer = Indexer(name, services.records, collection, services.embedder, services.settings.chunk_tokens)
         self._indexer.recover()
-        self._searcher = HybridSearcher(name, services.records, collection, services.embedder, lambda: services.reader)
+        self._searcher = HybridSearcher(
+            name,
+            services.records,
+            collection,
+            services.embedder,
+            lambda: services.reader,
+            index_dir=services.settings.bm25_dir / name,
+        )
         self._write_lock = threading.Lock()  # one writer per knowledge base; searches never wait for it
 
     @property

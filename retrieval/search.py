@@ -15,12 +15,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
 from chromadb.api.models.Collection import Collection
 
+from retrieval.bm25_files import index_name, load_or_build
 from retrieval.chunker import split_sentences
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
@@ -91,10 +93,22 @@ def _stem(words: list[str]) -> list[str]:
     return Stemmer.Stemmer("english").stemWords(words)
 
 
-class _LexicalIndex:
-    """BM25 over every chunk of a knowledge base, rebuilt when the knowledge base's version changes."""
+# How passages are tokenised for BM25; part of a saved index's name, so changing it here retires old indexes.
+TOKENISING = "stopwords=en stemmer=snowball-english"
 
-    def __init__(self, chunks: list[Chunk], articles: dict[str, ArticleRecord]) -> None:
+
+def _build_bm25(chunks: list[Chunk]) -> bm25s.BM25:
+    tokens = bm25s.tokenize([c.indexed_text for c in chunks], stopwords="en", show_progress=False, stemmer=_stem)
+    index = bm25s.BM25()
+    index.index(tokens, show_progress=False)
+    return index
+
+
+class _LexicalIndex:
+    """BM25 over every chunk of a knowledge base, made again when the knowledge base's version changes: loaded
+    from `store_dir` where a process already built it for these very passages (bm25_files.py)."""
+
+    def __init__(self, chunks: list[Chunk], articles: dict[str, ArticleRecord], store_dir: Path | None) -> None:
         self.chunks = chunks
         self.articles = articles
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
@@ -102,11 +116,8 @@ class _LexicalIndex:
         self._features_lock = threading.Lock()
         self.bm25: bm25s.BM25 | None = None
         if chunks:
-            tokens = bm25s.tokenize(
-                [c.indexed_text for c in chunks], stopwords="en", show_progress=False, stemmer=_stem
-            )
-            self.bm25 = bm25s.BM25()
-            self.bm25.index(tokens, show_progress=False)
+            name = index_name([c.indexed_text for c in chunks], TOKENISING)
+            self.bm25 = load_or_build(store_dir, name, lambda: _build_bm25(chunks))
 
     def features(self, chunk_id: str) -> TextFeatures:
         """A passage's word sets, kept for the FEATURE_CACHE most recently used passages (popular ones repeat)."""
@@ -144,8 +155,11 @@ class HybridSearcher:
         collection: Collection | None,
         embedder: Embedder,
         reader: Callable[[], Reader] | None = None,
+        index_dir: Path | None = None,
     ) -> None:
+        """`index_dir`: where this knowledge base's BM25 index is kept between processes (None: nowhere)."""
         self._kb = kb
+        self._index_dir = index_dir
         self._records = records
         self._collection = collection
         self._embedder = embedder
@@ -157,7 +171,7 @@ class HybridSearcher:
         version = self._records.version(self._kb)
         if self._lexical is None or version != self._version:
             articles = {a.id: a for a in self._records.articles(self._kb)}
-            self._lexical = _LexicalIndex(self._records.chunks(self._kb), articles)
+            self._lexical = _LexicalIndex(self._records.chunks(self._kb), articles, self._index_dir)
             self._version = version
         return self._lexical
 

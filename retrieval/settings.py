@@ -154,5 +154,10 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
+    def bm25_dir(self) -> Path:
+        """Each knowledge base's saved BM25 index (retrieval/bm25_files.py), in a folder named after it."""
+        return self.data_dir / "bm25"
+
+    @property
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None or self.openai_base_url is not None
