@@ -26,7 +26,7 @@ LIMITS = """\
   Chroma upserts, about 5-10% of the time. Runs landed from 77% to 101% of the raw limit on this shared machine,
   whose speed varied by ~20% between runs; the goal of 90% is within that noise.
 - **Cold start** is mostly imports: chromadb ~0.3 s, langchain-core ~0.3 s (langsmith's schemas), numpy ~0.1 s, then
-  loading the ONNX models and the first query (BM25 index build, HNSW load). The `onnx` package (~0.6 s, most of
+  loading the ONNX models and the first query (BM25 index load, HNSW load). The `onnx` package (~0.6 s, most of
   it ml_dtypes) is imported only when a graph is built (`newsdesk prepare`), never to answer; openai and trafilatura
   only when used. Measure with `python -X importtime -m cli ask "..."`. The bot pays this once per process.
 - **The reader is compute-bound.** `python -m bench.profile` puts 93-95% of an uncached answer in the reader's model
@@ -34,8 +34,12 @@ LIMITS = """\
   choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check
   needs the model only for what an LLM wrote). At ~40 tokens a pair its 7 layers run near the 2 cores' arithmetic
   peak, so kernels do not help: fusing attention, GELU and residual layer norms into onnxruntime's contrib operators
-  (parity 1e-5) measured the same as the plain graph, and onnxruntime's transformer optimizer, made for PyTorch
-  exports, fused only the layer norms of our hand-built graph (not attention or GELU) and its output would not load.
+  (parity 1e-5) measured the same as the plain graph. onnxruntime's transformer optimizer (1.32, offline; it needs
+  `enable_shape_inference=False` without sympy) fuses all six attentions, the biased GELUs and the residual layer
+  norms once the graph states GELU as `x * (1 + erf(x / sqrt 2)) / 2`, scales scores with a Div and builds the mask
+  as Unsqueeze, Cast, Sub, Mul (its fused embedding layer norm aborts onnxruntime, so that fusion stays off); on
+  ~40 pairs per question (2 cores, 3 interleaved rounds) it was 7% *slower* than the plain graph on a quiet host
+  (264-270 vs 247 ms p50; layer norms alone: 265 ms) with logits within 2e-5, so the plain graph stays.
   What helps is less arithmetic: search and answer choice read with an answers-only graph (one layer in seven
   fewer), and only the sentences an answer shows pay for the span head. int8 (dynamic quantisation) ran 1.9×
   faster on this AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions; a smaller reader
