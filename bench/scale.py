@@ -8,6 +8,7 @@ Prints one JSON line: retrieval p50/p95 and peak RSS.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -70,6 +71,7 @@ def main() -> None:
     finally:
         services.client.delete_collection(COLLECTION_PREFIX + SCALE_KB)
         services.records.drop_kb(SCALE_KB)
+        shutil.rmtree(services.settings.bm25_dir / SCALE_KB, ignore_errors=True)  # its saved BM25 index
     print(json.dumps({"chunks": int(n), "query_ms": percentiles(latencies), "peak_rss_mb": peak_rss_mb()}))
 
 
