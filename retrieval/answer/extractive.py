@@ -42,6 +42,7 @@ PASSAGE_WEIGHT = CALIBRATION.passage_weight
 FOLLOW_MARGIN = 4.0
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
+FRAGMENT_WORDS = 12  # a text without a closing stop and shorter than this is a caption or fragment
 
 # "OTTAWA, June 27 (Reuters) - ", "WASHINGTON (CNN) -- ", "-- ": where a wire story's text starts, not its content.
 _LEAD_IN = re.compile(
@@ -101,7 +102,7 @@ def quotable(sentence: str, title: str) -> str | None:
         return None
     if _key(text) == _key(title):  # the headline, repeated in the body
         return None
-    if text[-1] not in ".!\"'’”)" and len(text.split()) < 12:  # a caption or fragment without a stop
+    if text[-1] not in ".!\"'’”)" and len(text.split()) < FRAGMENT_WORDS:
         return None
     label = headline_label(title)
     if label and headline_label(text) is None:  # "Fact check: Satire: ..." would say nothing more
@@ -123,16 +124,17 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         reader: Reader,
         max_sentences: int = MAX_SENTENCES,
-        threshold: float = QUOTE_FLOOR,
-        follow_margin: float = FOLLOW_MARGIN,
+        threshold: float | None = None,
+        follow_margin: float | None = None,
     ) -> None:
-        """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question);
-        `follow_margin` is how far behind the lead's merit a later sentence may be."""
+        """`threshold` (QUOTE_FLOOR when None) 0 takes the most relevant sentences whatever their score (topic
+        summaries ask no question); `follow_margin` (FOLLOW_MARGIN when None) is how far behind the lead's merit a
+        later sentence may be."""
         self._embedder = embedder
         self._reader = reader
         self._max = max_sentences
-        self._threshold = threshold
-        self._follow_margin = follow_margin
+        self._threshold = QUOTE_FLOOR if threshold is None else threshold
+        self._follow_margin = FOLLOW_MARGIN if follow_margin is None else follow_margin
 
     def candidates(self, sources: list[Source]) -> list[_Candidate]:
         seen: set[str] = set()
