@@ -27,7 +27,6 @@ MAX_SENTENCES = 3
 # passages (retrieval/answer/compose.py); this only keeps sentences the reader is sure do not answer out.
 QUOTE_FLOOR = 0.10
 ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is shown, its span marked
-KEEP_RATIO = 0.6  # later sentences need this share of the leading sentence's probability
 # How much the passage's search score counts next to the sentence's own log-odds in choosing the lead. The reader
 # reads one sentence alone; the passage score knows whether the text around it is about what was asked ("the
 # station was first built in 1968" reads like an answer to "when was it rebuilt?" wherever it stands). Calibrated
@@ -159,7 +158,7 @@ class ExtractiveAnswerer:
         merit = np.array([log_odds(p) for p in scores]) + PASSAGE_WEIGHT * passage
         merit[scores < self._threshold] = -np.inf
         best = int(np.argmax(merit))
-        keep = max(self._threshold, KEEP_RATIO * scores[best])
+        keep = self._threshold  # no share of the lead's probability asked of later sentences: it cost answers
         close = merit >= merit[best] - self._follow_margin
         newness = np.zeros(len(candidates))
         if asks_for_recent(question):
