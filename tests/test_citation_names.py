@@ -1,51 +1,10 @@
-"""The name rules beside the verifier: names must be in the cited window, and actors must not trade places."""
+"""The actor rule beside the verifier: a claim must not trade the places of the actors of the sentence it restates."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.answer.names import actors_swapped, claim_names, names_grounded
-
-WINDOW = (
-    "The US, UK, and Australia have previously placed sanctions on the company. Major retailers such as Best Buy "
-    "and Home Depot stopped selling Hikvision products as early as 2021."
-)
-
-
-def test_claim_names_skip_titles_openers_and_months() -> None:
-    names, first = claim_names("After talks, Prime Minister Mark Carney's office met Trump in June.")
-    assert names == {"mark", "carney", "trump"} and first == set()
-    assert claim_names("Walmart stopped selling cameras.") == (set(), {"walmart"})
-
-
-@pytest.mark.parametrize(
-    "claim",
-    [
-        "The United States, Britain and Australia had sanctioned Hikvision.",  # long form and another name for UK
-        "Best Buy stopped selling Hikvision products in 2021.",
-        "American and British authorities had sanctioned the company.",  # peoples for their countries
-    ],
-)
-def test_names_said_another_way_are_grounded(claim: str) -> None:
-    assert names_grounded(claim, WINDOW, WINDOW)
-
-
-@pytest.mark.parametrize(
-    "claim",
-    [
-        "Walmart stopped selling Hikvision products in 2021.",  # a name the passage never mentions
-        "The US, Japan and Australia had sanctioned the company.",
-        "French retailers stopped selling Hikvision products.",
-    ],
-)
-def test_a_name_missing_from_the_window_is_not_grounded(claim: str) -> None:
-    assert not names_grounded(claim, WINDOW, WINDOW)
-
-
-def test_a_capitalised_opener_needs_only_the_passage() -> None:
-    passage = "Advances in internal combustion engines replaced steam engines."
-    assert names_grounded("Internal combustion engines replaced steam engines.", passage, passage)
-
+from retrieval.answer.names import actors_swapped
 
 SOURCE = "The Canadian government has ordered Chinese surveillance company Hikvision to shut down its operations."
 

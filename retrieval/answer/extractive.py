@@ -27,7 +27,6 @@ MAX_SENTENCES = 3
 # passages (retrieval/answer/compose.py); this only keeps sentences the reader is sure do not answer out.
 QUOTE_FLOOR = 0.10
 ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is shown, its span marked
-KEEP_RATIO = 0.6  # later sentences need this share of the leading sentence's probability
 # How much the passage's search score counts next to the sentence's own log-odds in choosing the lead. The reader
 # reads one sentence alone; the passage score knows whether the text around it is about what was asked ("the
 # station was first built in 1968" reads like an answer to "when was it rebuilt?" wherever it stands). Calibrated
@@ -42,6 +41,7 @@ PASSAGE_WEIGHT = CALIBRATION.passage_weight
 FOLLOW_MARGIN = 4.0
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 MIN_WORDS = 5
+FRAGMENT_WORDS = 12  # a text without a closing stop and shorter than this is a caption or fragment
 
 # "OTTAWA, June 27 (Reuters) - ", "WASHINGTON (CNN) -- ", "-- ": where a wire story's text starts, not its content.
 _LEAD_IN = re.compile(
@@ -101,7 +101,7 @@ def quotable(sentence: str, title: str) -> str | None:
         return None
     if _key(text) == _key(title):  # the headline, repeated in the body
         return None
-    if text[-1] not in ".!\"'’”)" and len(text.split()) < 12:  # a caption or fragment without a stop
+    if text[-1] not in ".!\"'’”)" and len(text.split()) < FRAGMENT_WORDS:
         return None
     label = headline_label(title)
     if label and headline_label(text) is None:  # "Fact check: Satire: ..." would say nothing more
@@ -123,16 +123,17 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         reader: Reader,
         max_sentences: int = MAX_SENTENCES,
-        threshold: float = QUOTE_FLOOR,
-        follow_margin: float = FOLLOW_MARGIN,
+        threshold: float | None = None,
+        follow_margin: float | None = None,
     ) -> None:
-        """`threshold` 0 takes the most relevant sentences whatever their score (topic summaries ask no question);
-        `follow_margin` is how far behind the lead's merit a later sentence may be."""
+        """`threshold` (QUOTE_FLOOR when None) 0 takes the most relevant sentences whatever their score (topic
+        summaries ask no question); `follow_margin` (FOLLOW_MARGIN when None) is how far behind the lead's merit a
+        later sentence may be."""
         self._embedder = embedder
         self._reader = reader
         self._max = max_sentences
-        self._threshold = threshold
-        self._follow_margin = follow_margin
+        self._threshold = QUOTE_FLOOR if threshold is None else threshold
+        self._follow_margin = FOLLOW_MARGIN if follow_margin is None else follow_margin
 
     def candidates(self, sources: list[Source]) -> list[_Candidate]:
         seen: set[str] = set()
@@ -157,7 +158,7 @@ class ExtractiveAnswerer:
         merit = np.array([log_odds(p) for p in scores]) + PASSAGE_WEIGHT * passage
         merit[scores < self._threshold] = -np.inf
         best = int(np.argmax(merit))
-        keep = max(self._threshold, KEEP_RATIO * scores[best])
+        keep = self._threshold  # no share of the lead's probability asked of later sentences: it cost answers
         close = merit >= merit[best] - self._follow_margin
         newness = np.zeros(len(candidates))
         if asks_for_recent(question):

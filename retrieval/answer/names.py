@@ -1,113 +1,75 @@
-"""Who and what a claim names must be named where it is cited: two plain rules beside the verifier.
+"""Two actors swapped: a contradiction the verifier reads past, and the one plain rule beside it that measurably helps.
 
 The verifier (retrieval/reader) pools a claim and a passage into one vector, so it reads them nearly as bags of
-words. Two kinds of contradiction slip through that way, and both are easy to see in the words themselves:
-
-- a name the passage never mentions: "Walmart stopped selling ..." cited to a passage about Best Buy, "Trump froze
-  French military aid" cited to one about UK aid. Every name in a claim (a capitalised word, a country or its
-  people, a weekday) must appear in the window it is checked against, allowing the usual ways news names the same
-  country ("Canada" / "Canadian" / "Ottawa", "US" / "U.S." / "United States");
-- two actors swapped: "Hikvision ordered the Canadian government to ..." cited to "The Canadian government has
-  ordered Hikvision to ...". A claim must not exchange the subject and the object of a verb it shares with the
-  sentence that backs it.
+words: "Hikvision ordered the Canadian government to ..." cited to "The Canadian government has ordered Hikvision
+to ..." shares every word with its source. A claim must not exchange the subject and the object of a verb it shares
+with the sentence that backs it. Names are compared allowing the usual ways news names the same country ("Canada" /
+"Canadian" / "Ottawa", "US" / "U.S." / "United States"). What the rule is worth, and the name rule that was measured
+and removed beside it, are in docs/CITATIONS.md (scripts/ablate_rules.py).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Set as AbstractSet
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 
 from retrieval.names import DEMONYMS
 from retrieval.text import STOPWORDS, normalised
 
-# More peoples and countries than the training rules need (retrieval/names.py holds theirs).
-_MORE_DEMONYMS = {
-    "African": "Africa", "Danish": "Denmark", "Dutch": "Netherlands", "Iranian": "Iran", "Iraqi": "Iraq",
-    "Korean": "Korea", "Pakistani": "Pakistan", "Saudi": "Arabia", "Swedish": "Sweden", "Swiss": "Switzerland",
-    "Syrian": "Syria", "Taiwanese": "Taiwan", "Tibetan": "Tibet", "Turkish": "Turkey", "Vietnamese": "Vietnam",
-    "European": "Europe", "Asian": "Asia", "Palestinian": "Palestine", "Afghan": "Afghanistan", "Greek": "Greece",
-    "Norwegian": "Norway", "Finnish": "Finland", "Belgian": "Belgium", "Austrian": "Austria", "Nigerian": "Nigeria",
-    "Kenyan": "Kenya", "Argentine": "Argentina", "Chilean": "Chile", "Colombian": "Colombia", "Venezuelan":
-    "Venezuela", "Cuban": "Cuba", "Lebanese": "Lebanon", "Qatari": "Qatar", "Thai": "Thailand", "Filipino":
-    "Philippines", "Indonesian": "Indonesia", "Portuguese": "Portugal", "Hungarian": "Hungary", "Czech": "Czechia",
-    "Romanian": "Romania", "Serbian": "Serbia", "Scottish": "Scotland", "Welsh": "Wales", "English": "England",
-}  # fmt: skip
-# Names news uses for one another: a capital for its government, short and long forms of a country.
-_SAME = [
-    {"us", "usa", "america", "american", "americans", "washington"},
-    {"uk", "britain", "british", "london", "england"},
-    {"canada", "canadian", "canadians", "ottawa"}, {"china", "chinese", "beijing"},
-    {"russia", "russian", "russians", "moscow", "kremlin"}, {"eu", "europe", "european", "brussels"},
-    {"france", "french", "paris"}, {"germany", "german", "berlin"}, {"japan", "japanese", "tokyo"},
-    {"india", "indian", "delhi"}, {"israel", "israeli", "jerusalem"}, {"ukraine", "ukrainian", "kyiv", "kiev"},
-]  # fmt: skip
-# Capitalised words that are not names: titles a summary adds or drops, and months (the number rule checks those).
-_NOT_NAMES = frozenset(
-    """
-    president minister prime chancellor secretary senator governor mayor chief king queen prince princess mr mrs ms
-    dr sir lord general vice deputy premier ambassador spokesman spokeswoman spokesperson chairman chairwoman ceo
-    january february march april may june july august september october november december
-    """.split()  # noqa: SIM905
-)
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WORDS = re.compile(r"[a-z0-9]+")
 _ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.S.", "J.D."
-_LONG_FORMS = {"United States": "US", "United Kingdom": "UK", "United Nations": "UN", "European Union": "EU"}
-_LONG_FORM = re.compile("|".join(_LONG_FORMS))
-# Capitalised only because they open the sentence.
-_OPENERS = frozenset(
-    "although despite instead meanwhile however earlier later last since both all one several".split()  # noqa: SIM905
-)
-_NOT_ACTORS = _NOT_NAMES | STOPWORDS | _OPENERS
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """The rule's word lists (data/names.json), with what is derived from them."""
+
+    long_forms: dict[str, str]
+    long_form: re.Pattern[str]
+    not_actors: frozenset[str]  # capitalised words that name no actor: titles, months, sentence openers, stopwords
+    aliases: dict[str, set[str]]  # a name -> other names news uses for it ("canadian" -> "canada", "ottawa", ...)
+
+
+@cache
+def _lists() -> _Lists:
+    """Read on first use, not at import: most processes that import the answer package never check a citation."""
+    raw = json.loads(files("retrieval.answer").joinpath("data/names.json").read_text(encoding="utf-8"))
+    long_forms = raw["long_forms"]
+    lists = _Lists(
+        long_forms,
+        re.compile("|".join(long_forms)),
+        frozenset(raw["not_actors"]) | STOPWORDS | frozenset(raw["openers"]),
+        {},
+    )
+    for demonym, country in (DEMONYMS | raw["more_demonyms"]).items():
+        for word in set(_WORDS.findall(_spelled(country, lists).lower())) - STOPWORDS:
+            lists.aliases.setdefault(demonym.lower(), set()).add(word)
+            lists.aliases.setdefault(word, set()).add(demonym.lower())
+    for group in raw["same_names"]:
+        for word in group:
+            lists.aliases.setdefault(word, set()).update(group)
+    return lists
 
 
 def _canonical(text: str) -> str:
     """One spelling per name: "United States" and "U.S." both become "US" (and full-width or zero-width-split
     letters their plain selves)."""
-    text = _LONG_FORM.sub(lambda m: _LONG_FORMS[m.group()], normalised(text))
+    return _spelled(text, _lists())
+
+
+def _spelled(text: str, lists: _Lists) -> str:
+    text = lists.long_form.sub(lambda m: lists.long_forms[m.group()], normalised(text))
     return _ACRONYM.sub(lambda m: m.group().replace(".", ""), text)
-
-
-_ALIASES: dict[str, set[str]] = {}
-for _demonym, _country in (DEMONYMS | _MORE_DEMONYMS).items():
-    for _word in set(_WORDS.findall(_canonical(_country).lower())) - STOPWORDS:
-        _ALIASES.setdefault(_demonym.lower(), set()).add(_word)
-        _ALIASES.setdefault(_word, set()).add(_demonym.lower())
-for _group in _SAME:
-    for _word in _group:
-        _ALIASES.setdefault(_word, set()).update(_group)
-
-
-@lru_cache(maxsize=512)  # a claim is looked up once per window it is checked against
-def claim_names(claim: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The lower-cased names a claim states: those after its first word, and those of its first word (which may be
-    a name or only a capitalised opener such as "Internal" or "Several")."""
-    names: set[str] = set()
-    first: set[str] = set()
-    for match in _CAPITALISED.finditer(_canonical(claim)):
-        words = [w for w in _WORDS.findall(_POSSESSIVE.sub("", match.group()).lower()) if w not in _NOT_NAMES]
-        (first if match.start() == 0 else names).update(words)  # "Israel-Iran": two names
-    return frozenset(names - STOPWORDS), frozenset(first - STOPWORDS - _OPENERS)
 
 
 def _known(word: str, words: AbstractSet[str]) -> bool:
     """Whether `word`, or another name for it, is among `words`."""
-    return word in words or bool(_ALIASES.get(word, set()) & words)
-
-
-@lru_cache(maxsize=512)  # a passage is looked up once per window of it
-def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORDS.findall(_canonical(text).lower()))
-
-
-def names_grounded(claim: str, window: str, passage: str) -> bool:
-    """Whether every name the claim states, or another name for it, appears in `window`; a capitalised first word
-    need only appear somewhere in `passage`, since it may be no name at all."""
-    names, first = claim_names(claim)
-    near, anywhere = _words(window), _words(passage)
-    return all(_known(n, near) for n in names) and all(_known(n, anywhere) for n in first)
+    return word in words or bool(_lists().aliases.get(word, set()) & words)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9’'.-]+|[,;:]")
@@ -135,7 +97,7 @@ def _subject(tokens: list[str], verb: int, reach: int, common: set[str]) -> str 
         t = tokens[k]
         if t in ",;:":
             return None
-        if t[:1].isupper() and t.lower() not in _NOT_ACTORS and (k or t.lower() not in common):
+        if t[:1].isupper() and t.lower() not in _lists().not_actors and (k or t.lower() not in common):
             return t.lower()
     return None
 
