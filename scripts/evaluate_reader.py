@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from reading_data import SQUAD2_HELDOUT  # noqa: E402
 
-from retrieval.answer.citations import CitationChecker  # noqa: E402
+from retrieval.answer.citations import _NUMBER, CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENT  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
@@ -56,7 +55,6 @@ from retrieval.settings import Settings, default_data_dir  # noqa: E402
 from retrieval.text import content_words  # noqa: E402
 
 OLD_COSINE, OLD_CONTAINMENT = 0.62, 0.60  # the heuristic's calibrated thresholds (before the reader)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # the heuristic's number rule
 CLAIM_SETS = (
     "squad_claims.jsonl",
     "news_claims.json",

@@ -78,16 +78,37 @@ def test_planted_instructions_are_never_quoted(settings, kb) -> None:
         assert "HACKED" not in answer.answer
 
 
-def test_checker_removes_unknown_numbers_renumbers_and_drops_uncited_sentences(kb) -> None:
+def test_checker_removes_unknown_numbers_renumbers_and_requires_backed_figures(kb) -> None:
     hits = kb.search("TikTok buyer deadline", k=4)
     sources = number_sources(hits)
     tiktok = next(s.n for s in sources if "TikTok" in s.article.title)
     checker = CitationChecker(kb.reader)
-    draft = f"Trump said he had found a buyer for TikTok [{tiktok}][9]. An uncited sentence about TikTok."
+    draft = (
+        f"Trump said he had found a buyer for TikTok [{tiktok}][9]. "
+        f"Trump said the buyer paid 80 billion dollars for TikTok [{tiktok}]. "
+        "An uncited sentence about TikTok."
+    )
     checked = checker.check(draft, sources)
     assert checked.text == "Trump said he had found a buyer for TikTok [1]."
-    assert checked.invalid_markers == 1 and checked.dropped_sentences == 1 and checked.total_sentences == 2
+    assert checked.invalid_markers == 1 and checked.dropped_sentences == 2 and checked.total_sentences == 3
     assert checked.citations[0].n == 1 and "buyer" in checked.citations[0].quote
+
+
+def test_changed_negations_opposites_and_months_are_rejected_whatever_the_model_says(kb) -> None:
+    passage = split_sentences(
+        "While officials did not disclose the specific threat, the Investment Canada Act allows Ottawa to block "
+        "foreign investments. In a statement, Hikvision said it strongly disagrees with the decision. "
+        "The deadline was extended to September 17."
+    )
+    claims = [
+        "Officials disclosed the specific threat.",  # a negation dropped
+        "Hikvision said it strongly agrees with the decision.",  # a word for its prefixed opposite
+        "The deadline was extended to December 17.",  # a month the passage does not have
+        "The Investment Canada Act allows Ottawa to block foreign investments.",  # faithful: the clause has no "not"
+        "Hikvision said it strongly disagrees with the decision.",
+    ]
+    found = CitationChecker(kb.reader).supported([(claim, passage) for claim in claims])
+    assert [bool(f) for f in found] == [False, False, False, True, True]
 
 
 def test_topic_and_article_summaries_are_cited(settings, kb) -> None:

@@ -3,7 +3,7 @@ the scripted server on loopback) in one batched request, and only its "supported
 
 The sentences were picked by what the verifier scores against the sample page's Hikvision source (asked "why did
 Canada ban Hikvision?"): VERIFIED 0.99 (kept without asking), PARAPHRASE 0.52 (true, but under SUPPORTED: the judge
-decides), SWAPPED 0 (the actor rule: dropped without asking).
+decides), NUMBER and OPPOSITE 0 (the number rule, the opposite-words rule: dropped without asking).
 `test_the_sentences_score_where_these_tests_need_them` fails if a new verifier moves them.
 """
 
@@ -25,7 +25,8 @@ from tests.test_answers_llm import service
 QUESTION = "why did Canada ban Hikvision?"
 VERIFIED = "Canada ordered Hikvision to shut down its Canadian operations, citing national security concerns"
 PARAPHRASE = "Hikvision's Canadian arm must cease its activities, the government said"
-SWAPPED = "Hikvision has ordered the Canadian government to shut down its operations"
+NUMBER = "Stocks fell 40% after the decision"
+OPPOSITE = "Hikvision said it strongly agrees with the government's decision"
 BACKING = "The Canadian government has ordered Chinese surveillance technology company Hikvision"
 
 
@@ -59,11 +60,11 @@ def offline(tmp_path: Path, model_dir: Path) -> tuple[AnswerService, list[Source
 
 def test_the_sentences_score_where_these_tests_need_them(tmp_path, model_dir) -> None:
     svc, _, hikvision = offline(tmp_path, model_dir)
-    claims = [VERIFIED, PARAPHRASE, SWAPPED]
+    claims = [VERIFIED, PARAPHRASE, NUMBER, OPPOSITE]
     scores = [p for p, _ in svc._checker.support_scores([(c, hikvision.sentences) for c in claims])]
     assert scores[0] >= SUPPORTED
     assert CONTRADICTED <= scores[1] < SUPPORTED
-    assert scores[2] == 0.0
+    assert scores[2] == scores[3] == 0.0
 
 
 def test_a_paraphrase_the_judge_supports_is_kept_after_one_batched_request(tmp_path, model_dir) -> None:
@@ -84,12 +85,12 @@ def test_a_sentence_the_judge_rejects_is_dropped(tmp_path, model_dir) -> None:
     assert len(llm.requests) == 2
 
 
-def test_a_rule_failure_is_dropped_without_asking_the_judge(tmp_path, model_dir) -> None:
-    answer, llm = ask(tmp_path, model_dir, cited(SWAPPED, PARAPHRASE), Step('{"1": "supported"}'))
+def test_rule_failures_are_dropped_without_asking_the_judge(tmp_path, model_dir) -> None:
+    answer, llm = ask(tmp_path, model_dir, cited(NUMBER, PARAPHRASE, OPPOSITE), Step('{"1": "supported"}'))
     assert answer.answer == PARAPHRASE + " [1]."
-    assert (answer.judge_kept, answer.dropped_sentences) == (1, 1)
+    assert (answer.judge_kept, answer.dropped_sentences) == (1, 2)
     _, human = judge_request(llm)
-    assert SWAPPED not in human and 'id="2"' not in human
+    assert "40%" not in human and "strongly agrees" not in human and 'id="2"' not in human
 
 
 def test_a_judge_that_times_out_drops_the_unsure_sentence_and_the_answer_arrives(tmp_path, model_dir) -> None:

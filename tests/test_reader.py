@@ -67,6 +67,28 @@ def test_support_prefers_the_faithful_claim_to_a_changed_fact(reader) -> None:
     assert all(faithful > c for c in changed)
 
 
+SENTENCES = [
+    "Trump has extended the deadline three times since January.",
+    "China approved a dam costing 137 billion dollars; about 18000 workers will build it.",
+]
+
+
+@pytest.mark.parametrize(
+    ("claim", "backed"),
+    [
+        ("Trump has extended the deadline five times.", False),  # a small verifier reads past "five" for "three"
+        ("Trump has extended the deadline 4 times.", False),
+        ("Trump has extended the deadline 3 times.", True),  # "3" and "three" back each other
+        ("The dam costs 37 billion dollars.", False),  # numbers are whole: "137" does not back "37"
+        ("About 18,000 workers will build the dam.", True),  # thousands separators aside
+    ],
+)
+def test_numbers_must_match_the_passage(reader, claim: str, backed: bool) -> None:
+    """The number rule zeroes a claim whose numbers the passage lacks; a backed one is left to the model."""
+    [(probability, _)] = CitationChecker(reader).support_scores([(claim, SENTENCES)])
+    assert (probability > 0.0) is backed
+
+
 FERRY = (
     "The ferry service, which had run between the two islands since the 1960s, was suspended in 2019 when the last "
     "vessel failed its safety inspection and the operator could not afford repairs. In 2021 the regional government "

@@ -5,9 +5,8 @@ paraphrases under `SUPPORTED`; without a second opinion those sentences would si
 an LLM answers, the sentences it scores between `CONTRADICTED` and `SUPPORTED` go back to that LLM in one batched
 call per answer, each with the source it cites, and come back "supported" or "not". Anything else counts as "not":
 a reply that is not one JSON object keyed by the ids asked (and no others), a missing id, an LLM error, a timeout.
-The judge can only keep a sentence the actor rule (retrieval/answer/names.py) lets through; it never overrules it.
-The number, name, negation and opposite-word rules that once dropped a sentence before any judge were removed: on the
-claim sets' tuning halves none of them decided more claims right than the verifier alone (docs/CITATIONS.md).
+The judge can only keep a sentence the rules (numbers, negation, opposite words, actors) let through; it never
+overrules them.
 """
 
 from __future__ import annotations
