@@ -25,7 +25,7 @@ from cli.output import (
 feeds_app = typer.Typer(cls=Group, help="Follow RSS and Atom feeds.", no_args_is_help=True)
 
 
-def _registry(ctx: typer.Context):
+def feed_registry(ctx: typer.Context):
     from retrieval.feeds import FeedRegistry
     from retrieval.state import FEEDS, open_database
 
@@ -53,7 +53,7 @@ def feeds_add(
     from retrieval.loaders.url import SafeFetcher
 
     with friendly_errors(as_json):
-        registry = _registry(ctx)
+        registry = feed_registry(ctx)
         checked = FeedRefresher(registry, SafeFetcher(state(ctx).settings)).check(url)
         feed, existed = registry.add(_kb_name(ctx, kb), url, parse_every(every) if every else None)
     notes = []
@@ -78,7 +78,7 @@ def feeds_list(
 ) -> None:
     """The feeds this knowledge base follows, with their last fetch, last error and next due time."""
     with friendly_errors(as_json):
-        feeds = _registry(ctx).feeds(_kb_name(ctx, kb))
+        feeds = feed_registry(ctx).feeds(_kb_name(ctx, kb))
 
     def render() -> None:
         if not feeds:
@@ -110,7 +110,7 @@ def feeds_remove(
     from retrieval.matching import Candidate, resolve
 
     with friendly_errors(as_json):
-        registry, name = _registry(ctx), _kb_name(ctx, kb)
+        registry, name = feed_registry(ctx), _kb_name(ctx, kb)
         followed = registry.feeds(name)
         if not followed:
             raise BadInputError(f"The knowledge base {name} follows no feeds.")
@@ -137,7 +137,7 @@ def refresh(
 
     with friendly_errors(as_json):
         base = open_kb(ctx, kb, must_exist=False)
-        refresher = FeedRefresher(_registry(ctx), base.fetcher, recheck_s=requested_every(recheck))
+        refresher = FeedRefresher(feed_registry(ctx), base.fetcher, recheck_s=requested_every(recheck))
         report = refresher.refresh(base)
 
     def render() -> None:

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from cli.feeds import feed_registry
 from cli.output import (
     ARTICLE_ID,
     JSON_OPTION,
@@ -27,7 +28,7 @@ from cli.output import (
     progress_bar,
     state,
 )
-from retrieval.errors import BadInputError
+from retrieval.errors import BadInputError, NotFoundError
 from retrieval.text import clip
 
 kb_app = typer.Typer(cls=Group, help="Inspect and edit a knowledge base.", no_args_is_help=True)
@@ -237,6 +238,39 @@ def kb_remove(
         {"kb": base.name, "article_id": record.id, "title": record.title, "chunks": chunks, "removed": True},
         as_json,
         lambda: console.print(f"Removed {record.title!r} ({chunks} passages).", markup=False),
+    )
+
+
+@kb_app.command("drop", cls=Command)
+def kb_drop(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The knowledge base to delete, as `kb ls` lists it.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: its articles cannot be recovered.", metavar="")] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Delete a whole knowledge base: its articles, passages, vectors and saved search index. Stop the bot first."""
+    from retrieval.store import validate_kb_name
+
+    with friendly_errors(as_json):
+        app = state(ctx)
+        name = validate_kb_name(name)
+        services = app.services()
+        sizes = {kb: (articles, passages) for kb, articles, passages in services.records.kb_sizes()}
+        if name not in sizes:
+            raise NotFoundError(f"No knowledge base '{name}'; existing: {', '.join(sizes) or 'none yet'}.")
+        if followed := feed_registry(ctx).feeds(name):
+            raise BadInputError(
+                f"'{name}' follows {len(followed)} feed(s), whose next refresh would fill it again; stop following "
+                f"them first (`newsdesk feeds remove --kb {name} FEED`)."
+            )
+        articles, passages = sizes[name]
+        if not yes:
+            raise BadInputError(f"Dropping '{name}' deletes its {articles} articles for good; add --yes to confirm.")
+        services.drop_kb(name)
+    emit(
+        {"kb": name, "articles": articles, "passages": passages, "dropped": True},
+        as_json,
+        lambda: console.print(f"Dropped {name} ({articles} articles, {passages} passages).", markup=False),
     )
 
 

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from chromadb.api import ClientAPI
 
+from retrieval.bm25_files import delete_all
 from retrieval.chunker import index_fingerprint
 from retrieval.embeddings import Embedder, get_embedder
 from retrieval.indexer import Indexer, Progress
@@ -21,7 +22,7 @@ from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
 from retrieval.state import RECORDS, open_database
-from retrieval.store import connect, open_collection, store_errors, validate_kb_name
+from retrieval.store import connect, drop_collection, open_collection, store_errors, validate_kb_name
 from retrieval.types import Article, ArticleRecord, Chunk, IngestReport, SearchHit
 
 
@@ -63,6 +64,18 @@ class Services:
             if name not in self._open:
                 self._open[name] = KnowledgeBase(self, validate_kb_name(name))
             return self._open[name]
+
+    def drop_kb(self, name: str) -> None:
+        """Delete the knowledge base called `name` everywhere it is kept: its vectors, its saved BM25 indexes and,
+        last, its records. The records are what lists a knowledge base, so a drop cut short stays listed and running
+        it again finishes it. The collection is never opened, so a knowledge base built with another embedding
+        model (which `kb` refuses to open) can be dropped too."""
+        name = validate_kb_name(name)
+        with self._lock:
+            self._open.pop(name, None)
+            drop_collection(self.client, name)
+            delete_all(self.settings.bm25_dir / name)
+            self.records.drop_kb(name)
 
     def close(self) -> None:
         self.records.close()

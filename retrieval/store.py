@@ -27,7 +27,9 @@ COLLECTION_PREFIX = "newsdesk-"
 
 
 def validate_kb_name(name: str) -> str:
-    if not _KB_NAME.match(name):
+    """`name` when it is safe as a collection name and as a folder name under the data directory (no "/", no ".",
+    no "..": `fullmatch`, since `$` alone would also accept a trailing newline)."""
+    if not _KB_NAME.fullmatch(name):
         raise BadInputError(
             f"'{name[:40]}' is not a valid knowledge base name; use letters, digits, '-' and '_' (up to 63)."
         )
@@ -73,6 +75,14 @@ def _is_transport_failure(exc: BaseException) -> bool:
     return False
 
 
+def drop_collection(client: ClientAPI, kb: str) -> None:
+    """Delete the knowledge base's collection; nothing to do when it has none (a drop cut short, run again)."""
+    name = COLLECTION_PREFIX + validate_kb_name(kb)
+    with store_errors():
+        if name in {c.name for c in client.list_collections()}:
+            client.delete_collection(name)
+
+
 def open_collection(client: ClientAPI, kb: str, model_name: str, *, create: bool) -> Collection | None:
     """The knowledge base's collection, created on demand; None when it does not exist and `create` is False."""
     name = COLLECTION_PREFIX + validate_kb_name(kb)
@@ -96,6 +106,6 @@ def open_collection(client: ClientAPI, kb: str, model_name: str, *, create: bool
     if built_with != model_name:
         raise EmbeddingMismatchError(
             f"Knowledge base '{kb}' was built with the embedding model {built_with!r}, not {model_name!r}; "
-            "remove it with `newsdesk kb drop` and ingest again."
+            f"remove it with `newsdesk kb drop {kb} --yes` and ingest again."
         )
     return collection

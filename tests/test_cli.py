@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrieval.feeds import FeedRegistry
+from retrieval.settings import Settings
+from retrieval.state import FEEDS, open_database
 from tests.conftest import SAMPLE_CORPUS
 
 
@@ -215,3 +218,28 @@ def test_articles_are_named_by_id_exact_title_or_a_close_one(run) -> None:
     assert removed["title"].startswith("Canada kicks out Chinese surveillance giant Hikvision")
     summary = run("summarize", "--article", "buyer found for tiktok", "--json")
     assert summary["question"].startswith("summary: Buyer found for TikTok")
+
+
+def test_kb_drop_deletes_one_whole_knowledge_base_once_confirmed(run, settings: Settings) -> None:
+    """Its records, vectors and saved BM25 index go; another knowledge base keeps all of its own."""
+    for kb in ("news", "default"):
+        run("ingest", str(SAMPLE_CORPUS), "--kb", kb, "--json")
+        assert run("search", "why did Canada ban Hikvision?", "--kb", kb, "--json")["results"]  # saves its index
+    assert "No knowledge base 'nwes'; existing: default, news." in run("kb", "drop", "nwes", "--yes", code=2)["text"]
+    assert "not a valid knowledge base name" in run("kb", "drop", "../news", "--yes", "--json", code=2)["error"]
+    assert run("kb", "drop", "news", "--json", code=2)["error"] == (
+        "Dropping 'news' deletes its 4 articles for good; add --yes to confirm."
+    )
+    feeds = FeedRegistry(open_database(settings, FEEDS))
+    feeds.add("news", "https://example.com/feed.xml")
+    assert "stop following them first" in run("kb", "drop", "news", "--yes", "--json", code=2)["error"]
+    assert (settings.bm25_dir / "news").is_dir()
+    feeds.remove("news", "https://example.com/feed.xml")
+
+    dropped = run("kb", "drop", "news", "--yes", "--json")
+    assert dropped == {"kb": "news", "articles": 4, "passages": dropped["passages"], "dropped": True}
+    assert dropped["passages"] >= 4
+    assert [k["kb"] for k in run("kb", "ls", "--json")["knowledge_bases"]] == ["default"]
+    assert not (settings.bm25_dir / "news").exists() and any((settings.bm25_dir / "default").iterdir())
+    assert "No knowledge base 'news'" in run("search", "Hikvision", "--kb", "news", code=2)["text"]
+    assert run("kb", "stats", "--json")["articles"] == 4

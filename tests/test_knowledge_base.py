@@ -122,8 +122,10 @@ def test_empty_knowledge_base_searches_cleanly(services: Services) -> None:
 
 def test_a_collection_built_with_another_model_is_refused(services: Services) -> None:
     services.client.create_collection("newsdesk-legacy", metadata={"embedding_model": "text-embedding-3-small"})
-    with pytest.raises(EmbeddingMismatchError, match="text-embedding-3-small"):
+    with pytest.raises(EmbeddingMismatchError, match=r"text-embedding-3-small.*`newsdesk kb drop legacy --yes`"):
         services.kb("legacy")
+    services.drop_kb("legacy")  # what the refusal advises; it must not need to open the collection
+    assert services.kb("legacy").articles() == []  # opened: a new collection made with this model
 
 
 def test_changing_the_chunk_size_rechunks_on_the_next_ingest(tmp_path: Path, model_dir: Path) -> None:
