@@ -17,6 +17,8 @@ A rule stays only where it measurably helps, on data it was not written from, an
   answerable questions asked as is and with their answer-bearing articles excluded. Decided on the TUNING slice: a
   rule stays when switching it off loses more questions than it wins, counting answers that hold the quiz answer and
   refusals once the gold articles are gone. A number rule is "off" at its neutral value (a floor of 0, no margin).
+  Rules whose purpose those counts cannot see (OWN_MEASURE: repeated sentences, followers from other stories) are
+  judged on their own measure instead, and each variant also counts how many answers it changed.
   Check rules are not run on the yardstick: they leave quoted sentences alone.
 
 Each variant is measured in the same process with the same searches (searches are remembered per question and
@@ -46,13 +48,16 @@ sys.path.insert(0, str(ROOT))
 from retrieval.answer import citations, compose, extractive  # noqa: E402
 from retrieval.answer.chain import AnswerService  # noqa: E402
 from retrieval.answer.sources import without_markers  # noqa: E402
+from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import Claim, claim_rates, contains_answer, load_claims, verifier_decisions  # noqa: E402
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.news_yardstick import load_news  # noqa: E402
 from retrieval.reader import model  # noqa: E402
 from retrieval.search import Filters  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
+from retrieval.text import content_words  # noqa: E402
 
+REPEAT = 0.6  # share of content words two sentences of one answer share when they say the same thing
 NEVER = re.compile(r"(?!)")  # a pattern that matches nothing: a regex rule switched off
 Patch = tuple[Any, str, Any]  # (module, attribute, value while switched off)
 
@@ -64,23 +69,31 @@ CHECK_RULES: dict[str, list[Patch]] = {
 }
 # Claim sets written before a rule was (git history): held out for that rule, so they count in its decision beside
 # the rt tuning halves. The number and negation rules date from 2026-11-27, both blind sets from 2026-12-02;
-# news_claims_blind2.json was written before the opposite-word pairs. Names grounded (removed at f64b73e, its rows
-# kept in bench/rule_ablation.json) and the actor rule arrived with news_claims_blind.json.
+# news_claims_blind2.json was written before the opposite-word pairs. Names grounded (removed at f64b73e; its rows are
+# in docs/CITATIONS.md) and the actor rule arrived with news_claims_blind.json.
 WRITTEN_BEFORE: dict[str, tuple[str, ...]] = {
     "numbers and months": ("news_claims_blind.json", "news_claims_blind2.json"),
     "negation parity": ("news_claims_blind.json", "news_claims_blind2.json"),
     "opposite words": ("news_claims_blind2.json",),
 }
+# KEEP_RATIO (at 09aadf9), label lines and MIN_WORDS (at 5cbbded) were measured and removed: switched off, KEEP_RATIO
+# won answers, the other two changed 0 and 3 of the tuning slice's 224 answers and no count. Their rows are in
+# docs/CITATIONS.md, and in bench/rule_ablation.json as those commits wrote it.
 ANSWER_RULES: dict[str, list[Patch]] = {
     "lead-in cut": [(extractive, "_LEAD_IN", NEVER)],
     "dateline cut": [(extractive, "_DATELINE", NEVER)],
-    "label lines": [(extractive, "_is_label", lambda text: False)],
     "fragments (FRAGMENT_WORDS)": [(extractive, "FRAGMENT_WORDS", 0)],
-    "short sentences (MIN_WORDS)": [(extractive, "MIN_WORDS", 0)],
     "QUOTE_FLOOR": [(extractive, "QUOTE_FLOOR", 0.0)],
     "ANSWERS (passages shown)": [(compose, "ANSWERS", math.inf)],
     "FOLLOW_MARGIN": [(extractive, "FOLLOW_MARGIN", math.inf)],
     "REDUNDANT": [(extractive, "REDUNDANT", math.inf)],
+}
+# Answer rules whose purpose the yardstick's counts cannot see, each judged on its own measure instead.
+OWN_MEASURE: dict[str, str] = {
+    "REDUNDANT": "answers that repeat a sentence ('repeats' in each variant's counts)",
+    "FOLLOW_MARGIN": "answers citing a paragraph other than the question's own (scripts/calibrate.py, table 5)",
+    "ANSWERS (passages shown)": "the reader's own threshold for marking spans and showing passages, not a rule",
+    "lead-in cut": "wire lead-ins cut from quoted, digest and summary lines: cleaning, it decides nothing",
 }
 TUNING_SETS = ("news_claims_rt_hand.json", "news_claims_rt_rules.json")
 OTHER_SETS = ("squad_claims.jsonl", "news_claims.json", "news_claims_blind.json", "news_claims_blind2.json")
@@ -146,28 +159,52 @@ def remembered_search(kb: KnowledgeBase) -> None:
     kb.search = cached  # type: ignore[method-assign]  # a measurement's own instance only
 
 
-def news_effects(services: Services, settings: Settings, path: Path, slice_name: str) -> dict[str, object]:
-    """Per variant: the yardstick's answer measures on one slice's answerable questions."""
+def news_effects(
+    services: Services, settings: Settings, path: Path, slice_name: str, changes: Path | None
+) -> dict[str, object]:
+    """Per variant: the yardstick's answer measures on one slice's answerable questions, and how many answers differ
+    from those with every rule on (a rule that changes no answer on news does nothing there). With `changes`, each
+    changed answer is written there beside the one it replaced, to read: never into the repository, since the
+    yardstick's text has no licence."""
     news = load_news(path, slice_name)
     kb = services.kb(f"ablate-{slice_name}")
     kb.ingest_articles(news.articles)
     remembered_search(kb)
     found: dict[str, object] = {}
+    baseline: list[str] = []
     for variant, patches in variants(ANSWER_RULES).items():
         with switched_off(patches):
             answers = AnswerService(settings, kb)  # built while switched off: the answerer reads its numbers now
-            found[variant] = asked(answers, news.questions)
+            counts, texts = asked(answers, news.questions)
+        baseline = baseline or texts
+        pairs = zip(asked_questions(news.questions), baseline, texts, strict=True)
+        changed = [(question, before, after) for question, before, after in pairs if before != after]
+        found[variant] = counts | {"answers_changed": len(changed)}
+        if changes and changed:
+            with changes.open("a", encoding="utf-8") as out:
+                for question, before, after in changed:
+                    row = {"slice": slice_name, "variant": variant, "question": question, "all_rules": before}
+                    out.write(json.dumps(row | {"switched_off": after}) + "\n")
         print(slice_name, variant, found[variant], flush=True)
     return {"questions": len(news.questions), "variants": found}
 
 
-def asked(answers: AnswerService, questions: list) -> dict[str, int]:
+def asked_questions(questions: list) -> list[str]:
+    """Each question twice, as `asked` asks it: with its gold articles, then without them."""
+    return [f"{q.question}{suffix}" for q in questions for suffix in ("", " (gold excluded)")]
+
+
+def asked(answers: AnswerService, questions: list) -> tuple[dict[str, int], list[str]]:
     """Counts over `questions`: answers holding the quiz answer, refusals, and refusals and answers holding it with
-    every gold article excluded (the yardstick's measures, as counts)."""
-    counts = dict.fromkeys(("contains", "refused", "refused_without_gold", "answered_without_gold"), 0)
+    every gold article excluded (the yardstick's measures, as counts); and every answer's text, in `asked_questions`
+    order."""
+    counts = dict.fromkeys(("contains", "refused", "refused_without_gold", "answered_without_gold", "repeats"), 0)
+    texts: list[str] = []
     for q in questions:
         for key, filters in (("", None), ("_without_gold", Filters(exclude=frozenset(q.gold_article_ids)))):
             answer = answers.ask(q.question, filters=filters)
+            texts.append(answer.answer)
+            counts["repeats"] += repeats_itself(answer.answer)
             holds = answer.grounded and contains_answer(without_markers(answer.answer), q.answers)
             if key:
                 counts["refused_without_gold"] += not answer.grounded
@@ -175,7 +212,14 @@ def asked(answers: AnswerService, questions: list) -> dict[str, int]:
             else:
                 counts["contains"] += holds
                 counts["refused"] += not answer.grounded
-    return counts
+    return counts, texts
+
+
+def repeats_itself(answer: str) -> bool:
+    """Two sentences of the answer share at least REPEAT of their content words (together): the same news said twice,
+    as syndicated copies and teasers say it. Word overlap, not the embedding cosine REDUNDANT itself uses."""
+    words = [content_words(s) for s in split_sentences(without_markers(answer))]
+    return any(a and b and len(a & b) >= REPEAT * len(a | b) for i, a in enumerate(words) for b in words[i + 1 :])
 
 
 def switched(table: dict[str, Any]) -> list[str]:
@@ -212,6 +256,8 @@ def decisions(results: dict[str, Any]) -> dict[str, object]:
                 if table
             }
             decided[name] = {f"gain_{half}": g for half, g in gain.items()} | {"keep": gain["tuning"] > 0}
+            if name in OWN_MEASURE:
+                decided[name] |= {"keep": True, "judged_by": OWN_MEASURE[name]}
     return decided
 
 
@@ -229,6 +275,7 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the slices' index here between runs")
     parser.add_argument("--json", type=Path, default=None, help="write (merge into) this file")
+    parser.add_argument("--changes", type=Path, default=None, help="append changed answers here (outside the repo)")
     args = parser.parse_args()
     model.CACHE_SIZE = 10**7  # every reading kept: each variant re-reads what the first read
     results: dict[str, Any] = json.loads(args.json.read_text()) if args.json and args.json.exists() else {}
@@ -239,13 +286,14 @@ def main() -> None:
         if args.claims:
             results["claims"] = claim_effects(services)
         for slice_name in args.news:
-            results[f"news {slice_name}"] = news_effects(services, settings, args.news_file, slice_name)
+            results[f"news {slice_name}"] = news_effects(services, settings, args.news_file, slice_name, args.changes)
         services.close()
     results["decisions"] = decisions(results)
-    results["commit"] = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    results["command"] = " ".join(["scripts/ablate_rules.py", *sys.argv[1:]])
+    if args.claims or args.news:  # with neither, only the decisions are taken again from the file's tables
+        results["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+        results["command"] = " ".join(["scripts/ablate_rules.py", *sys.argv[1:]])
     print(json.dumps(results["decisions"], indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")

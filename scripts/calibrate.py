@@ -17,6 +17,11 @@ they were measured with. docs/CITATIONS.md records a run.
 4. The lead (`PASSAGE_WEIGHT` in retrieval/answer/extractive.py): how much a sentence's passage score counts next to
    its own reading when the offline answerer picks the sentence to lead with, by the share of answerable questions
    whose lead, and whose whole answer, holds a gold answer.
+5. What follows the lead (`FOLLOW_MARGIN`): how far behind the lead's merit another sentence may be and still
+   follow it, by the share of answers holding a gold answer and of answers citing only the question's own paragraph.
+6. The quote floor (`QUOTE_FLOOR`): the reader probability under which no sentence is quoted, by the share of
+   answerable questions whose answer holds a gold answer and of unanswerable ones (paragraph removed) left with no
+   draft at all.
 
     .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only] [--write]
 """
@@ -27,6 +32,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -48,6 +54,7 @@ from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
+from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
     ParagraphQuestion,
@@ -58,6 +65,7 @@ from retrieval.evaluation import (  # noqa: E402
 )
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.reader.calibration import CALIBRATION_FILE  # noqa: E402
+from retrieval.reader.model import Reader  # noqa: E402
 from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 from retrieval.types import SearchHit  # noqa: E402
@@ -75,12 +83,19 @@ READER_WEIGHTS = (0.0, 0.03, 0.06, 0.1, 0.15)
 PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
 CONTRADICTION_FLOORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+FOLLOW_MARGINS = (math.inf, 8.0, 6.0, 4.0, 3.0, 2.0)  # inf: any sentence that answers may follow
+QUOTE_FLOORS = (0.0, 0.05, 0.1, 0.2, 0.3)
 # What --write chooses by (docs/CITATIONS.md): the refusal where this share of answerable questions is refused; the
 # lowest support threshold rejecting this share of contradicted claims; the highest contradiction floor (at most
 # MAX_FLOOR: news paraphrases score lower than SQuAD's) with at most FLOOR_LOSS of supported claims under it.
 REFUSE_ANSWERABLE = 0.05
 REJECT_CONTRADICTED = 0.95
 MAX_FLOOR, FLOOR_LOSS = 0.1, 0.005
+# The narrowest follow margin that keeps answers holding gold within ANSWER_LOSS of the widest margin's: it exists to
+# keep other stories' sentences out, so it may cost answers only within noise. The quote floor is a refusal (nothing
+# quoted), so it is chosen like CONFIDENT: the highest floor costing at most REFUSE_ANSWERABLE of the answers holding
+# gold without one.
+ANSWER_LOSS = 0.005
 
 
 def sweep(
@@ -128,6 +143,53 @@ def lead_contains_gold(
 
     asked = [(item, number_sources(hits)) for item, hits in zip(items, searches, strict=True)]
     return sweep(extractive, "PASSAGE_WEIGHT", weights, asked, holds_gold)
+
+
+_CITED = re.compile(r"\[(\d+)\]")
+
+
+def follow_margin_table(
+    embedder: Embedder, reader: Reader, items: list[ParagraphQuestion], searches: list[list[SearchHit]]
+) -> dict[float, tuple[float, float]]:
+    """For each follow margin: the share of answerable questions whose offline answer holds a gold answer, and of
+    those whose answer cites no paragraph but the question's own."""
+    answerers = {m: ExtractiveAnswerer(embedder, reader, follow_margin=m) for m in FOLLOW_MARGINS}
+    found = {m: np.zeros(2) for m in FOLLOW_MARGINS}
+    for item, hits in zip(items, searches, strict=True):
+        sources = number_sources(hits)
+        ids = {str(source.n): source.article.id for source in sources}
+        for margin, answerer in answerers.items():
+            draft = answerer.draft(item.question, sources)
+            own = {ids[n] for n in _CITED.findall(draft)} <= {item.article_id}
+            found[margin] += (contains_answer(without_markers(draft), item.answers), own)
+    return {m: tuple(hits / len(items)) for m, hits in found.items()}
+
+
+def quote_floor_table(
+    embedder: Embedder, reader: Reader, items: list[ParagraphQuestion], answerable: list, unanswerable: list
+) -> dict[float, tuple[float, float]]:
+    """For each quote floor: the share of answerable questions whose offline answer holds a gold answer, and of
+    unanswerable ones (paragraph removed) for which nothing is quoted."""
+    answerers = {f: ExtractiveAnswerer(embedder, reader, threshold=f) for f in QUOTE_FLOORS}
+    found = {f: np.zeros(2) for f in QUOTE_FLOORS}
+    for item, hits in zip(items, answerable, strict=True):
+        for floor, answerer in answerers.items():
+            found[floor][0] += contains_answer(
+                without_markers(answerer.draft(item.question, number_sources(hits))), item.answers
+            )
+    for item, hits in unanswerable:
+        for floor, answerer in answerers.items():
+            found[floor][1] += not answerer.draft(item.question, number_sources(hits))
+    return {f: (hits[0] / len(items), hits[1] / max(1, len(unanswerable))) for f, hits in found.items()}
+
+
+def within_loss(
+    table: dict[float, tuple[float, float]], reference: float, pick: Callable[..., float], loss: float = ANSWER_LOSS
+) -> float:
+    """Of the settings whose first measure is within `loss` of the `reference` setting's, the one `pick` (max or min)
+    chooses."""
+    floor = table[reference][0] - loss
+    return pick(v for v, (first, _) in table.items() if first >= floor - 1e-9)
 
 
 def main() -> None:
@@ -196,11 +258,26 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
     leads = lead_contains_gold(answerer, items, answerable_hits, PASSAGE_WEIGHTS)
     for weight, (lead, whole) in leads.items():
         print(f"| {weight:.0f} | {lead:.3f} | {whole:.3f} |")
+
+    print(f"\n## Follow margin: {len(items)} answerable questions")
+    print("| margin | answer holds gold | answer cites only its paragraph |\n|---|---|---|")
+    follows = follow_margin_table(services.embedder, services.reader, items, answerable_hits)
+    for margin, (whole, own) in follows.items():
+        print(f"| {margin:.0f} | {whole:.3f} | {own:.3f} |")
+
+    unanswerable = [(item, hits) for item, hits, found in zip(items, removed_hits, elsewhere, strict=True) if not found]
+    print(f"\n## Quote floor: {len(items)} answerable, {len(unanswerable)} unanswerable questions")
+    print("| floor | answer holds gold | unanswerable: nothing quoted |\n|---|---|---|")
+    floors = quote_floor_table(services.embedder, services.reader, items, answerable_hits, unanswerable)
+    for floor, (whole, empty) in floors.items():
+        print(f"| {floor:.2f} | {whole:.3f} | {empty:.3f} |")
     return {
         "confidence_slope": slope,
         "confident": refused_at_target[slope][1],
         "reader_weight": best(recalls),
         "passage_weight": best(leads),
+        "follow_margin": within_loss(follows, math.inf, min),
+        "quote_floor": within_loss(floors, min(QUOTE_FLOORS), max, loss=REFUSE_ANSWERABLE),
     }
 
 

@@ -4,7 +4,8 @@ No generative model is involved, so nothing can be invented: every sentence is q
 (a cross-encoder that reads question and sentence together, retrieval/reader) scores each candidate sentence, and
 the sentence's passage brings its search score: the best of the two together leads, and others that also answer,
 from passages that match nearly as well, follow in source order. Sentences that cannot be an answer are never
-quoted: questions, headline repeats, bylines and fragments; a dateline or stray dash at the start is trimmed.
+quoted: questions, headline repeats and fragments (bylines, captions and timestamps end without a stop); a dateline
+or stray dash at the start is trimmed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from retrieval.search import asks_for_recent, recency_bonus
 MAX_SENTENCES = 3
 # Reader probability below which a sentence is never quoted. Whether to answer at all is decided before, from the
 # passages (retrieval/answer/compose.py); this only keeps sentences the reader is sure do not answer out.
-QUOTE_FLOOR = 0.10
+QUOTE_FLOOR = CALIBRATION.quote_floor
 ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is shown, its span marked
 # How much the passage's search score counts next to the sentence's own log-odds in choosing the lead. The reader
 # reads one sentence alone; the passage score knows whether the text around it is about what was asked ("the
@@ -33,21 +34,17 @@ ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is
 # with the reader (retrieval/reader/calibration.py).
 PASSAGE_WEIGHT = CALIBRATION.passage_weight
 # How far behind the lead's merit (log-odds plus PASSAGE_WEIGHT x passage score) a sentence may be and still follow
-# it. Without it a sentence the reader half-believes joins from a passage about something else ("Who is buying
-# TikTok?" was followed by a Hikvision procurement sentence on the sample page). On the 400 held-out questions of
-# scripts/calibrate.py, margins off / 8 / 6 / 4 / 2 gave sentences from outside the answering paragraph 0.667 / 0.588
-# / 0.532 / 0.430 / 0.333 per answer, and answers holding gold 0.850 / 0.850 / 0.848 / 0.848 / 0.833: 4 drops a
-# third of them for one answer in 400.
-FOLLOW_MARGIN = 4.0
+# it, so that a sentence the reader half-believes cannot join from a passage about something else (docs/CITATIONS.md,
+# "Which sentences follow").
+FOLLOW_MARGIN = CALIBRATION.follow_margin
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
-MIN_WORDS = 5
 FRAGMENT_WORDS = 12  # a text without a closing stop and shorter than this is a caption or fragment
 
 # "OTTAWA, June 27 (Reuters) - ", "WASHINGTON (CNN) -- ", "-- ": where a wire story's text starts, not its content.
 _LEAD_IN = re.compile(
     r"^(?:[-–—]+\s*|[A-Z][A-Z.' ]{2,}(?:,\s*[A-Z][a-z]+\.?(?:\s+\d{1,2})?)?\s*(?:\([^)]{1,30}\))?\s*[-–—]{1,2}\s+)"
 )
-_LABEL_WORDS = "By|Photo|Image|Video|Updated|Published"  # open label lines, not datelines (see _LABEL)
+_LABEL_WORDS = "By|Photo|Image|Video|Updated|Published"  # open bylines and captions, not datelines
 # "New Delhi: Leaders met ...", "AP Chinese president Xi Jinping Beijing: Chinese President Xi Jinping called ...": a
 # place and a colon open the story, sometimes after a photo credit and a caption that scraping glued on. The words
 # before the place count as a caption only when they open with a credit in capitals and the story repeats them, since
@@ -57,24 +54,10 @@ _DATELINE = re.compile(
     r"[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+){0,2}:\s+(?=[A-Z\"'“‘])"
 )
 _CREDIT = re.compile(r"^[A-Z]{2,6}$")  # AP, AFP, PTI, REUTERS
-_CALL_TO_ACTION = re.compile(r"^(?:Read more|Sign up|Subscribe|Click)\b", re.I)
-# "By Jane Smith, Reuters", "Photo: AP", "Updated 3:45 PM ET, June 27": a label and names or a time. The same words
-# also open real sentences ("By the 1920s, the city had ...", "Published in 1960, the novel ..."), which run on in
-# lower-case words; a label line does not.
-_LABEL = re.compile(rf"^(?:{_LABEL_WORDS})\b(?P<colon>\s*:)?", re.I)
-_PROSE = re.compile(r"\b[a-z]+\s+[a-z]+\s+[a-z]+\b")  # three lower-case words in a row
 
 
 def _key(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def _is_label(text: str) -> bool:
-    """A byline, caption credit, timestamp or call to action rather than a sentence of the story."""
-    if _CALL_TO_ACTION.match(text):
-        return True
-    label = _LABEL.match(text)
-    return bool(label and (label.group("colon") or not _PROSE.search(text[label.end() :])))
 
 
 def without_lead_in(sentence: str) -> str:
@@ -97,7 +80,7 @@ def quotable(sentence: str, title: str) -> str | None:
     """The sentence as it may be quoted in an answer, or None when it is not an answer at all. In an article headed
     by a label ("Satire: ...", "Fact check: ..."), a sentence is quoted under that label unless it carries one."""
     text = without_lead_in(sentence)
-    if len(text.split()) < MIN_WORDS or text.endswith("?") or _is_label(text):
+    if text.endswith("?"):
         return None
     if _key(text) == _key(title):  # the headline, repeated in the body
         return None

@@ -27,6 +27,8 @@ class Calibration:
     passage_weight: (
         float  # the passage's score next to a sentence's reading when choosing the lead (answer/extractive.py)
     )
+    follow_margin: float  # how far behind the lead's merit a sentence may follow it (answer/extractive.py)
+    quote_floor: float  # reader probability under which no sentence is quoted (answer/extractive.py)
 
 
 def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:
