@@ -17,11 +17,13 @@ TokenCounter = Callable[[list[str]], list[int]]
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space, or glued straight onto a
 # capitalised word ("security.In a statement") as scraped pages often are. A single capital before the stop ends a
-# sentence only when glued ("on X.Hikvision"), never before a space ("Donald J. Trump"). The match is the separator
+# sentence only when glued ("on X.Hikvision"), never before a space ("Donald J. Trump"). A bullet may open the next
+# sentence ("... police said. • Kansas: ..."): list items joined on one line, as an answer of quoted items is, stay
+# apart, so the citation check reads each item alone. The match is the separator
 # between the two sentences (empty when glued), so passages can be put back together exactly as written.
 _SENTENCE_END = re.compile(
-    r"(?<=[a-z0-9%)\]'\"’”][.!?])\s+(?=[\"'‘“(]?[A-Z0-9])"
-    r"|(?<=[a-z0-9%)\]][.!?]['\"’”)])\s+(?=[\"'‘“(]?[A-Z0-9])"
+    r"(?<=[a-z0-9%)\]'\"’”][.!?])\s+(?=(?:[•▪●]\s*)?[\"'‘“(]?[A-Z0-9])"
+    r"|(?<=[a-z0-9%)\]][.!?]['\"’”)])\s+(?=(?:[•▪●]\s*)?[\"'‘“(]?[A-Z0-9])"
     r"|(?<=[a-z]{2}[.!?])(?=['‘“]?[A-Z][a-z])"
     r"|(?<=\b[A-Z][.!?])(?=[A-Z][a-z]{3,})"
     r"|(?<=[.!?]['\"’”])(?=[A-Z])"
@@ -113,7 +115,7 @@ def _split_long(sentence: str, tokens: int, limit: int) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
-CHUNKER_VERSION = 3  # bump when chunking changes, so every article is re-chunked on its next ingest
+CHUNKER_VERSION = 4  # bump when chunking changes, so every article is re-chunked on its next ingest
 
 
 def index_fingerprint(article: Article, max_tokens: int) -> str:

@@ -288,6 +288,28 @@ def test_a_sentence_from_a_passage_far_below_the_leads_does_not_follow_it(servic
     assert "March 2024" in draft and "May 2023" not in draft
 
 
+def test_bulleted_items_quoted_side_by_side_are_checked_one_by_one(services: Services) -> None:
+    """An offline answer joins quoted list items on one line; each must stay a sentence of its own, or the check reads
+    them as one claim that no passage sentence states, and drops the answer (a news-yardstick refusal)."""
+    kb = services.kb("bullets")
+    kb.ingest_articles(
+        [
+            Article(
+                title="Ice storm deaths by state",
+                text="The storm killed at least four people.\n"
+                "• Missouri: One person died after a car slid into a frozen creek, police said.\n"
+                "• Kansas: Three people died in traffic accidents, the highway patrol said Friday.",
+                outlet="Wire",
+            )
+        ]
+    )
+    [source] = number_sources(kb.search("Where did people die in the ice storm?", 1))
+    items = [s for s in source.sentences if s.startswith("•")]
+    draft = " ".join(f"{item.rstrip('.')} [{source.n}]." for item in items)
+    checked = CitationChecker(kb.reader).check(draft, [source])
+    assert len(items) == 2 and (checked.total_sentences, checked.dropped_sentences) == (2, 0)
+
+
 def test_abbreviations_do_not_end_sentences() -> None:
     from retrieval.chunker import split_sentences
 
