@@ -112,6 +112,9 @@ class _LexicalIndex:
         self.chunks = chunks
         self.articles = articles
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        # Each chunk's article as a row of `articles`, so a filter is decided once per article, not per chunk.
+        row = {article_id: i for i, article_id in enumerate(articles)}
+        self._article_row = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
         self._features: OrderedDict[str, TextFeatures] = OrderedDict()
         self._features_lock = threading.Lock()
         self.bm25: bm25s.BM25 | None = None
@@ -138,7 +141,8 @@ class _LexicalIndex:
             return []
         mask = None
         if filters != Filters():
-            mask = np.array([filters.admits(self.articles[c.article_id]) for c in self.chunks], dtype=np.float32)
+            admitted = np.array([filters.admits(a) for a in self.articles.values()], dtype=np.float32)
+            mask = admitted[self._article_row]
         words = bm25s.tokenize([query], stopwords="en", show_progress=False, stemmer=_stem, return_ids=False)[0]
         if not words:
             return []
