@@ -342,7 +342,9 @@ def _collapse_copies(fused: dict[str, float], index: _LexicalIndex, k: int) -> d
 
 
 def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / max(1, len(a | b))
+    """|a ∩ b| / |a ∪ b|, the union's size counted rather than built: half the time, and the same number."""
+    common = len(a & b)
+    return common / max(1, len(a) + len(b) - common)
 
 
 def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:
