@@ -22,8 +22,23 @@ they were measured with. docs/CITATIONS.md records a run.
 6. The quote floor (`QUOTE_FLOOR`): the reader probability under which no sentence is quoted, by the share of
    answerable questions whose answer holds a gold answer and of unanswerable ones (paragraph removed) left with no
    draft at all.
+7. Cosine floors (`TOPIC_FLOOR`, `MIN_RELEVANCE` and `SUPPORTING_RELEVANCE` in retrieval/answer/compose.py): how
+   close to the question the best passage of an answerable question, and its own paragraph, come.
+8. Repeats (`REDUNDANT` in retrieval/answer/extractive.py): the embedding cosine from which two sentences count as
+   one, by how many pairs of different sentences of one article it would merge.
+9. The answerer on news, with `--news`: `ANSWERS` (the reader probability from which a sentence answers: its
+   passage is shown, its span marked, and it may follow the newest article's lead) and `FRAGMENT_WORDS` (captions and
+   other unterminated scraps, which are a news page's, not Wikipedia's). Both shape the offline answer, so they are
+   measured where issue 22 judges answer rules: the news yardstick's *tuning* slice (which may calibrate, never
+   train; the reported slice is never read), its answerable questions asked with each value, with and without their
+   gold articles, counting answers that hold the quiz answer, then refusals once the gold is gone. One setting at a
+   time, in that order, the first one's choice in place for the second. (On SQuAD, the F1 of "this sentence holds a
+   gold answer" is flat within 0.015 from 0.65 to 0.90 and settles nothing.)
 
-    .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only] [--write]
+    .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only | --news-only] [--news] [--write]
+
+`--write` replaces the values it measured and keeps the others in the file, so `--support-only --write` moves only
+the support thresholds.
 """
 
 from __future__ import annotations
@@ -46,10 +61,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from ablate_rules import asked, remembered_search  # noqa: E402
 from build_claims import claim_rows  # noqa: E402
+from claims import reworded  # noqa: E402
 
 from retrieval import search  # noqa: E402
-from retrieval.answer import extractive  # noqa: E402
+from retrieval.answer import compose, extractive  # noqa: E402
+from retrieval.answer.chain import AnswerService  # noqa: E402
 from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
@@ -64,6 +82,8 @@ from retrieval.evaluation import (  # noqa: E402
     paragraph_articles,
 )
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
+from retrieval.news_yardstick import load_news  # noqa: E402
+from retrieval.reader import model  # noqa: E402
 from retrieval.reader.calibration import CALIBRATION_FILE  # noqa: E402
 from retrieval.reader.model import Reader  # noqa: E402
 from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version  # noqa: E402
@@ -96,6 +116,18 @@ MAX_FLOOR, FLOOR_LOSS = 0.1, 0.005
 # quoted), so it is chosen like CONFIDENT: the highest floor costing at most REFUSE_ANSWERABLE of the answers holding
 # gold without one.
 ANSWER_LOSS = 0.005
+# The cosine floors filter before anything reads: each is the highest that costs at most FLOOR_LOSS of answerable
+# questions (TOPIC_FLOOR) or of their own paragraphs (SUPPORTING_RELEVANCE); MIN_RELEVANCE, a refusal, is where
+# REFUSE_ANSWERABLE of answerable questions fall short. REDUNDANT is the lowest cosine merging at most
+# MERGE_DISTINCT of the pairs of different sentences of one article: an edited article does not say the same thing
+# twice, so a merge there loses a fact.
+MERGE_DISTINCT = 0.001
+REDUNDANT_GRID = tuple(round(0.01 * i, 2) for i in range(70, 100))
+# Table 9's settings: (calibration name, the modules that bind it, its values); each chosen by `best`.
+NEWS_SETTINGS = (
+    ("answers", (extractive, compose, model), ("ANSWERS", "SPAN_FLOOR"), (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)),
+    ("fragment_words", (extractive,), ("FRAGMENT_WORDS",), (0, 4, 6, 8, 10, 12, 16, 20)),  # 0: all may be quoted
+)
 
 
 def sweep(
@@ -183,6 +215,73 @@ def quote_floor_table(
     return {f: (hits[0] / len(items), hits[1] / max(1, len(unanswerable))) for f, hits in found.items()}
 
 
+def closeness(items: list[ParagraphQuestion], searches: list[list[SearchHit]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per answerable question: the cosine of its closest passage; and of its own paragraph, where search found it
+    (a floor can only drop a passage that was found)."""
+    best = [max((h.similarity for h in hits), default=0.0) for hits in searches]
+    own = [
+        max(h.similarity for h in hits if h.article.id == item.article_id)
+        for item, hits in zip(items, searches, strict=True)
+        if any(h.article.id == item.article_id for h in hits)
+    ]
+    return np.array(best), np.array(own)
+
+
+def highest_within(values: np.ndarray, loss: float) -> float:
+    """The highest grid floor with at most `loss` of `values` under it."""
+    return max((t for t in THRESHOLD_GRID if np.mean(values < t) <= loss), default=0.0)
+
+
+def redundant_table(embedder: Embedder, entries: list[dict]) -> dict[float, tuple[float, float]]:
+    """For each cosine: the share of pairs of different sentences of one article it counts as one, and the share of
+    sentences it counts as one with their rewording (scripts/claims.py's `reworded`, for scale)."""
+    rng = random.Random(3)
+    distinct, reworded_pairs = [], []
+    for entry in entries:
+        sentences = list(dict.fromkeys(s for p in entry["paragraphs"] for s in split_sentences(p["context"])))
+        vectors = embedder.embed(sentences)
+        similarity = vectors @ vectors.T
+        distinct.append(similarity[np.triu_indices(len(sentences), k=1)])
+        for sentence, vector in zip(sentences, vectors, strict=True):
+            variant = reworded(sentence, rng)
+            if variant and variant != sentence:
+                reworded_pairs.append((vector, variant))
+    pairs = np.concatenate(distinct)
+    variants = embedder.embed([v for _, v in reworded_pairs])
+    rewordings = np.array([vector @ variant for (vector, _), variant in zip(reworded_pairs, variants, strict=True)])
+    return {t: (float(np.mean(pairs >= t)), float(np.mean(rewordings >= t))) for t in REDUNDANT_GRID}
+
+
+def news_tables(services: Services, settings: Settings, news_file: Path) -> dict[str, float]:
+    """Table 9: the news yardstick's tuning slice asked with each value of each setting (searches asked once)."""
+    news = load_news(news_file, "tuning")
+    model.CACHE_SIZE = 10**7  # every reading kept: each value re-reads what the first read
+    kb = services.kb("calibrate-news")
+    kb.ingest_articles(news.articles)
+    remembered_search(kb)
+    chosen: dict[str, float] = {}
+    for name, modules, attributes, values in NEWS_SETTINGS:
+        print(f"\n## {name}: {len(news.questions)} answerable questions of the news tuning slice")
+        print("| value | answers holding the quiz answer | refusals without gold |\n|---|---|---|")
+        table = {}
+        for value in values:
+            set_in(modules, attributes, value)
+            counts, _ = asked(AnswerService(settings, kb), news.questions)
+            table[value] = (counts["contains"], counts["refused_without_gold"])
+            print(f"| {value} | {counts['contains']} | {counts['refused_without_gold']} |", flush=True)
+        chosen[name] = best(table)
+        set_in(modules, attributes, chosen[name])  # in place for the next setting, as the file will have it
+    return chosen
+
+
+def set_in(modules: tuple[ModuleType, ...], attributes: tuple[str, ...], value: float) -> None:
+    """Set every one of `attributes` that a module of `modules` binds (a script's own process only)."""
+    for module in modules:
+        for attribute in attributes:
+            if hasattr(module, attribute):
+                setattr(module, attribute, value)
+
+
 def within_loss(
     table: dict[float, tuple[float, float]], reference: float, pick: Callable[..., float], loss: float = ANSWER_LOSS
 ) -> float:
@@ -198,6 +297,11 @@ def main() -> None:
     parser.add_argument("--heldout-articles", type=int, default=20)
     parser.add_argument("--questions", type=int, default=400)
     parser.add_argument("--support-only", action="store_true", help="only the support and contradiction tables")
+    parser.add_argument("--news", action="store_true", help="also table 9, on the news yardstick's tuning slice")
+    parser.add_argument("--news-only", action="store_true", help="only table 9")
+    parser.add_argument(
+        "--news-file", type=Path, default=ROOT.parent / "shared/data/realtimeqa-2023-2026-news.jsonl.gz"
+    )
     parser.add_argument("--write", action="store_true", help=f"write the chosen numbers to weights/{CALIBRATION_FILE}")
     args = parser.parse_args()
     entries = heldout_articles(args.squad, args.heldout_articles)
@@ -205,13 +309,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, data_dir=Path(data_dir), model_dir=default_data_dir() / "models")
         services = Services(settings)
-        chosen = {} if args.support_only else answerability_tables(services, entries, args.questions)
-        chosen |= support_tables(services, entries, args.questions)
+        chosen = {} if args.support_only or args.news_only else answerability_tables(services, entries, args.questions)
+        if not args.news_only:
+            chosen |= support_tables(services, entries, args.questions)
+        if args.news or args.news_only:
+            chosen |= news_tables(services, settings, args.news_file)
         services.close()
     print("\nChosen:", chosen)
-    if args.write and not args.support_only:
+    if args.write:
+        path = WEIGHTS_DIR / CALIBRATION_FILE
+        values = json.loads(path.read_text())["values"] | chosen
         meta = {"reader": weights_version(WEIGHTS_DIR / "reader.safetensors"), "questions": args.questions}
-        (WEIGHTS_DIR / CALIBRATION_FILE).write_text(json.dumps({"values": chosen, "measured": meta}, indent=1) + "\n")
+        path.write_text(json.dumps({"values": values, "measured": meta}, indent=1) + "\n")
 
 
 def answerability_tables(services: Services, entries: list[dict], questions: int) -> dict[str, float]:
@@ -271,7 +380,25 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
     floors = quote_floor_table(services.embedder, services.reader, items, answerable_hits, unanswerable)
     for floor, (whole, empty) in floors.items():
         print(f"| {floor:.2f} | {whole:.3f} | {empty:.3f} |")
+    print(f"\n## Cosine floors: {len(items)} answerable questions")
+    print("| cosine | best passage under it | own paragraph (found) under it | unanswerable: best under it |")
+    print("|---|---|---|---|")
+    best_cosine, own_cosine = closeness(items, answerable_hits)
+    unanswerable_best = np.array([max((h.similarity for h in hits), default=0.0) for hits in unanswerable_hits])
+    for t in THRESHOLD_GRID[:12]:
+        shares = (np.mean(best_cosine < t), np.mean(own_cosine < t), np.mean(unanswerable_best < t))
+        print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in shares) + " |")
+
+    print(f"\n## Repeats: pairs of different sentences of the {len(entries)} articles")
+    print("| cosine | distinct pairs merged | rewordings merged |\n|---|---|---|")
+    repeats = redundant_table(services.embedder, entries)
+    for t, (distinct, rewordings) in repeats.items():
+        print(f"| {t:.2f} | {distinct:.4f} | {rewordings:.3f} |")
     return {
+        "topic_floor": highest_within(best_cosine, FLOOR_LOSS),
+        "supporting_relevance": highest_within(own_cosine, FLOOR_LOSS),
+        "min_relevance": math.floor(100 * np.quantile(best_cosine, REFUSE_ANSWERABLE)) / 100,
+        "redundant": min(t for t, (distinct, _) in repeats.items() if distinct <= MERGE_DISTINCT),
         "confidence_slope": slope,
         "confident": refused_at_target[slope][1],
         "reader_weight": best(recalls),

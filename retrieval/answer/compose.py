@@ -16,17 +16,19 @@ from retrieval.types import Answer, ArticleRecord, SearchHit
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 REFUSAL = "I couldn't find that in the knowledge base."
-MIN_RELEVANCE = 0.40  # top passage cosine below which we refuse when the reader did not read; docs/CITATIONS.md
-SUPPORTING_RELEVANCE = 0.2  # passages below this are not shown to the answerer at all
+# Cosine floors, calibrated with the reader (scripts/calibrate.py, table 7). The closest passage's cosine below which
+# the question is refused when the reader did not read:
+MIN_RELEVANCE = CALIBRATION.min_relevance
+SUPPORTING_RELEVANCE = CALIBRATION.supporting_relevance  # passages below this that no sentence answers are not shown
 # With the reader: a question whose closest passage is this far from it is off-topic, however answer-like a
 # sentence reads ("who won the world cup?" against "I think President Xi will probably do it": cosine 0.17).
-TOPIC_FLOOR = 0.25
+TOPIC_FLOOR = CALIBRATION.topic_floor
 # The refusal. The reader reads one sentence at a time, so a look-alike in a neighbouring paragraph ("The station was
 # first built in 1968" for "When was the station rebuilt?") can read as an answer; how well the whole passage matches
 # the question (search's fused score) tells the two apart. A passage's evidence is the reader's log-odds moved by
 # CONFIDENCE_SLOPE per unit of fused score away from SCORE_PIVOT; the best passage decides, against CONFIDENT.
 # Both are calibrated with the reader (retrieval/reader/calibration.py): CONFIDENT where 5% of answerable held-out
-# questions are refused.
+# questions are refused. SCORE_PIVOT is only where the scale is read from: another pivot moves CONFIDENT with it.
 CONFIDENCE_SLOPE = CALIBRATION.confidence_slope
 SCORE_PIVOT = 0.75
 CONFIDENT = CALIBRATION.confident

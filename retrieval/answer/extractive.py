@@ -27,7 +27,8 @@ MAX_SENTENCES = 3
 # Reader probability below which a sentence is never quoted. Whether to answer at all is decided before, from the
 # passages (retrieval/answer/compose.py); this only keeps sentences the reader is sure do not answer out.
 QUOTE_FLOOR = CALIBRATION.quote_floor
-ANSWERS = 0.30  # reader probability at which a sentence answers: its passage is shown, its span marked
+# Reader probability at which a sentence answers: its passage is shown, its span marked (calibrate.py, table 9).
+ANSWERS = CALIBRATION.answers
 # How much the passage's search score counts next to the sentence's own log-odds in choosing the lead. The reader
 # reads one sentence alone; the passage score knows whether the text around it is about what was asked ("the
 # station was first built in 1968" reads like an answer to "when was it rebuilt?" wherever it stands). Calibrated
@@ -37,8 +38,9 @@ PASSAGE_WEIGHT = CALIBRATION.passage_weight
 # it, so that a sentence the reader half-believes cannot join from a passage about something else (docs/CITATIONS.md,
 # "Which sentences follow").
 FOLLOW_MARGIN = CALIBRATION.follow_margin
-REDUNDANT = 0.85  # cosine above which two sentences say the same thing
-FRAGMENT_WORDS = 12  # a text without a closing stop and shorter than this is a caption or fragment
+REDUNDANT = CALIBRATION.redundant  # cosine from which two sentences say the same thing (calibrate.py, table 8)
+# A text without a closing stop and shorter than this is a caption or fragment (calibrate.py, table 9).
+FRAGMENT_WORDS = int(CALIBRATION.fragment_words)
 
 # "OTTAWA, June 27 (Reuters) - ", "WASHINGTON (CNN) -- ", "-- ": where a wire story's text starts, not its content.
 _LEAD_IN = re.compile(

@@ -29,6 +29,12 @@ class Calibration:
     )
     follow_margin: float  # how far behind the lead's merit a sentence may follow it (answer/extractive.py)
     quote_floor: float  # reader probability under which no sentence is quoted (answer/extractive.py)
+    answers: float  # reader probability from which a sentence answers: its passage is shown, its span marked
+    redundant: float  # embedding cosine from which two sentences say the same thing (answer/extractive.py)
+    fragment_words: float  # a text without a closing stop and shorter than this is a caption or fragment (ibid.)
+    topic_floor: float  # cosine of the closest passage below which a question is off-topic (answer/compose.py)
+    min_relevance: float  # ... below which, when the reader did not read, a question is refused
+    supporting_relevance: float  # cosine below which a passage the reader did not pick is not shown to the answerer
 
 
 def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:

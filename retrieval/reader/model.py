@@ -23,6 +23,7 @@ from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
+from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ CACHE_SIZE = 4096
 BATCH_SIZE = 8
 # Reading probability from which a sentence's answer span is marked. Spans cost the full graph (one layer more than
 # the answers-only one, plus the span head), and the only reader of spans (answer/compose.answer_spans) marks them
-# from answer/extractive.ANSWERS (0.30) up; a lower floor here only costs time.
-SPAN_FLOOR = 0.30
+# from the calibrated `answers` probability (answer/extractive.ANSWERS) up; a lower floor here only costs time.
+SPAN_FLOOR = CALIBRATION.answers
 
 
 @dataclass(frozen=True)
