@@ -293,9 +293,9 @@ def _news_section(runs: dict[str, dict]) -> list[str]:
         "",
         "Each run indexes its slice (6,000-6,500 passages, about 4 minutes on 2 idle cores; reused by the next run) "
         "and asks every question twice, with and without its gold; `--limit N` asks a seeded sample. Search is timed "
-        "with the reader over the yardstick's 12 leading passages (`SEARCH_DEPTH`); each ask follows its question's "
-        "search and reuses the readings it "
-        "cached by content, so ask times the answer step, not a cold question.",
+        "with the reader over the yardstick's leading passages (`SEARCH_DEPTH` in retrieval/news_yardstick.py); each "
+        "ask follows its question's search and reuses the readings it cached by content, so ask times the answer "
+        "step, not a cold question.",
         "",
     ]
 

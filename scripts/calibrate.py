@@ -32,9 +32,8 @@ they were measured with. docs/CITATIONS.md records a run.
    measured where issue 22 judges answer rules: the news yardstick's *tuning* slice (which may calibrate, never
    train; the reported slice is never read), its answerable questions asked with each value, with and without their
    gold articles: the most answers that hold the quiz answer, then the fewest refusals, then the most refusals once
-   the gold is gone. One setting at a
-   time, in that order, the first one's choice in place for the second. (On SQuAD, the F1 of "this sentence holds a
-   gold answer" is flat within 0.015 from 0.65 to 0.90 and settles nothing.)
+   the gold is gone. One setting at a time, in that order, the first one's choice in place for the second. (On
+   SQuAD, the F1 of "this sentence holds a gold answer" is flat within 0.015 from 0.65 to 0.90 and settles nothing.)
 
     .venv/bin/python scripts/calibrate.py [--questions 400] [--support-only | --news-only] [--news] [--write]
 
@@ -70,6 +69,7 @@ from retrieval import search  # noqa: E402
 from retrieval.answer import compose, extractive  # noqa: E402
 from retrieval.answer.chain import AnswerService  # noqa: E402
 from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
+from retrieval.answer.compose import closest_similarity  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
 from retrieval.chunker import split_sentences  # noqa: E402
@@ -219,13 +219,12 @@ def quote_floor_table(
 def closeness(items: list[ParagraphQuestion], searches: list[list[SearchHit]]) -> tuple[np.ndarray, np.ndarray]:
     """Per answerable question: the cosine of its closest passage; and of its own paragraph, where search found it
     (a floor can only drop a passage that was found)."""
-    best = [max((h.similarity for h in hits), default=0.0) for hits in searches]
     own = [
         max(h.similarity for h in hits if h.article.id == item.article_id)
         for item, hits in zip(items, searches, strict=True)
         if any(h.article.id == item.article_id for h in hits)
     ]
-    return np.array(best), np.array(own)
+    return np.array([closest_similarity(hits) for hits in searches]), np.array(own)
 
 
 def highest_within(values: np.ndarray, loss: float) -> float:
@@ -385,7 +384,7 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
     print("| cosine | best passage under it | own paragraph (found) under it | unanswerable: best under it |")
     print("|---|---|---|---|")
     best_cosine, own_cosine = closeness(items, answerable_hits)
-    unanswerable_best = np.array([max((h.similarity for h in hits), default=0.0) for hits in unanswerable_hits])
+    unanswerable_best = np.array([closest_similarity(hits) for hits in unanswerable_hits])
     for t in THRESHOLD_GRID[:12]:
         shares = (np.mean(best_cosine < t), np.mean(own_cosine < t), np.mean(unanswerable_best < t))
         print(f"| {t:.2f} | " + " | ".join(f"{r:.3f}" for r in shares) + " |")

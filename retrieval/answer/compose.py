@@ -34,13 +34,18 @@ SCORE_PIVOT = 0.75
 CONFIDENT = CALIBRATION.confident
 
 
+def closest_similarity(hits: list[SearchHit]) -> float:
+    """The cosine of the passage closest to the question (0 for no hits): what the topic and relevance floors read."""
+    return max((h.similarity for h in hits), default=0.0)
+
+
 def answer_confidence(hits: list[SearchHit], slope: float = CONFIDENCE_SLOPE) -> float | None:
     """How sure we are that the hits answer the question (a probability), 0 when nothing is on topic; None when the
     reader did not read them (search without rerank)."""
     read = [h for h in hits if h.answers is not None]
     if not read:
         return None
-    if max(h.similarity for h in hits) < TOPIC_FLOOR:
+    if closest_similarity(hits) < TOPIC_FLOOR:
         return 0.0
     evidence = max(log_odds(h.answers) + slope * (h.score - SCORE_PIVOT) for h in read)
     return 1 / (1 + math.exp(-evidence))
@@ -55,7 +60,7 @@ def relevant_sources(hits: list[SearchHit]) -> list[Source]:
     if not hits:
         return []
     confidence = answer_confidence(hits)
-    if (confidence < CONFIDENT) if confidence is not None else (max(h.similarity for h in hits) < MIN_RELEVANCE):
+    if (confidence < CONFIDENT) if confidence is not None else (closest_similarity(hits) < MIN_RELEVANCE):
         return []
     return number_sources([h for h in hits if h.similarity >= SUPPORTING_RELEVANCE or (h.answers or 0) >= ANSWERS])
 
