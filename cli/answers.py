@@ -8,6 +8,7 @@ import typer
 
 from cli.output import JSON_OPTION, K_OPTION, KB_OPTION, console, emit, friendly_errors, open_kb, state
 from retrieval.errors import BadInputError
+from retrieval.loading import load_models_ahead
 from retrieval.types import Answer
 
 
@@ -48,9 +49,10 @@ def ask(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Answer QUESTION from the knowledge base, citing every sentence."""
+    app = state(ctx)
+    load_models_ahead(app.settings.model_cache_dir)  # while the answer chain is imported
     from retrieval.answer.chain import AnswerService
 
-    app = state(ctx)
     with friendly_errors(as_json):
         base, model = _services(ctx, kb)
         answer = AnswerService(app.settings, base, model).ask(question, k=k)

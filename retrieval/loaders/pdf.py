@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import logging
-
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+from typing import TYPE_CHECKING
 
 from retrieval.errors import BadInputError
 from retrieval.loaders.text import MAX_TITLE_CHARS
 from retrieval.types import Article
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 log = logging.getLogger(__name__)
 PDF_SUFFIXES = {".pdf"}
@@ -28,6 +29,8 @@ def articles_from_pdf(
     itself so the caller can screen it like any other file's."""
     if len(data) > max_bytes:
         raise BadInputError(f"{name} is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit for PDFs.")
+    from pypdf import PdfReader  # ~50 ms of imports that only a PDF needs, kept out of `ask`'s start
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _opened_without_password(reader):
@@ -53,6 +56,8 @@ def articles_from_pdf(
 
 def _opened_without_password(reader: PdfReader) -> bool:
     """Many PDFs are encrypted only against editing, with an empty password for reading."""
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+
     try:
         return bool(reader.decrypt(""))
     except (DependencyError, FileNotDecryptedError, NotImplementedError, PyPdfError):

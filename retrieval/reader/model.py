@@ -14,7 +14,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from tokenizers import Tokenizer
 
 from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
+from retrieval.loading import loaded_once
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
 
@@ -234,7 +234,7 @@ def _best_span(encoding, span_logits: np.ndarray) -> tuple[int, int] | None:
     return encoding.offsets[lo + best[0]][0], encoding.offsets[lo + best[1]][1]
 
 
-@cache
+@loaded_once
 def get_reader(cache_dir: Path) -> Reader:
     """The process's one reader: loading costs ~0.2 s and ~40 MB, so every knowledge base shares it."""
     meta = reader_meta()
