@@ -22,13 +22,24 @@ LIMITS = """\
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
 - **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement, in the same length-sorted
-  batches; what it adds is chunking (tokenising every sentence once to count tokens), journal and record writes and
-  Chroma upserts, about 5-10% of the time. Runs landed from 77% to 101% of the raw limit on this shared machine,
-  whose speed varied by ~20% between runs; the goal of 90% is within that noise.
-- **Cold start** is mostly imports: chromadb ~0.3 s, langchain-core ~0.3 s (langsmith's schemas), numpy ~0.1 s, then
-  loading the ONNX models and the first query (BM25 index load, HNSW load). The `onnx` package (~0.6 s, most of
-  it ml_dtypes) is imported only when a graph is built (`newsdesk prepare`), never to answer; openai and trafilatura
-  only when used. Measure with `python -X importtime -m cli ask "..."`. The bot pays this once per process.
+  batches. What it adds, profiled on 978 SQuAD dev passages on 2 idle cores (2026-12-05: ingest 23.7-23.8 s, the
+  model alone 22.1 s, 0.93 in three rounds): Chroma's upsert 0.9 s (4%; its HNSW insert and SQLite writes),
+  chunking 0.36 s (1.5%; tokenising each sentence to count tokens), records and journal 0.03 s. Chroma's part did
+  not shrink: `add` instead of `upsert`, `ef_construction` 64 instead of 100 and a collection without the document
+  full-text index all wrote as fast, and running the upsert in a thread beside the next embedding saved nothing,
+  since the model keeps both cores busy. So ingest stays near 93% here; the 95% goal needs a cheaper vector store
+  write. The first ingest in a process is not slower than the next (23.69 vs 23.78 s), and neither is the model's
+  first pass (22.47 vs 22.51 s); the two rounds in turn remove the load drift of a shared machine.
+- **Cold start** is mostly imports: langchain-core's runnables ~0.45 s (they import langsmith's run trees and the
+  chat model classes), chromadb ~0.35 s, SQLAlchemy ~0.1 s, onnxruntime and numpy ~0.1 s; then loading the embedder
+  and both reader graphs (~0.12 s each, reading 90 MB of weights; a pre-optimised or ORT-format file loads no
+  faster) and the first query (BM25 index load, HNSW load, the reader's first pass). Since 2026-12-05 `ask` starts
+  loading the models in a thread before it imports the answer chain (onnxruntime builds a session without holding
+  the GIL), and the CLI raises the garbage collector's first threshold from 700 to 50,000 objects and freezes the
+  heap when the command ends, so the ~180,000 objects of the imports are not walked over and over nor at exit:
+  2.72 -> 1.94 s on 2 idle cores (median of 3, same host, same answer). The `onnx` package is imported only when
+  a graph is built (`newsdesk prepare`), pypdf only for a PDF, openai and trafilatura only when used. Measure with
+  `python -X importtime -m cli ask "..."`. The bot pays this once per process.
 - **The reader is compute-bound.** `python -m bench.profile` puts 93-95% of an uncached answer in the reader's model
   runs while search reads the ~50 sentences of its 8 leading passages; tokenising, Chroma, BM25, fusion, answer
   choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check
