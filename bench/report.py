@@ -56,7 +56,8 @@ LIMITS = """\
   What helps is less arithmetic: search and answer choice read with an answers-only graph (one layer in seven
   fewer), and only the sentences an answer shows pay for the span head. int8 (dynamic quantisation) ran 1.9×
   faster on this AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions; a smaller reader
-  distilled from this one (needs a GPU run) is the next lever.
+  distilled from this one is the next lever: `make distil` (docs/MODELS.md) is ready for a GPU run, and a
+  3-layer student read 48 sentences in 187 ms against 342 ms on 2 idle cores (untrained, to time it).
 - **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
   defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its

@@ -176,6 +176,42 @@ def load_branch(reader: Reader, weights_dir: Path) -> AnswersBranch | None:
     return branch
 
 
+@dataclass
+class Teacher:
+    """A trained reader whose probabilities a smaller one learns beside the labels (distillation, issue 25)."""
+
+    model: Reader
+    branch: AnswersBranch | None
+    weight: float  # share of the teacher's probability in each pair's target
+
+    def labels(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(1 - weight) * label + weight * the teacher's probability for the pair's task. Binary cross-entropy is
+        linear in its target, so this is the weighted sum of the loss on the labels and the loss on the teacher."""
+        with torch.no_grad():
+            logits, _, _ = self.model(batch["ids"], batch["types"], batch["mask"], self.branch)
+        taught = torch.sigmoid(logits.float().gather(1, batch["tasks"][:, None]).squeeze(1))
+        return (1 - self.weight) * batch["labels"] + self.weight * taught
+
+
+def student_of(teacher: Reader, config: dict, layers: int) -> Reader:
+    """A reader of `layers` layers started from the teacher's weights: its embeddings, heads and top layer (the one
+    `supports` and the span read), and lower layers taken evenly from the teacher's (DistilBERT's initialisation),
+    so the student starts near the teacher instead of at MiniLM."""
+    below = len(teacher.encoder["layer"]) - 1
+    picks = [round((i + 1) * below / (layers - 1)) - 1 for i in range(layers - 1)] + [below]
+    renamed = {}
+    for name, value in teacher.state_dict().items():
+        if not name.startswith("encoder.layer."):
+            renamed[name] = value
+            continue
+        _, _, index, rest = name.split(".", 3)
+        if int(index) in picks:
+            renamed[f"encoder.layer.{picks.index(int(index))}.{rest}"] = value
+    student = Reader(config, layers)
+    student.load_state_dict(renamed)
+    return student
+
+
 def mask_bias_of(mask: torch.Tensor) -> torch.Tensor:
     """The attention bias that hides padding: 0 for tokens, the most negative float for padding."""
     return (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
@@ -319,10 +355,16 @@ def length_batches(rows: list[Encoded], size: int, rng: random.Random) -> list[l
 
 
 # -------------------------------------------------------------------------------------------------------- training
-def loss_of(model: Reader, batch: dict[str, torch.Tensor], branch: AnswersBranch | None = None) -> torch.Tensor:
+def loss_of(
+    model: Reader,
+    batch: dict[str, torch.Tensor],
+    branch: AnswersBranch | None = None,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Each pair's task logit against its label (or `labels`, soft ones from a teacher), plus the span loss."""
     logits, start, end = model(batch["ids"], batch["types"], batch["mask"], branch)
     chosen = logits.gather(1, batch["tasks"][:, None]).squeeze(1)
-    loss = nn.functional.binary_cross_entropy_with_logits(chosen, batch["labels"])
+    loss = nn.functional.binary_cross_entropy_with_logits(chosen, batch["labels"] if labels is None else labels)
     if (batch["starts"] >= 0).any():
         masked = batch["mask"] == 0
         start = start.masked_fill(masked, -1e4)
@@ -477,6 +519,13 @@ def main() -> None:
     parser.add_argument("--rewrites", type=int, default=15000, help="unsampled questions rewritten as unanswerable")
     parser.add_argument("--repeat", type=int, default=2, help="times the SQuAD 2.0 and NLI pairs are seen per epoch")
     parser.add_argument("--fixture-only", action="store_true", help="rewrite the fixture from the committed weights")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        help="distil: weights folder of a trained reader (e.g. retrieval/reader/weights) the new one starts from and "
+        "learns from; use with --layers below the teacher's",
+    )
+    parser.add_argument("--distil-weight", type=float, default=0.5, help="share of the teacher in each target")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -511,11 +560,19 @@ def main() -> None:
     print(f"{len(examples)} training pairs ({len(rewritten)} rewritten), monitors {sizes}", flush=True)
     print(f"data ready in {time.time() - began:.0f} s", flush=True)
 
-    model = Reader(config, args.layers)
-    missing, _ = model.load_state_dict(upstream, strict=False)
-    assert set(missing) <= {"head.weight", "head.bias", "span.weight", "span.bias"}, missing
+    teacher = None
+    if args.teacher:
+        taught = load_committed(source, args.teacher)
+        taught_branch = load_branch(taught, args.teacher)
+        teacher = Teacher(taught.to(device), taught_branch and taught_branch.to(device).eval(), args.distil_weight)
+        model = student_of(taught, config, args.layers)
+        branch = copy.deepcopy(taught_branch) if taught_branch else AnswersBranch(model)
+    else:
+        model = Reader(config, args.layers)
+        missing, _ = model.load_state_dict(upstream, strict=False)
+        assert set(missing) <= {"head.weight", "head.bias", "span.weight", "span.bias"}, missing
+        branch = AnswersBranch(model)  # `answers` gets a top layer of its own; `supports` and the span a shared one
     model.embeddings["word_embeddings"].weight.requires_grad_(False)
-    branch = AnswersBranch(model)  # `answers` gets a top layer of its own; `supports` and the span keep the shared one
     model.to(device)
     branch.to(device)
 
@@ -561,8 +618,9 @@ def main() -> None:
             print(f"deadline passed at step {step}", flush=True)
             break
         chosen = batches[step]
+        batch = collate([rows[i] for i in chosen], [examples[i] for i in chosen], device)
         with precision:
-            loss = loss_of(model, collate([rows[i] for i in chosen], [examples[i] for i in chosen], device), branch)
+            loss = loss_of(model, batch, branch, teacher.labels(batch) if teacher else None)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -604,6 +662,9 @@ def main() -> None:
         "train_seconds": seconds,
         "heldout": scores,
     }
+    if args.teacher:
+        teacher_version = hashlib.sha256((args.teacher / "reader.safetensors").read_bytes()).hexdigest()[:12]
+        meta |= {"teacher": teacher_version, "distil_weight": args.distil_weight}
     (args.out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n")
     # The ONNX builder refuses a branch trained on other reader weights (retrieval/reader/onnx_graph.py); the hash is
     # computed here as it computes it, without importing the runtime package's ONNX code into training.
