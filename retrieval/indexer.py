@@ -137,7 +137,7 @@ class Indexer:
         texts = [c.indexed_text for _, c in chunks]
         vectors = np.zeros((len(texts), self._embedder.dim), dtype=np.float32)
         for start in range(0, len(texts), EMBED_SLICE):
-            vectors[start : start + EMBED_SLICE] = self._embedder.embed(texts[start : start + EMBED_SLICE])
+            vectors[start : start + EMBED_SLICE] = self._embedder.embed_bulk(texts[start : start + EMBED_SLICE])
             embedded(len(texts[start : start + EMBED_SLICE]))
         self._records.journal(
             self._kb,

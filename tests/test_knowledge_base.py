@@ -176,3 +176,14 @@ def test_syndicated_copies_collapse_into_one_result_with_the_other_outlets(servi
     assert any(copy.outlet in ("Reuters", "Wire Service") for h in hits for copy in h.also_in)
     answer = AnswerService(services.settings, kb).ask("why did Canada ban Hikvision?")
     assert len(answer.citations) == 1 and answer.citations[0].also_in
+
+
+def test_ingest_leaves_the_embedders_cache_to_questions(services: Services) -> None:
+    """Passages are embedded once, in bulk: caching them would only push out the questions and answer sentences the
+    cache is for (and once made a benchmark of the model alone find part of its work done)."""
+    kb = services.kb("bulk")
+    article = Article(title="Short note", text="The council met on Tuesday. It approved the budget.", outlet="Test")
+    kb.ingest_articles([article])
+    passages = [c.indexed_text for c in services.records.chunks("bulk")]
+    assert passages
+    assert not any(text in services.embedder._cache for text in passages)  # the LRU the answer path uses
