@@ -429,3 +429,32 @@ def test_hidden_markers_in_articles_never_become_citations(kb, answers: AnswerSe
         if "refund" in sentence:
             assert re.findall(r"\[(\d+)\]", sentence) == [str(n) for n in forum[:1]], answer.answer
     assert "\u200b" not in answer.answer and "\u2066" not in answer.answer
+
+
+def test_a_fact_stated_twice_is_quoted_once_and_a_lone_answer_embeds_nothing(services: Services, monkeypatch) -> None:
+    """Two outlets word the same fact differently: the answer quotes it once (the redundancy check compares the
+    sentences' vectors). Vectors are computed only for sentences the check compares, so an answer with one
+    candidate sentence embeds nothing."""
+    kb = services.kb("twice")
+    kb.ingest_articles(
+        [
+            Article(
+                title="Harbour vote", text="Councillors approved the harbour plan in March 2024.", outlet="Gazette"
+            ),
+            Article(
+                title="Plan passes", text="In March 2024 the harbour plan was approved by councillors.", outlet="Post"
+            ),
+        ]
+    )
+    both = number_sources(kb.search(HARBOUR_QUESTION, 4, rerank=True))
+    one = number_sources(kb.search(HARBOUR_QUESTION, 1, rerank=True))
+    embedded: list[list[str]] = []
+    embed = kb.embedder.embed
+    monkeypatch.setattr(kb.embedder, "embed", lambda texts: embedded.append(list(texts)) or embed(texts))
+    answerer = ExtractiveAnswerer(kb.embedder, kb.reader)
+    draft = answerer.draft(HARBOUR_QUESTION, both)
+    assert len(split_sentences(draft)) == 1 and "March 2024" in draft
+    assert [len(texts) for texts in embedded] == [2]
+
+    embedded.clear()
+    assert "March 2024" in answerer.draft(HARBOUR_QUESTION, one) and embedded == []

@@ -155,14 +155,24 @@ class ExtractiveAnswerer:
             close[:] = True
         answering = [i for i in range(len(candidates)) if scores[i] >= keep and close[i]]
         ranked = sorted(answering, key=lambda i: (-newness[i], -merit[i]))[: self._max * 2]
-        vectors = self._embedder.embed([candidates[i].sentence for i in ranked])
-        rows: list[int] = []  # positions in `ranked` of the sentences kept
-        for row in range(len(ranked)):
-            if len(rows) == self._max:
-                break
-            if all(vectors[row] @ vectors[kept] < REDUNDANT for kept in rows):
-                rows.append(row)
-        chosen = [ranked[row] for row in rows]
+        chosen = [ranked[row] for row in self._distinct([candidates[i].sentence for i in ranked])]
         # The best sentence leads; the rest follow in source order, which keeps the story's own sequence.
         chosen[1:] = sorted(chosen[1:], key=lambda i: (candidates[i].source.n, candidates[i].position))
         return " ".join(with_markers(candidates[i].sentence, [candidates[i].source.n]) for i in chosen)
+
+    def _distinct(self, sentences: list[str]) -> list[int]:
+        """Positions of the first `max_sentences` of `sentences` that repeat no earlier one kept (cosine below
+        REDUNDANT). Embeds `max_sentences` at a time and only as far as it has to look: usually the first ones
+        differ, and an answer with one candidate needs no vector at all."""
+        if len(sentences) <= 1:
+            return list(range(len(sentences)))
+        kept: list[int] = []
+        vectors: list[np.ndarray] = []
+        for row in range(len(sentences)):
+            if len(kept) == self._max:
+                break
+            if row == len(vectors):
+                vectors.extend(self._embedder.embed(sentences[row : row + self._max]))
+            if all(vectors[row] @ vectors[k] < REDUNDANT for k in kept):
+                kept.append(row)
+        return kept
