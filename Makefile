@@ -54,6 +54,8 @@ bench: install  ## measure speed, memory and recall against the naive LangChain 
 
 TRAIN_STAMP := .venv-train/.installed
 DISTIL_OUT  ?= bench/cache/distil
+# The GPU plan. The 2-CPU run of docs/MODELS.md: DISTIL_ARGS="--max-steps 1300 --warmup 65 --lr 2e-4 --deadline 3600".
+DISTIL_ARGS ?= --deadline 320
 
 $(TRAIN_STAMP):
 	$(PYTHON) -m venv .venv-train
@@ -68,7 +70,7 @@ train: $(TRAIN_STAMP)  ## retrain the reader (torch; ~6 minutes on one GPU, many
 
 distil: $(TRAIN_STAMP)  ## a 3-layer reader learnt from the committed one, into DISTIL_OUT (GPU; docs/MODELS.md)
 	mkdir -p $(DISTIL_OUT)
-	.venv-train/bin/python scripts/train_reader.py --teacher retrieval/reader/weights --layers 3 --deadline 320 \
+	.venv-train/bin/python scripts/train_reader.py --teacher retrieval/reader/weights --layers 3 $(DISTIL_ARGS) \
 		--out $(DISTIL_OUT) --fixture $(DISTIL_OUT)/reader_reference.json --checkpoint $(DISTIL_OUT)/checkpoint.pt
 
 clean:  ## remove the virtualenv and caches (never your knowledge bases: see clean-data)

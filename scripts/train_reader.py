@@ -506,6 +506,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--max-steps", type=int, default=0, help="anneal to 0 and stop at this step")
+    parser.add_argument("--warmup", type=int, default=0, help="warm-up steps (default: 5%% of the full plan)")
     parser.add_argument("--deadline", type=float, default=0, help="seconds of training after which to stop and export")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "bench/cache/reader-checkpoint.pt")
     parser.add_argument("--export-only", action="store_true", help="write weights from the checkpoint, no training")
@@ -582,7 +583,7 @@ def main() -> None:
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     # Warm-up is 5% of the full plan; `total` (where the learning rate reaches 0) is the plan, --max-steps, or what
     # fits the --deadline, so `--max-steps N` reproduces a run that a deadline cut at N steps.
-    plan = {"total": total, "warmup": max(1, len(batches) // 20)}
+    plan = {"total": total, "warmup": args.warmup or max(1, len(batches) // 20)}
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda s: min((s + 1) / plan["warmup"], max(0.0, (plan["total"] - s) / max(1, plan["total"] - plan["warmup"]))),
