@@ -581,8 +581,10 @@ def main() -> None:
     total = min(len(batches), args.max_steps or len(batches))
     params = [p for m in (model, branch) for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    # Warm-up is 5% of the full plan; `total` (where the learning rate reaches 0) is the plan, --max-steps, or what
-    # fits the --deadline, so `--max-steps N` reproduces a run that a deadline cut at N steps.
+    # Warm-up is --warmup steps, or 5% of the full plan; `total` (where the learning rate reaches 0) is the plan,
+    # --max-steps, or what fits the --deadline. The fit is made at step 250, so `--max-steps N` reproduces a run that
+    # a deadline cut at N steps only when those first 250 steps were all warm-up (a short --warmup began to decay
+    # toward the old total before the cut).
     plan = {"total": total, "warmup": args.warmup or max(1, len(batches) // 20)}
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
