@@ -72,13 +72,13 @@ def main(
 def prepare(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Build the offline models (embedder and reader) into the data directory (make install runs this)."""
     from retrieval.embeddings.model import prepare_model
-    from retrieval.reader.model import prepare_answers_reader, prepare_reader
+    from retrieval.reader.model import prepare_fast_readers, prepare_reader
 
     settings: Settings = ctx.obj.settings
     with friendly_errors(as_json):
         path = prepare_model(settings.model_cache_dir)
         reader = prepare_reader(settings.model_cache_dir)
-        prepare_answers_reader(settings.model_cache_dir)
+        prepare_fast_readers(settings.model_cache_dir)
     emit(
         {"model": str(path), "reader": str(reader)},
         as_json,

@@ -1,8 +1,9 @@
 """The reader's faster paths give the reference graph's numbers and decisions (issue 25).
 
 The answers-only graph (retrieval/reader/onnx_graph.build_reader_onnx) leaves out a layer that the `answers` logit
-never reads, so its scores must equal the full graph's; and `read`, which now marks spans only where a sentence
-answers and only when asked, must decide exactly as reading everything with the full graph did.
+never reads, so its scores must equal the full graph's; the spans-only graph continues from the answers-only graph's
+lower-layer vectors, so its span logits must equal the full graph's too; and `read`, which marks spans only where a
+sentence answers and only when asked, must decide exactly as reading everything with the full graph did.
 """
 
 from __future__ import annotations
@@ -39,13 +40,49 @@ def reference(model_dir: Path) -> Reader:
     return Reader(prepare_reader(model_dir), packaged_model_dir() / "tokenizer.json", reader_meta()["max_tokens"])
 
 
-def test_the_answers_only_graph_is_in_use(fast: Reader) -> None:
+def test_the_answers_only_and_spans_only_graphs_are_in_use(fast: Reader) -> None:
     assert fast._answers_session is not None
+    assert fast._spans_session is not None
+
+
+def _fixture_pairs() -> list[tuple[str, str]]:
+    return [tuple(p) for p in json.loads(FIXTURE.read_text())["pairs"]] + [(QUESTION, s) for s in SENTENCES]
+
+
+def _full_graph_runs(reader: Reader, monkeypatch) -> list[int]:
+    """Records each model run of `reader`'s full graph."""
+    runs: list[int] = []
+    original = Reader._run_model
+    full = reader._session
+
+    def counted(self, session, feeds):
+        if session is full:
+            runs.append(len(next(iter(feeds.values()))))
+        return original(self, session, feeds)
+
+    monkeypatch.setattr(Reader, "_run_model", counted)
+    return runs
+
+
+@pytest.mark.parametrize("read_first", [True, False])
+def test_span_logits_match_the_full_graph(fast: Reader, reference: Reader, read_first: bool, monkeypatch) -> None:
+    """From the vectors the answers-only graph kept (without a full-graph run), or by the full graph where it did
+    not read the pair first; the same logits and the same spans either way."""
+    pairs = _fixture_pairs()
+    fast.forget()
+    if read_first:
+        fast.answer_logits(pairs)
+    runs = _full_graph_runs(fast, monkeypatch)
+    found = fast.span_logits(pairs)
+    assert (sum(runs) == 0) if read_first else (sum(runs) == len(pairs))
+    for (encoding, logits), (expected_encoding, expected) in zip(found, reference.logits(pairs)[1], strict=True):
+        assert encoding.ids == expected_encoding.ids
+        np.testing.assert_allclose(logits, expected, atol=1e-3)
+        assert _best_span(encoding, logits) == _best_span(expected_encoding, expected)
 
 
 def test_answers_only_scores_match_the_full_graph(fast: Reader, reference: Reader) -> None:
-    pairs = [tuple(p) for p in json.loads(FIXTURE.read_text())["pairs"]]
-    pairs += [(QUESTION, s) for s in SENTENCES]
+    pairs = _fixture_pairs()
     full, _ = reference.logits(pairs)
     np.testing.assert_allclose(fast.answer_logits(pairs), full[:, 0], atol=1e-3)
 

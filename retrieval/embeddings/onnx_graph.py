@@ -109,12 +109,14 @@ def embed(g: _GraphBuilder, w: dict[str, np.ndarray], config: dict, token_types:
         token_type = g.op("Gather", g.const("type_emb", w["embeddings.token_type_embeddings.weight"]), token_types)
     x = g.op("Add", g.op("Add", word, position), token_type)
     x = g.layer_norm(x, w, "embeddings.LayerNorm", config["layer_norm_eps"])
+    return x, padding_bias(g)
 
-    # 0 for tokens, a large negative for padding.
+
+def padding_bias(g: _GraphBuilder) -> str:
+    """The padding mask as an additive bias on attention scores: 0 for tokens, a large negative for padding."""
     inverted = g.op("Sub", g.const("mask_one", np.array(1.0, dtype=np.float32)), float_mask(g))
     neg = g.const("mask_neg", np.array(np.finfo(np.float32).min, dtype=np.float32))
-    mask_bias = g.op("Mul", g.op("Unsqueeze", inverted, g.const("axes12", np.array([1, 2], dtype=np.int64))), neg)
-    return x, mask_bias
+    return g.op("Mul", g.op("Unsqueeze", inverted, g.const("axes12", np.array([1, 2], dtype=np.int64))), neg)
 
 
 def bert_layer(g: _GraphBuilder, x: str, mask_bias: str, w: dict[str, np.ndarray], config: dict, prefix: str) -> str:

@@ -24,7 +24,7 @@ from retrieval.embeddings.model import packaged_model_dir
 from retrieval.errors import ConfigError
 from retrieval.loading import loaded_once
 from retrieval.reader.calibration import CALIBRATION
-from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
+from retrieval.reader.files import GRAPH_LAYOUT, WEIGHTS_DIR, GraphPart, reader_meta, weights_version
 
 log = logging.getLogger(__name__)
 MAX_SPAN_TOKENS = 24  # an answer span is a phrase, not a sentence
@@ -34,10 +34,13 @@ CACHE_SIZE = 4096
 # Pairs per onnxruntime call. Small batches of length-sorted pairs pad less and stay in cache: reading the ~47 pairs
 # of one question's leading passages took 389 ms p50 at 8, 403 at 4, 409 at 16 and 457 at 32 (2 cores, interleaved).
 BATCH_SIZE = 8
-# Reading probability from which a sentence's answer span is marked. Spans cost the full graph (one layer more than
-# the answers-only one, plus the span head), and the only reader of spans (answer/compose.answer_spans) marks them
-# from the calibrated `answers` probability (answer/extractive.ANSWERS) up; a lower floor here only costs time.
+# Reading probability from which a sentence's answer span is marked. Spans cost a layer or more per sentence, and
+# the only reader of spans (answer/compose.answer_spans) marks them from the calibrated `answers` probability
+# (answer/extractive.ANSWERS) up; a lower floor here only costs time.
 SPAN_FLOOR = CALIBRATION.answers
+# The answers-only graph's lower-layer vectors of the pairs it read last, from which the spans graph marks a span
+# with one layer: the answer asks for the spans of sentences its search has just read. ~60 kB a pair.
+LOWER_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -55,22 +58,22 @@ def _weights_version(weights_dir: Path) -> str:
 
 
 def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
-    """Build the reader's ONNX file for the committed weights into `cache_dir` once; return its path."""
+    """Build the reader's full ONNX graph for the committed weights into `cache_dir` once; return its path."""
     if not (weights_dir / "reader.safetensors").exists():
         raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
-    return _built(cache_dir / f"reader-{_weights_version(weights_dir)}.onnx", weights_dir, answers_only=False)
+    return _built(cache_dir, weights_dir, "full")
 
 
-def prepare_answers_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path | None:
-    """The same for the graph that reads only how well a sentence answers (onnx_graph.build_reader_onnx); None
-    when the weights have no answers branch to build it from."""
+def prepare_fast_readers(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, Path] | None:
+    """The same for the answers-only and spans-only graphs (onnx_graph.GraphPart); None when the weights have no
+    answers branch to build them from."""
     if not (weights_dir / "answers.safetensors").exists():
         return None
-    target = cache_dir / f"reader-{_weights_version(weights_dir)}-answers.onnx"
-    return _built(target, weights_dir, answers_only=True)
+    return _built(cache_dir, weights_dir, "answers"), _built(cache_dir, weights_dir, "spans")
 
 
-def _built(target: Path, weights_dir: Path, *, answers_only: bool) -> Path:
+def _built(cache_dir: Path, weights_dir: Path, part: GraphPart) -> Path:
+    target = cache_dir / f"reader-{_weights_version(weights_dir)}-{part}-{GRAPH_LAYOUT}.onnx"
     if target.exists():
         return target
     import onnx  # building only: answering loads the built file and never pays for this import
@@ -79,7 +82,7 @@ def _built(target: Path, weights_dir: Path, *, answers_only: bool) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     log.info("building the reader ONNX graph into %s", target)
-    model = build_reader_onnx(packaged_model_dir(), weights_dir, answers_only=answers_only)
+    model = build_reader_onnx(packaged_model_dir(), weights_dir, part=part)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")  # rename into place: never a half file
     os.close(fd)
     onnx.save_model(model, tmp)
@@ -110,12 +113,13 @@ class Reader:
         tokenizer_path: Path,
         max_tokens: int,
         batch_size: int = BATCH_SIZE,
-        answers_path: Path | None = None,
+        fast_paths: tuple[Path, Path] | None = None,
     ) -> None:
-        """`answers_path`: the answers-only graph, which `read` uses for every sentence (the full graph then runs
-        only for the span of sentences that answer)."""
+        """`fast_paths`: the answers-only and spans-only graphs (prepare_fast_readers). `read` then reads every
+        sentence with the first and marks spans with the second, from the first's lower-layer vectors; the full
+        graph runs only for the verifier and for a span of a pair whose vectors are no longer kept."""
         self._session = _session(onnx_path)
-        self._answers_session = _session(answers_path) if answers_path else None
+        self._answers_session, self._spans_session = map(_session, fast_paths) if fast_paths else (None, None)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
@@ -124,6 +128,7 @@ class Reader:
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()  # (question, sentence) -> answers
         self._span_cache: OrderedDict[tuple[str, str], tuple[int, int] | None] = OrderedDict()
         self._support_cache: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lower_cache: OrderedDict[tuple[str, str], tuple] = OrderedDict()  # pair -> (encoding, vectors)
 
     def _batches(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[list[int], dict[str, np.ndarray], list]]:
         """Length-sorted batches of `pairs`, each padded to its longest member: (pair indices, model inputs,
@@ -157,13 +162,49 @@ class Reader:
         return out, spans
 
     def answer_logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """The `answers` logit per pair, from the answers-only graph where there is one."""
+        """The `answers` logit per pair, from the answers-only graph where there is one (which also keeps each
+        pair's lower-layer vectors for its span)."""
         if self._answers_session is None:
             return self.logits(pairs)[0][:, 0]
         out = np.zeros(len(pairs), np.float32)
-        for batch, feeds, _ in self._batches(pairs):
-            out[batch] = self._run_model(self._answers_session, feeds)[0][:, 0]
+        kept = {}
+        for batch, feeds, encodings in self._batches(pairs):
+            answers, lower = self._run_model(self._answers_session, feeds)
+            out[batch] = answers[:, 0]
+            for row, (i, encoding) in enumerate(zip(batch, encodings, strict=True)):
+                kept[pairs[i]] = (encoding, lower[row, : len(encoding.ids)].copy())
+        with self._lock:
+            _remember(self._lower_cache, kept, LOWER_CACHE_SIZE)
         return out
+
+    def span_logits(self, pairs: list[tuple[str, str]]) -> list:
+        """Each pair's encoding and span logits: by the spans graph from the lower-layer vectors the answers-only
+        graph kept, where it read the pair recently; by the full graph otherwise."""
+        with self._lock:
+            lower = {p: self._lower_cache[p] for p in pairs if p in self._lower_cache}
+        found = self._spans_from_lower(lower) if self._spans_session is not None else {}
+        rest = list(dict.fromkeys(p for p in pairs if p not in found))
+        if rest:
+            found |= dict(zip(rest, self.logits(rest)[1], strict=True))
+        return [found[p] for p in pairs]
+
+    def _spans_from_lower(self, lower: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], tuple]:
+        """The spans graph over kept (encoding, lower-layer vectors), in length-sorted batches as `_batches` pads."""
+        ordered = sorted(lower, key=lambda p: len(lower[p][1]))
+        found = {}
+        for start in range(0, len(ordered), self._batch_size):
+            batch = ordered[start : start + self._batch_size]
+            width = max(len(lower[p][1]) for p in batch)
+            vectors = np.zeros((len(batch), width, lower[batch[0]][1].shape[1]), np.float32)
+            mask = np.zeros((len(batch), width), np.int64)
+            for row, pair in enumerate(batch):
+                kept = lower[pair][1]
+                vectors[row, : len(kept)], mask[row, : len(kept)] = kept, 1
+            (logits,) = self._run_model(self._spans_session, {"lower": vectors, "attention_mask": mask})
+            for row, pair in enumerate(batch):
+                encoding = lower[pair][0]
+                found[pair] = (encoding, logits[row, : len(encoding.ids)])
+        return found
 
     def forget(self) -> None:
         """Drop every cached reading (measurements of a new question's cost start from here)."""
@@ -171,6 +212,7 @@ class Reader:
             self._cache.clear()
             self._span_cache.clear()
             self._support_cache.clear()
+            self._lower_cache.clear()
 
     def read(self, question: str, sentences: list[str], *, spans: bool = True) -> list[Reading]:
         """For each sentence: the probability that it answers `question`, and the answer's character span in it.
@@ -189,7 +231,7 @@ class Reader:
             with self._lock:
                 found = {k: self._span_cache[k] for k in keys if k in self._span_cache}
             wanted = list(dict.fromkeys(k for k in keys if scores[k] >= SPAN_FLOOR and k not in found))
-            marked = {k: _best_span(*pair) for k, pair in zip(wanted, self.logits(wanted)[1], strict=True)}
+            marked = {k: _best_span(*pair) for k, pair in zip(wanted, self.span_logits(wanted), strict=True)}
             found |= marked
         with self._lock:
             _remember(self._cache, fresh)
@@ -209,11 +251,11 @@ class Reader:
         return np.array([known.get(p, fresh.get(p)) for p in pairs], np.float32)
 
 
-def _remember(cache: OrderedDict, fresh: dict) -> None:
-    """Add `fresh` to an LRU cache of CACHE_SIZE entries (caller holds the lock)."""
+def _remember(cache: OrderedDict, fresh: dict, size: int = CACHE_SIZE) -> None:
+    """Add `fresh` to an LRU cache of `size` entries (caller holds the lock)."""
     for key, value in fresh.items():
         cache[key] = value
-    while len(cache) > CACHE_SIZE:
+    while len(cache) > size:
         cache.popitem(last=False)
 
 
@@ -242,5 +284,5 @@ def get_reader(cache_dir: Path) -> Reader:
         prepare_reader(cache_dir),
         packaged_model_dir() / "tokenizer.json",
         meta["max_tokens"],
-        answers_path=prepare_answers_reader(cache_dir),
+        fast_paths=prepare_fast_readers(cache_dir),
     )

@@ -6,6 +6,9 @@ committed weights (`weights/reader.safetensors`, fp16) hold only what training c
 (answers, supports), and a per-token linear head (answer span start, end). Where `weights/answers.safetensors` is
 committed (`scripts/train_answers.py`), the `answers` logit comes from a second copy of the last layer and its own
 head, reading the same lower layers: one more layer per pair, so the verifier and the span marker stay as trained.
+
+Run time uses three graphs of these weights (`GraphPart` in files.py), so that no pair pays for a layer it does not
+need.
 """
 
 from __future__ import annotations
@@ -18,9 +21,17 @@ import onnx
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
 
-from retrieval.embeddings.onnx_graph import _GraphBuilder, bert_layer, embed, finish, float_mask, int_input
+from retrieval.embeddings.onnx_graph import (
+    _GraphBuilder,
+    bert_layer,
+    embed,
+    finish,
+    float_mask,
+    int_input,
+    padding_bias,
+)
 from retrieval.errors import ConfigError
-from retrieval.reader.files import WEIGHTS_DIR, reader_meta, weights_version
+from retrieval.reader.files import WEIGHTS_DIR, GraphPart, reader_meta, weights_version
 
 
 def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
@@ -39,20 +50,28 @@ def answers_branch(weights_dir: Path) -> dict[str, np.ndarray]:
 
 
 def build_reader_onnx(
-    minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR, *, answers_only: bool = False
+    minilm_dir: Path, weights_dir: Path = WEIGHTS_DIR, *, part: GraphPart = "full"
 ) -> onnx.ModelProto:
-    """The reader's graph. `answers_only` (valid where the answers branch is committed) leaves out the shared top
-    layer and the span and supports heads: the `answers` logit alone, one layer in seven fewer, which is all search
-    and answer choice ask for; its numbers are the full graph's (tests/test_reader_speed.py)."""
+    """The reader's graph `part` (see GraphPart). The answers and spans parts need the committed answers branch;
+    their numbers are the full graph's (tests/test_reader_speed.py)."""
     config = json.loads((minilm_dir / "config.json").read_text())
     layers = reader_meta(weights_dir)["layers"]
     w = load_file(str(minilm_dir / "model.safetensors"))
     w |= {name: value.astype(np.float32) for name, value in load_file(str(weights_dir / "reader.safetensors")).items()}
     branch = answers_branch(weights_dir)
-    if answers_only and not branch:
-        raise ConfigError("An answers-only reader graph needs the committed answers branch (answers.safetensors).")
+    if part != "full" and not branch:
+        raise ConfigError(f"A {part}-only reader graph needs the committed answers branch (answers.safetensors).")
     w |= branch
     g = _GraphBuilder()
+    hidden = config["hidden_size"]
+    mask = int_input("attention_mask")
+    if part == "spans":
+        lower = helper.make_tensor_value_info("lower", TensorProto.FLOAT, ["batch", "seq", hidden])
+        top = bert_layer(g, "lower", padding_bias(g), w, config, f"encoder.layer.{layers - 1}")
+        g.nodes.append(helper.make_node("Identity", [g.linear(top, w, "span")], ["span_logits"]))
+        output = helper.make_tensor_value_info("span_logits", TensorProto.FLOAT, ["batch", "seq", 2])
+        return finish(g, "newsdesk-reader-spans", [lower, mask], [output])
+
     x, mask_bias = embed(g, w, config, "token_type_ids")
     for i in range(layers - 1):
         x = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{i}")
@@ -65,14 +84,18 @@ def build_reader_onnx(
     def pooled(tokens: str) -> str:
         return g.op("Div", g.op("ReduceSum", g.op("Mul", tokens, weights), axis1, keepdims=0), count)
 
-    inputs = [int_input("input_ids"), int_input("token_type_ids"), int_input("attention_mask")]
+    inputs = [int_input("input_ids"), int_input("token_type_ids"), mask]
     answers = None
     if branch:
         answers = g.linear(pooled(bert_layer(g, x, mask_bias, w, config, "answers.layer")), w, "answers.head")
-    if answers_only:
+    if part == "answers":
         g.nodes.append(helper.make_node("Identity", [answers], ["answers"]))
-        output = helper.make_tensor_value_info("answers", TensorProto.FLOAT, ["batch", 1])
-        return finish(g, "newsdesk-reader-answers", inputs, [output])
+        g.nodes.append(helper.make_node("Identity", [x], ["lower"]))
+        outputs = [
+            helper.make_tensor_value_info("answers", TensorProto.FLOAT, ["batch", 1]),
+            helper.make_tensor_value_info("lower", TensorProto.FLOAT, ["batch", "seq", hidden]),
+        ]
+        return finish(g, "newsdesk-reader-answers", inputs, outputs)
 
     top = bert_layer(g, x, mask_bias, w, config, f"encoder.layer.{layers - 1}")
     logits = g.linear(pooled(top), w, "head")
