@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 W_DENSE, W_BM25, W_BIGRAM, W_WORDS = 0.7, 0.2, 0.2, 0.2
 RERANK_DEPTH = 25  # candidates that get the overlap terms; the answer-bearing passage is almost always among them
 # The reader (a cross-encoder, retrieval/reader) reads the leading candidates sentence by sentence with the question.
-READER_POOL = 8  # ~50 question x sentence pairs: ~0.36 s on 2 cores; 12 cost ~50% more for the same recall
+# How many leading candidates it reads: each costs ~6 pairs, nearly all of a search's time. The smallest pool that
+# answers as well as a larger one, measured on held-out questions (scripts/calibrate.py).
+READER_POOL = int(CALIBRATION.reader_pool)
 # Added to the fused score: READER_WEIGHT times the reader's best sentence in log-odds, floored at -READER_FLOOR and
 # counted from there (so a passage the reader read never scores below one it did not). Log-odds rather than the
 # probability, because the probability squeezes "sure" (0.99) and "very sure" (0.9999) together, and it is exactly

@@ -6,6 +6,10 @@ read. It prints the tables below and the numbers chosen from them by fixed rules
 others); `--write` writes those to retrieval/reader/weights/calibration.json, which the code reads, beside the weights
 they were measured with. docs/CITATIONS.md records a run.
 
+0. The reader's pool (`READER_POOL` in retrieval/search.py): how many leading passages search has the reader read.
+   Each costs the reader ~6 sentence pairs, nearly all of an answer's time, so the pool is the smallest that keeps
+   both the recall@1 of the question's own paragraph and the share of answers holding a gold answer within
+   ANSWER_LOSS of the largest pool's. Chosen first: every table after it searches with it.
 1. Answerability (`CONFIDENCE_SLOPE` and `CONFIDENT` in retrieval/answer/compose.py): every paragraph is its own
    article; each question is searched as is (answerable) and with its paragraph removed (unanswerable, same topic).
    Refused = `answer_confidence` below the threshold; first for each slope, then the whole table for the chosen one.
@@ -100,6 +104,7 @@ def heldout_articles(path: Path, count: int) -> list[dict]:
     return articles[:count]
 
 
+READER_POOLS = (4, 5, 6, 8, 12)
 READER_WEIGHTS = (0.0, 0.03, 0.06, 0.1, 0.15)
 PASSAGE_WEIGHTS = (0.0, 4.0, 8.0, 16.0, 24.0)
 CONFIDENCE_SLOPES = (0.0, 4.0, 8.0, 12.0)
@@ -147,6 +152,32 @@ def sweep(
     finally:
         setattr(module, name, chosen)
     return {v: tuple(hits / len(items)) for v, hits in found.items()}
+
+
+def reader_pool_table(
+    kb: KnowledgeBase, answers: AnswerService, items: list[ParagraphQuestion]
+) -> dict[float, tuple[float, float]]:
+    """For each reader pool: the recall@1 of each question's own paragraph, and the share of offline answers holding
+    a gold answer."""
+
+    def measure(item: ParagraphQuestion) -> tuple[bool, bool]:
+        first = [hit.article.id for hit in kb.search(item.question, 1, rerank=True)]
+        answer = answers.ask(item.question)
+        return first == [item.article_id], answer.grounded and contains_answer(
+            without_markers(answer.answer), item.answers
+        )
+
+    return sweep(search, "READER_POOL", READER_POOLS, items, measure)
+
+
+def smallest_within(table: dict[float, tuple[float, ...]], loss: float = ANSWER_LOSS) -> float:
+    """The smallest setting whose every measure is within `loss` of the largest setting's."""
+    reference = table[max(table)]
+    return min(
+        v
+        for v, measures in table.items()
+        if all(m >= r - loss - 1e-9 for m, r in zip(measures, reference, strict=True))
+    )
 
 
 def reader_weight_recall(
@@ -329,6 +360,12 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
     articles, items = paragraph_articles(entries)
     kb.ingest_articles(articles)
     items = random.Random(1).sample(items, min(questions, len(items)))
+    print(f"\n## Reader pool: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
+    print("| passages read | recall@1 | answer holds gold |\n|---|---|---|")
+    pools = reader_pool_table(kb, AnswerService(services.settings, kb), items)
+    for pool, (at_1, whole) in pools.items():
+        print(f"| {pool} | {at_1:.3f} | {whole:.3f} |")
+    search.READER_POOL = smallest_within(pools)  # the searches below read as the file will have it
     answerable_hits, removed_hits, elsewhere = answerability_hits(kb, items, articles)
     unanswerable_hits = [hits for hits, found in zip(removed_hits, elsewhere, strict=True) if not found]
     print(f"\n## Answerability: {len(items)} questions, {len(articles)} paragraphs of {len(entries)} articles")
@@ -399,6 +436,7 @@ def answerability_tables(services: Services, entries: list[dict], questions: int
         "supporting_relevance": highest_within(own_cosine, FLOOR_LOSS),
         "min_relevance": math.floor(100 * np.quantile(best_cosine, REFUSE_ANSWERABLE)) / 100,
         "redundant": min(t for t, (distinct, _) in repeats.items() if distinct <= MERGE_DISTINCT),
+        "reader_pool": search.READER_POOL,
         "confidence_slope": slope,
         "confident": refused_at_target[slope][1],
         "reader_weight": best(recalls),

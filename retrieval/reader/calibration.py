@@ -24,6 +24,7 @@ class Calibration:
     supported: float  # verifier probability from which a citation counts as backed (answer/citations.py)
     contradicted: float  # ... and under which it is a contradiction no LLM judge is asked about
     reader_weight: float  # the reader's log-odds in search's fused score (search.py)
+    reader_pool: float  # how many leading passages search has the reader read (search.py; a whole number)
     passage_weight: (
         float  # the passage's score next to a sentence's reading when choosing the lead (answer/extractive.py)
     )
