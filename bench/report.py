@@ -7,17 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 LIMITS = """\
-- **recall@1** of hybrid search alone sits at the 0.85 goal's edge (0.850 and 0.846 in the last two runs, with
-  2,240 and 2,236 passages). A hit at k=1 needs the answer inside one
-  ~850-character passage. The answer-bearing passage is among the ~80 candidates that dense and BM25 retrieval
-  return for 99.7% of questions, so the remaining misses are ranking. Fusion weights sit on a flat optimum (a grid
-  over cosine, BM25, word-pair and word overlap moves recall@1 by under 0.01 on a disjoint sample). The reader
-  (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 8 fused passages for everything that answers
-  ("newsdesk + reader"); its term in the fusion (0.06 times its best reading in log-odds) is calibrated on held-out
-  SQuAD *train* questions (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader,
-  0.825 / 0.830 / 0.825 / 0.815 at 0.03 / 0.06 / 0.1 / 0.15). It costs a few hundred milliseconds a query on 2
-  cores, which is why plain `search` skips it unless asked (`--rerank`). Its own goal (0.92) is issue 9's, and
-  docs/MODELS.md says what it would take.
+- **recall@1** of hybrid search alone sits at the 0.85 goal's edge (0.850 and 0.846 in the last two runs, with 2,240 and
+  2,236 passages). A hit at k=1 needs the answer inside one ~850-character passage. The answer-bearing passage is
+  among the ~80 candidates that dense and BM25 retrieval return for 99.7% of questions, so the remaining misses are
+  ranking. Fusion weights sit on a flat optimum (a grid over cosine, BM25, word-pair and word overlap moves recall@1
+  by under 0.01 on a disjoint sample). The reader (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 6
+  fused passages for everything that answers ("newsdesk + reader"; 8 until 2026-12-06, see below); its term in the
+  fusion (0.06 times its best reading in log-odds) is calibrated on held-out SQuAD *train* questions
+  (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader, 0.825 / 0.830 / 0.825 / 0.815
+  at 0.03 / 0.06 / 0.1 / 0.15). It costs a few hundred milliseconds a query on 2 cores, which is why plain `search`
+  skips it unless asked (`--rerank`). Its own goal (0.92) is issue 9's, and docs/MODELS.md says what it would take.
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
@@ -33,38 +32,46 @@ LIMITS = """\
   measurement of the model alone that followed found those vectors ready, ~8% of its work. Ingest now embeds
   without the cache (`embed_bulk`, which the model-alone measurement uses too); with 978 passages the last slice
   was too long to cache, which is why that test showed no warm-up.
-- **Cold start** is mostly imports: langchain-core's runnables ~0.45 s (they import langsmith's run trees and the
-  chat model classes), chromadb ~0.35 s, SQLAlchemy ~0.1 s, onnxruntime and numpy ~0.1 s; then loading the embedder
-  and both reader graphs (~0.12 s each, reading 90 MB of weights; a pre-optimised or ORT-format file loads no
-  faster) and the first query (BM25 index load, HNSW load, the reader's first pass). Since 2026-12-05 `ask` starts
-  loading the models in a thread before it imports the answer chain (onnxruntime builds a session without holding
-  the GIL), and the CLI raises the garbage collector's first threshold from 700 to 50,000 objects and freezes the
-  heap when the command ends, so the ~180,000 objects of the imports are not walked over and over nor at exit:
-  2.72 -> 1.94 s on 2 idle cores (median of 3, same host, same answer). The `onnx` package is imported only when
-  a graph is built (`newsdesk prepare`), pypdf only for a PDF, openai and trafilatura only when used. Measure with
-  `python -X importtime -m cli ask "..."`. The bot pays this once per process.
+- **Cold start** is mostly imports: langchain-core's runnables ~0.45 s (they import langsmith's run trees and the chat
+  model classes), chromadb ~0.35 s, SQLAlchemy ~0.1 s, onnxruntime and numpy ~0.1 s; then loading the embedder and the
+  reader's graphs (~0.12 s each for the embedder and the two large ones, reading 90 MB of weights; the spans graph is
+  one layer; a pre-optimised or ORT-format file loads no faster) and the first query (BM25 index load, HNSW load, the
+  reader's first pass). Since 2026-12-05 `ask` starts loading the models in a thread before it imports the answer
+  chain (onnxruntime builds a session without holding the GIL), and the CLI raises the garbage collector's first
+  threshold from 700 to 50,000 objects and freezes the heap when the command ends, so the ~180,000 objects of the
+  imports are not walked over and over nor at exit: 2.72 -> 1.94 s on 2 idle cores (median of 3, same host, same
+  answer). The `onnx` package is imported only when a graph is built (`newsdesk prepare`), pypdf only for a PDF,
+  openai and trafilatura only when used. Measure with `python -X importtime -m cli ask "..."`. The bot pays this once
+  per process.
 - **The reader is compute-bound.** `python -m bench.profile` puts 93-95% of an uncached answer in the reader's model
-  runs while search reads the ~50 sentences of its 8 leading passages; tokenising, Chroma, BM25, fusion, answer
-  choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check
-  needs the model only for what an LLM wrote). At ~40 tokens a pair its 7 layers run near the 2 cores' arithmetic
-  peak, so kernels do not help: fusing attention, GELU and residual layer norms into onnxruntime's contrib operators
-  (parity 1e-5) measured the same as the plain graph. onnxruntime's transformer optimizer (1.32, offline; it needs
+  runs while search reads the ~30-50 sentences of its leading passages; tokenising, Chroma, BM25, fusion, answer
+  choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check needs
+  the model only for what an LLM wrote). At ~40 tokens a pair its 7 layers run near the 2 cores' arithmetic peak, so
+  kernels do not help: fusing attention, GELU and residual layer norms into onnxruntime's contrib operators (parity
+  1e-5) measured the same as the plain graph. onnxruntime's transformer optimizer (1.32, offline; it needs
   `enable_shape_inference=False` without sympy) fuses all six attentions, the biased GELUs and the residual layer
-  norms once the graph states GELU as `x * (1 + erf(x / sqrt 2)) / 2`, scales scores with a Div and builds the mask
-  as Unsqueeze, Cast, Sub, Mul (its fused embedding layer norm aborts onnxruntime, so that fusion stays off); on
-  ~40 pairs per question (2 cores, 3 interleaved rounds) it was 7% *slower* than the plain graph on a quiet host
-  (264-270 vs 247 ms p50; layer norms alone: 265 ms) with logits within 2e-5, so the plain graph stays.
-  What helps is less arithmetic: search and answer choice read with an answers-only graph (one layer in seven
-  fewer), and only the sentences an answer shows pay for the span head. int8 (dynamic quantisation) ran 1.9×
-  faster on this AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions. Per-channel weights
-  (answers-only graph, 597 pairs of 60 SQuAD dev questions, 2026-12-05) were 1.5x faster and still moved logits by
-  up to 2.3; quantised one group at a time (each layer's query/key/value, attention output and two feed-forward
-  matrices), every group alone moved logits by 0.06-0.84 and the least sensitive, the answers layer, by 0.013, so
-  no int8 graph meets the 1e-3 parity a changed graph must keep, and the graph stays fp32; a smaller reader
-  distilled from this one is the next lever: `make distil` (docs/MODELS.md) is ready for a GPU run, and a
-  3-layer student read 48 sentences in 187 ms against 342 ms on 2 idle cores (untrained, to time it). Trained
-  for an hour on 2 CPU cores (9% of the GPU schedule) it searched 1.83x faster with recall@1 1.3 points lower,
-  but its verifier and its news answers fell too far to keep it (docs/MODELS.md).
+  norms once the graph states GELU as `x * (1 + erf(x / sqrt 2)) / 2`, scales scores with a Div and builds the mask as
+  Unsqueeze, Cast, Sub, Mul (its fused embedding layer norm aborts onnxruntime, so that fusion stays off); on ~40
+  pairs per question (2 cores, 3 interleaved rounds) it was 7% *slower* than the plain graph on a quiet host (264-270
+  vs 247 ms p50; layer norms alone: 265 ms) with logits within 2e-5, so the plain graph stays. What helps is less
+  arithmetic: search and answer choice read with an answers-only graph (one layer in seven fewer); only the sentences
+  an answer shows pay for the span head, and since 2026-12-06 they pay one layer for it, continuing from the lower
+  layers' vectors the answers-only graph returned (a spans-only graph, parity 2.4e-6); and the reader reads the 6
+  leading passages instead of 8, the smallest pool that `scripts/calibrate.py` (table 0) finds within half a point of
+  reading 12, in recall@1 and in answers holding gold, on held-out SQuAD *train* questions. Interleaved on 60 SQuAD
+  dev questions (2 rounds, one process): search with the reader 259 -> 201 ms p50 for the pool, ask 260 -> 207 ms for
+  the pool and 195 ms with the spans graph too. What the pool cost (before -> after, on sets nothing was chosen on):
+  SQuAD dev (1,000) recall@1/@4 0.902/0.974 -> 0.901/0.970, answer holds gold 0.891 -> 0.886, refused 3.0% -> 3.4%;
+  news reported slice recall@1 0.602 -> 0.592, answer holds the quiz answer 0.505 -> 0.495, false refusals 0.058 ->
+  0.068, refused without gold 0.146 -> 0.165. int8 (dynamic quantisation) ran 1.9× faster on this AVX-512 VNNI host
+  but moved logits by up to 2.0, which changes decisions. Per-channel weights (answers-only graph, 597 pairs of 60
+  SQuAD dev questions, 2026-12-05) were 1.5x faster and still moved logits by up to 2.3; quantised one group at a time
+  (each layer's query/key/value, attention output and two feed-forward matrices), every group alone moved logits by
+  0.06-0.84 and the least sensitive, the answers layer, by 0.013, so no int8 graph meets the 1e-3 parity a changed
+  graph must keep, and the graph stays fp32; a smaller reader distilled from this one is the next lever: `make distil`
+  (docs/MODELS.md) is ready for a GPU run, and a 3-layer student read 48 sentences in 187 ms against 342 ms on 2 idle
+  cores (untrained, to time it). Trained for an hour on 2 CPU cores (9% of the GPU schedule) it searched 1.83x faster
+  with recall@1 1.3 points lower, but its verifier and its news answers fell too far to keep it (docs/MODELS.md).
 - **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
   defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its
