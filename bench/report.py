@@ -41,8 +41,11 @@ LIMITS = """\
   threshold from 700 to 50,000 objects and freezes the heap when the command ends, so the ~180,000 objects of the
   imports are not walked over and over nor at exit: 2.72 -> 1.94 s on 2 idle cores (median of 3, same host, same
   answer). The `onnx` package is imported only when a graph is built (`newsdesk prepare`), pypdf only for a PDF,
-  openai and trafilatura only when used. Measure with `python -X importtime -m cli ask "..."`. The bot pays this once
-  per process.
+  openai and trafilatura only when used. `make install` byte-compiles the project's own modules (2026-12-06): the
+  install is editable, and this machine image sets PYTHONDONTWRITEBYTECODE, so every start compiled them again (~60 ms
+  of import time; 2.09 -> 2.04 s median of 6 runs each, interleaved on a busy host). The third reader graph (spans,
+  one layer) loads in the same background thread and did not move the cold start (2.06 s against 2.12 s before it,
+  median of 6). Measure with `python -X importtime -m cli ask "..."`. The bot pays this once per process.
 - **The reader is compute-bound.** `python -m bench.profile` puts 93-95% of an uncached answer in the reader's model
   runs while search reads the ~30-50 sentences of its leading passages; tokenising, Chroma, BM25, fusion, answer
   choice, spans and the citation check together are ~3% (the extractive answer quotes its sources, so the check needs
