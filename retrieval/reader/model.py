@@ -218,8 +218,9 @@ class Reader:
         """For each sentence: the probability that it answers `question`, and the answer's character span in it.
 
         The span is None where the probability is below SPAN_FLOOR (a sentence that does not answer has no answer to
-        mark) and wherever `spans` is False: search and answer choice only rank, and a span costs the full graph,
-        so it is read only for the few sentences an answer shows (answer/compose.answer_spans)."""
+        mark) and wherever `spans` is False: search and answer choice only rank, and a span costs another layer at
+        least (`span_logits`), so it is read only for the few sentences an answer shows (answer/compose.answer_spans).
+        """
         keys = [(question, s) for s in sentences]
         with self._lock:
             known = {k: self._cache[k] for k in keys if k in self._cache}
