@@ -7,16 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 LIMITS = """\
-- **recall@1** of hybrid search alone sits at the 0.85 goal's edge (0.850 and 0.846 in the last two runs, with 2,240 and
-  2,236 passages). A hit at k=1 needs the answer inside one ~850-character passage. The answer-bearing passage is
+- **recall@1** of hybrid search alone sits at the 0.85 goal's edge (0.850 and 0.846 in the last two runs, with 2,240
+  and 2,236 passages). A hit at k=1 needs the answer inside one ~850-character passage. The answer-bearing passage is
   among the ~80 candidates that dense and BM25 retrieval return for 99.7% of questions, so the remaining misses are
   ranking. Fusion weights sit on a flat optimum (a grid over cosine, BM25, word-pair and word overlap moves recall@1
-  by under 0.01 on a disjoint sample). The reader (docs/MODELS.md), a cross-encoder trained here, re-ranks the top 6
-  fused passages for everything that answers ("newsdesk + reader"; 8 until 2026-12-06, see below); its term in the
-  fusion (0.06 times its best reading in log-odds) is calibrated on held-out SQuAD *train* questions
-  (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader, 0.825 / 0.830 / 0.825 / 0.815
-  at 0.03 / 0.06 / 0.1 / 0.15). It costs a few hundred milliseconds a query on 2 cores, which is why plain `search`
-  skips it unless asked (`--rerank`). Its own goal (0.92) is issue 9's, and docs/MODELS.md says what it would take.
+  by under 0.01 on a disjoint sample). The reader (docs/MODELS.md), a cross-encoder trained here, re-ranks the leading
+  fused passages (`READER_POOL`, calibrated: 6) for everything that answers ("newsdesk + reader"; 8 until 2026-12-06,
+  see below); its term in the fusion (0.06 times its best reading in log-odds) is calibrated on held-out SQuAD *train*
+  questions (`scripts/calibrate.py`, `bench/calibration.txt`: recall@1 0.777 without the reader, 0.828 / 0.843 / 0.833
+  / 0.818 at 0.03 / 0.06 / 0.1 / 0.15, reading 6 passages). It costs a few hundred milliseconds a query on 2 cores,
+  which is why plain `search` skips it unless asked (`--rerank`). Its own goal (0.92) is issue 9's, and docs/MODELS.md
+  says what it would take.
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
@@ -63,18 +64,24 @@ LIMITS = """\
   leading passages instead of 8, the smallest pool that `scripts/calibrate.py` (table 0) finds within half a point of
   reading 12, in recall@1 and in answers holding gold, on held-out SQuAD *train* questions. Interleaved on 60 SQuAD
   dev questions (2 rounds, one process): search with the reader 259 -> 201 ms p50 for the pool, ask 260 -> 207 ms for
-  the pool and 195 ms with the spans graph too. What the pool cost (before -> after, on sets nothing was chosen on):
-  SQuAD dev (1,000) recall@1/@4 0.902/0.974 -> 0.901/0.970, answer holds gold 0.891 -> 0.886, refused 3.0% -> 3.4%;
-  news reported slice recall@1 0.602 -> 0.592, answer holds the quiz answer 0.505 -> 0.495, false refusals 0.058 ->
-  0.068, refused without gold 0.146 -> 0.165. int8 (dynamic quantisation) ran 1.9× faster on this AVX-512 VNNI host
-  but moved logits by up to 2.0, which changes decisions. Per-channel weights (answers-only graph, 597 pairs of 60
-  SQuAD dev questions, 2026-12-05) were 1.5x faster and still moved logits by up to 2.3; quantised one group at a time
-  (each layer's query/key/value, attention output and two feed-forward matrices), every group alone moved logits by
-  0.06-0.84 and the least sensitive, the answers layer, by 0.013, so no int8 graph meets the 1e-3 parity a changed
-  graph must keep, and the graph stays fp32; a smaller reader distilled from this one is the next lever: `make distil`
-  (docs/MODELS.md) is ready for a GPU run, and a 3-layer student read 48 sentences in 187 ms against 342 ms on 2 idle
-  cores (untrained, to time it). Trained for an hour on 2 CPU cores (9% of the GPU schedule) it searched 1.83x faster
-  with recall@1 1.3 points lower, but its verifier and its news answers fell too far to keep it (docs/MODELS.md).
+  the pool and 195 ms with the spans graph too. On the news yardstick's reported knowledge base (longer passages; 60
+  questions, interleaved) search with the reader went 308 -> 219 ms p50; the yardstick's saved runs read 750 -> 250
+  ms, and the rest of that fall is the host: the older run's asks, which mostly reuse search's readings, were 2.8x
+  slower as well (136 against 48 ms p50). What the pool cost (before -> after, on sets nothing was chosen on): SQuAD
+  dev (1,000) recall@1/@4 0.902/0.974 -> 0.901/0.970, answer holds gold 0.891 -> 0.886, refused 3.0% -> 3.4%; news
+  reported slice recall@1 0.602 -> 0.592, answer holds the quiz answer 0.505 -> 0.495, false refusals 0.058 -> 0.068,
+  refused without gold 0.146 -> 0.165. With every reading cached an `ask` takes ~14 ms, about 4 ms of it (under
+  cProfile) langchain-core starting a thread for each `RunnablePassthrough.assign` of the chain (it runs even a
+  one-key map in a new thread pool); the chain keeps the idiom. int8 (dynamic quantisation) ran 1.9× faster on this
+  AVX-512 VNNI host but moved logits by up to 2.0, which changes decisions. Per-channel weights (answers-only graph,
+  597 pairs of 60 SQuAD dev questions, 2026-12-05) were 1.5x faster and still moved logits by up to 2.3; quantised one
+  group at a time (each layer's query/key/value, attention output and two feed-forward matrices), every group alone
+  moved logits by 0.06-0.84 and the least sensitive, the answers layer, by 0.013, so no int8 graph meets the 1e-3
+  parity a changed graph must keep, and the graph stays fp32; a smaller reader distilled from this one is the next
+  lever: `make distil` (docs/MODELS.md) is ready for a GPU run, and a 3-layer student read 48 sentences in 187 ms
+  against 342 ms on 2 idle cores (untrained, to time it). Trained for an hour on 2 CPU cores (9% of the GPU schedule)
+  it searched 1.83x faster with recall@1 1.3 points lower, but its verifier and its news answers fell too far to keep
+  it (docs/MODELS.md).
 - **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
   defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its

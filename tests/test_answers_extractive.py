@@ -18,6 +18,7 @@ from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
 from retrieval.errors import BadInputError, NotFoundError
 from retrieval.knowledge_base import Services
+from retrieval.reader.model import Reader
 from retrieval.types import Article
 from tests.conftest import SAMPLE_CORPUS
 
@@ -51,6 +52,27 @@ def test_hikvision_answer_cites_reuters_and_says_national_security(answers: Answ
     for c in answer.citations:
         assert c.quote and c.article_id and c.chunk_id.startswith(c.article_id) and c.title
     assert set(answer.timings_ms) >= {"retrieve", "answer", "total"}
+
+
+def test_the_answer_marks_its_spans_from_what_search_read(
+    answers: AnswerService, services: Services, monkeypatch
+) -> None:
+    """The answer's spans come from the lower-layer vectors its search kept (the one-layer spans graph); the full
+    reader graph, seven layers a sentence, does not run for an offline answer at all."""
+    reader = services.reader
+    reader.forget()
+    full_runs: list[object] = []
+    original = Reader._run_model
+    monkeypatch.setattr(
+        Reader,
+        "_run_model",
+        lambda self, session, feeds: (
+            (session is self._session and full_runs.append(session)) or original(self, session, feeds)
+        ),
+    )
+    answer = answers.ask("why did Canada ban Hikvision?")
+    assert answer.grounded and answer.answer_spans
+    assert full_runs == []
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from retrieval.answer.citations import SUPPORTED, CitationChecker
 from retrieval.chunker import split_sentences
 from retrieval.errors import ConfigError
 from retrieval.reader.calibration import CALIBRATION_FILE, load_calibration
-from retrieval.reader.model import get_reader, prepare_reader
+from retrieval.reader.model import get_reader, graph_version, prepare_fast_readers, prepare_reader
 from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
@@ -117,6 +117,20 @@ def test_an_answers_branch_trained_on_other_reader_weights_is_refused(tmp_path: 
     (tmp_path / "answers.json").write_text(json.dumps({"reader": "0123456789ab"}))
     with pytest.raises(ConfigError, match="retrain"):
         prepare_reader(tmp_path / "models", tmp_path)
+
+
+def test_graphs_built_to_an_older_layout_are_removed(tmp_path: Path) -> None:
+    """Each graph file is named after its weights, part and layout; a rebuild removes what these weights left under
+    older names (~90 MB each), and never another set of weights' graphs."""
+    version = graph_version(WEIGHTS_DIR)
+    stale = [tmp_path / f"reader-{version}.onnx", tmp_path / f"reader-{version}-answers.onnx"]
+    other = tmp_path / "reader-0123456789ab.onnx"
+    for path in [*stale, other]:
+        path.write_bytes(b"an old graph")
+    built = prepare_fast_readers(tmp_path)
+    assert built is not None and all(path.exists() for path in built)
+    assert not any(path.exists() for path in stale)
+    assert other.exists()
 
 
 def test_the_calibration_was_measured_with_the_committed_weights() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from retrieval.embeddings.model import packaged_model_dir
+from retrieval.reader import model
 from retrieval.reader.files import reader_meta
 from retrieval.reader.model import SPAN_FLOOR, Reader, _best_span, _sigmoid, get_reader, prepare_reader
 
@@ -66,15 +67,18 @@ def _full_graph_runs(reader: Reader, monkeypatch) -> list[int]:
 
 @pytest.mark.parametrize("read_first", [True, False])
 def test_span_logits_match_the_full_graph(fast: Reader, reference: Reader, read_first: bool, monkeypatch) -> None:
-    """From the vectors the answers-only graph kept (without a full-graph run), or by the full graph where it did
-    not read the pair first; the same logits and the same spans either way."""
+    """From the vectors the answers-only graph kept for the pairs that answer (no full-graph run for those), and by
+    the full graph for the others or where nothing was read first; the same logits and spans either way."""
     pairs = _fixture_pairs()
     fast.forget()
+    answering = set()
     if read_first:
-        fast.answer_logits(pairs)
+        logits = fast.answer_logits(pairs)
+        answering = {pair for pair, logit in zip(pairs, logits, strict=True) if _sigmoid(logit) >= SPAN_FLOOR}
+        assert 0 < len(answering) < len(pairs)  # both paths in one call
     runs = _full_graph_runs(fast, monkeypatch)
     found = fast.span_logits(pairs)
-    assert (sum(runs) == 0) if read_first else (sum(runs) == len(pairs))
+    assert sum(runs) == len(pairs) - len(answering)
     for (encoding, logits), (expected_encoding, expected) in zip(found, reference.logits(pairs)[1], strict=True):
         assert encoding.ids == expected_encoding.ids
         np.testing.assert_allclose(logits, expected, atol=1e-3)
@@ -87,13 +91,18 @@ def test_answers_only_scores_match_the_full_graph(fast: Reader, reference: Reade
     np.testing.assert_allclose(fast.answer_logits(pairs), full[:, 0], atol=1e-3)
 
 
-@pytest.mark.parametrize("ranked_first", [False, True])
-def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader, ranked_first: bool) -> None:
-    """Also when search ranked the sentences first (no spans) and the answer asks for its spans afterwards."""
+@pytest.mark.parametrize("before", ["nothing", "ranked", "ranked, vectors not kept"])
+def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader, before: str, monkeypatch) -> None:
+    """Also when search ranked the sentences first (no spans) and the answer asks for its spans afterwards, from
+    the kept vectors or, where none were kept, from the full graph."""
     fast.forget()
-    if ranked_first:
+    if before == "ranked, vectors not kept":
+        monkeypatch.setattr(model, "LOWER_CACHE_SIZE", 0)
+    if before != "nothing":
         assert all(r.span is None for r in fast.read(QUESTION, SENTENCES, spans=False))
+    runs = _full_graph_runs(fast, monkeypatch)
     readings = fast.read(QUESTION, SENTENCES)
+    assert bool(runs) == (before == "ranked, vectors not kept")
     logits, spans = reference.logits([(QUESTION, s) for s in SENTENCES])
     for reading, logit, found in zip(readings, logits[:, 0], spans, strict=True):
         probability = float(_sigmoid(np.array(logit)))

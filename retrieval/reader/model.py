@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import onnxruntime as ort
@@ -38,8 +39,9 @@ BATCH_SIZE = 8
 # the only reader of spans (answer/compose.answer_spans) marks them from the calibrated `answers` probability
 # (answer/extractive.ANSWERS) up; a lower floor here only costs time.
 SPAN_FLOOR = CALIBRATION.answers
-# The answers-only graph's lower-layer vectors of the pairs it read last, from which the spans graph marks a span
-# with one layer: the answer asks for the spans of sentences its search has just read. ~60 kB a pair.
+# The answers-only graph's lower-layer vectors of the last pairs it read that reach SPAN_FLOOR (the only ones whose
+# span is ever asked for), from which the spans graph marks a span with one layer: the answer asks for the spans of
+# sentences its search has just read. ~60 kB a pair.
 LOWER_CACHE_SIZE = 256
 
 
@@ -51,7 +53,7 @@ class Reading:
     span: tuple[int, int] | None
 
 
-def _weights_version(weights_dir: Path) -> str:
+def graph_version(weights_dir: Path) -> str:
     """Names the built graph after every weights file in it, so new weights never reuse an old graph."""
     files = [weights_dir / "reader.safetensors", weights_dir / "answers.safetensors"]
     return "-".join(weights_version(f) for f in files if f.exists())
@@ -65,7 +67,7 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
 
 
 def prepare_fast_readers(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, Path] | None:
-    """The same for the answers-only and spans-only graphs (onnx_graph.GraphPart); None when the weights have no
+    """The same for the answers-only and spans-only graphs (files.GraphPart); None when the weights have no
     answers branch to build them from."""
     if not (weights_dir / "answers.safetensors").exists():
         return None
@@ -73,9 +75,19 @@ def prepare_fast_readers(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> tu
 
 
 def _built(cache_dir: Path, weights_dir: Path, part: GraphPart) -> Path:
-    target = cache_dir / f"reader-{_weights_version(weights_dir)}-{part}-{GRAPH_LAYOUT}.onnx"
-    if target.exists():
-        return target
+    version = graph_version(weights_dir)
+    target = cache_dir / f"reader-{version}-{part}-{GRAPH_LAYOUT}.onnx"
+    if not target.exists():
+        _build(target, weights_dir, part)
+    # What these weights were built to under an older layout is never loaded again (~90 MB a file).
+    current = {f"reader-{version}-{p}-{GRAPH_LAYOUT}.onnx" for p in get_args(GraphPart)}
+    for stale in cache_dir.glob(f"reader-{version}*.onnx"):
+        if stale.name not in current:
+            stale.unlink(missing_ok=True)
+    return target
+
+
+def _build(target: Path, weights_dir: Path, part: GraphPart) -> None:
     import onnx  # building only: answering loads the built file and never pays for this import
 
     from retrieval.reader.onnx_graph import build_reader_onnx
@@ -87,7 +99,6 @@ def _built(cache_dir: Path, weights_dir: Path, part: GraphPart) -> Path:
     os.close(fd)
     onnx.save_model(model, tmp)
     os.replace(tmp, target)
-    return target
 
 
 def log_odds(probability: float) -> float:
@@ -162,17 +173,19 @@ class Reader:
         return out, spans
 
     def answer_logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """The `answers` logit per pair, from the answers-only graph where there is one (which also keeps each
-        pair's lower-layer vectors for its span)."""
+        """The `answers` logit per pair, from the answers-only graph where there is one (which also keeps the
+        lower-layer vectors of the pairs that answer, for their spans)."""
         if self._answers_session is None:
             return self.logits(pairs)[0][:, 0]
         out = np.zeros(len(pairs), np.float32)
         kept = {}
+        floor = log_odds(SPAN_FLOOR)
         for batch, feeds, encodings in self._batches(pairs):
             answers, lower = self._run_model(self._answers_session, feeds)
             out[batch] = answers[:, 0]
             for row, (i, encoding) in enumerate(zip(batch, encodings, strict=True)):
-                kept[pairs[i]] = (encoding, lower[row, : len(encoding.ids)].copy())
+                if answers[row, 0] >= floor:
+                    kept[pairs[i]] = (encoding, lower[row, : len(encoding.ids)].copy())
         with self._lock:
             _remember(self._lower_cache, kept, LOWER_CACHE_SIZE)
         return out
@@ -252,11 +265,12 @@ class Reader:
         return np.array([known.get(p, fresh.get(p)) for p in pairs], np.float32)
 
 
-def _remember(cache: OrderedDict, fresh: dict, size: int = CACHE_SIZE) -> None:
-    """Add `fresh` to an LRU cache of `size` entries (caller holds the lock)."""
+def _remember(cache: OrderedDict, fresh: dict, size: int | None = None) -> None:
+    """Add `fresh` to a cache that keeps its newest `size` entries (CACHE_SIZE, read at the call, when None; the
+    caller holds the lock)."""
     for key, value in fresh.items():
         cache[key] = value
-    while len(cache) > size:
+    while len(cache) > (CACHE_SIZE if size is None else size):
         cache.popitem(last=False)
 
 
