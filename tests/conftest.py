@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from retrieval.embeddings.model import prepare_model
 from retrieval.knowledge_base import Services
+from retrieval.reader.model import Reader
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,21 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model")
     prepare_model(path)
     return path
+
+
+def full_graph_runs(reader: Reader, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the batch size of each run of `reader`'s full graph (the seven-layer one the faster paths avoid)."""
+    runs: list[int] = []
+    original = Reader._run_model
+    full = reader._session
+
+    def counted(self: Reader, session, feeds):
+        if session is full:
+            runs.append(len(next(iter(feeds.values()))))
+        return original(self, session, feeds)
+
+    monkeypatch.setattr(Reader, "_run_model", counted)
+    return runs
 
 
 def make_settings(data_dir: Path, model_dir: Path, **overrides: object) -> Settings:

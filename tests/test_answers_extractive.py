@@ -18,9 +18,8 @@ from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
 from retrieval.errors import BadInputError, NotFoundError
 from retrieval.knowledge_base import Services
-from retrieval.reader.model import Reader
 from retrieval.types import Article
-from tests.conftest import SAMPLE_CORPUS
+from tests.conftest import SAMPLE_CORPUS, full_graph_runs
 
 PLANTED = Article(
     title="Hikvision cameras explained",
@@ -59,20 +58,11 @@ def test_the_answer_marks_its_spans_from_what_search_read(
 ) -> None:
     """The answer's spans come from the lower-layer vectors its search kept (the one-layer spans graph); the full
     reader graph, seven layers a sentence, does not run for an offline answer at all."""
-    reader = services.reader
-    reader.forget()
-    full_runs: list[object] = []
-    original = Reader._run_model
-    monkeypatch.setattr(
-        Reader,
-        "_run_model",
-        lambda self, session, feeds: (
-            (session is self._session and full_runs.append(session)) or original(self, session, feeds)
-        ),
-    )
+    services.reader.forget()
+    runs = full_graph_runs(services.reader, monkeypatch)
     answer = answers.ask("why did Canada ban Hikvision?")
     assert answer.grounded and answer.answer_spans
-    assert full_runs == []
+    assert runs == []
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from retrieval.embeddings.model import packaged_model_dir
 from retrieval.reader import model
 from retrieval.reader.files import reader_meta
 from retrieval.reader.model import SPAN_FLOOR, Reader, _best_span, _sigmoid, get_reader, prepare_reader
+from tests.conftest import full_graph_runs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reader_reference.json"
 QUESTION = "How much will the bike lanes cost?"
@@ -50,21 +51,6 @@ def _fixture_pairs() -> list[tuple[str, str]]:
     return [tuple(p) for p in json.loads(FIXTURE.read_text())["pairs"]] + [(QUESTION, s) for s in SENTENCES]
 
 
-def _full_graph_runs(reader: Reader, monkeypatch) -> list[int]:
-    """Records each model run of `reader`'s full graph."""
-    runs: list[int] = []
-    original = Reader._run_model
-    full = reader._session
-
-    def counted(self, session, feeds):
-        if session is full:
-            runs.append(len(next(iter(feeds.values()))))
-        return original(self, session, feeds)
-
-    monkeypatch.setattr(Reader, "_run_model", counted)
-    return runs
-
-
 @pytest.mark.parametrize("read_first", [True, False])
 def test_span_logits_match_the_full_graph(fast: Reader, reference: Reader, read_first: bool, monkeypatch) -> None:
     """From the vectors the answers-only graph kept for the pairs that answer (no full-graph run for those), and by
@@ -76,7 +62,7 @@ def test_span_logits_match_the_full_graph(fast: Reader, reference: Reader, read_
         logits = fast.answer_logits(pairs)
         answering = {pair for pair, logit in zip(pairs, logits, strict=True) if _sigmoid(logit) >= SPAN_FLOOR}
         assert 0 < len(answering) < len(pairs)  # both paths in one call
-    runs = _full_graph_runs(fast, monkeypatch)
+    runs = full_graph_runs(fast, monkeypatch)
     found = fast.span_logits(pairs)
     assert sum(runs) == len(pairs) - len(answering)
     for (encoding, logits), (expected_encoding, expected) in zip(found, reference.logits(pairs)[1], strict=True):
@@ -100,7 +86,7 @@ def test_readings_decide_as_the_full_graph_did(fast: Reader, reference: Reader, 
         monkeypatch.setattr(model, "LOWER_CACHE_SIZE", 0)
     if before != "nothing":
         assert all(r.span is None for r in fast.read(QUESTION, SENTENCES, spans=False))
-    runs = _full_graph_runs(fast, monkeypatch)
+    runs = full_graph_runs(fast, monkeypatch)
     readings = fast.read(QUESTION, SENTENCES)
     assert bool(runs) == (before == "ranked, vectors not kept")
     logits, spans = reference.logits([(QUESTION, s) for s in SENTENCES])

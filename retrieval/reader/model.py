@@ -63,7 +63,8 @@ def prepare_reader(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Build the reader's full ONNX graph for the committed weights into `cache_dir` once; return its path."""
     if not (weights_dir / "reader.safetensors").exists():
         raise ConfigError("The reader weights are missing from this install; reinstall newsdesk.")
-    return _built(cache_dir, weights_dir, "full")
+    (full,) = _built(cache_dir, weights_dir, ("full",))
+    return full
 
 
 def prepare_fast_readers(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, Path] | None:
@@ -71,20 +72,27 @@ def prepare_fast_readers(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> tu
     answers branch to build them from."""
     if not (weights_dir / "answers.safetensors").exists():
         return None
-    return _built(cache_dir, weights_dir, "answers"), _built(cache_dir, weights_dir, "spans")
+    answers, spans = _built(cache_dir, weights_dir, ("answers", "spans"))
+    return answers, spans
 
 
-def _built(cache_dir: Path, weights_dir: Path, part: GraphPart) -> Path:
+def _graph_name(version: str, part: GraphPart) -> str:
+    return f"reader-{version}-{part}-{GRAPH_LAYOUT}.onnx"
+
+
+def _built(cache_dir: Path, weights_dir: Path, parts: tuple[GraphPart, ...]) -> list[Path]:
+    """The graph files of `parts`, built where missing (the weights are hashed once for all of them)."""
     version = graph_version(weights_dir)
-    target = cache_dir / f"reader-{version}-{part}-{GRAPH_LAYOUT}.onnx"
-    if not target.exists():
-        _build(target, weights_dir, part)
+    targets = [cache_dir / _graph_name(version, part) for part in parts]
+    for target, part in zip(targets, parts, strict=True):
+        if not target.exists():
+            _build(target, weights_dir, part)
     # What these weights were built to under an older layout is never loaded again (~90 MB a file).
-    current = {f"reader-{version}-{p}-{GRAPH_LAYOUT}.onnx" for p in get_args(GraphPart)}
+    current = {_graph_name(version, part) for part in get_args(GraphPart)}
     for stale in cache_dir.glob(f"reader-{version}*.onnx"):
         if stale.name not in current:
             stale.unlink(missing_ok=True)
-    return target
+    return targets
 
 
 def _build(target: Path, weights_dir: Path, part: GraphPart) -> None:
