@@ -21,18 +21,19 @@ LIMITS = """\
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
-- **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement, in the same length-sorted
-  batches. What it adds, profiled on 978 SQuAD dev passages on 2 idle cores (2026-12-05: ingest 23.7-23.8 s, the
-  model alone 22.1 s, 0.93 in three rounds): Chroma's upsert 0.9 s (4%; its HNSW insert and SQLite writes),
-  chunking 0.36 s (1.5%; tokenising each sentence to count tokens), records and journal 0.03 s. Chroma's part did
-  not shrink: `add` instead of `upsert`, `ef_construction` 64 instead of 100 and a collection without the document
-  full-text index all wrote as fast, and running the upsert in a thread beside the next embedding saved nothing,
-  since the model keeps both cores busy. So ingest stays near 93% here; the 95% goal needs a cheaper vector store
-  write. The "warm-up" that made `make bench`'s first round read lower (0.838, then 0.920 on 2026-12-05) was the
-  embedder's cache: ingest embedded its last short slice (188 of 2,236 passages) through the cached call, and the
-  measurement of the model alone that followed found those vectors ready, ~8% of its work. Ingest now embeds
-  without the cache (`embed_bulk`, which the model-alone measurement uses too); with 978 passages the last slice
-  was too long to cache, which is why that test showed no warm-up.
+- **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement. Until 2026-12-06 it read
+  0.89-0.94 of it; what it added, timed on SQuAD dev's 2,236 passages on 2 cores: Chroma's upsert ~2.0 s of ~49 s
+  (4%), chunking ~0.65 s (1.3%; tokenising each sentence to count tokens), and padding: ingest embedded a group's
+  passages in slices of 512 sorted apart, 1.4% more padded tokens than one sort. Two changes (2026-12-06): Chroma
+  now stores the vector and the three fields searches filter on there (article id, outlet, day), not a second copy
+  of the text (never read from Chroma: the records hold it) with its full-text index and unused metadata (upsert
+  2.0 -> 0.35 s); and a group's passages go to the embedder in one call, which reports progress per batch. Interleaved
+  in one process, two rounds of each (`ingest / model alone`): 0.901 / 0.891 before, 0.994 / 0.951 after. What is
+  left is chunking and the store's HNSW insert. Tried before and not kept: `add` instead of `upsert`,
+  `ef_construction` 64, a thread running the upsert beside the next embedding (the model keeps both cores busy, so
+  it only moved the work; re-tried 2026-12-06: 0.919 / 0.961 / 0.933). The "warm-up" that made `make bench`'s first
+  round read lower (0.838, then 0.920 on 2026-12-05) was the embedder's cache: both sides now embed without it
+  (`embed_bulk`).
 - **Cold start** is mostly imports: langchain-core's runnables ~0.45 s (they import langsmith's run trees and the chat
   model classes), chromadb ~0.35 s, SQLAlchemy ~0.1 s, onnxruntime and numpy ~0.1 s; then loading the embedder and the
   reader's graphs (~0.12 s each for the embedder and the two large ones, reading 90 MB of weights; the spans graph is

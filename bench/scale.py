@@ -29,8 +29,10 @@ SCALE_KB = "bench-scale"
 def build(services: Services, source_kb: str, n: int) -> None:
     """Write `n` perturbed copies of `source_kb`'s passages into the scale knowledge base, records included."""
     source = open_collection(services.client, source_kb, services.embedder.name, create=False)
-    got = source.get(include=["embeddings", "documents"])
-    vectors, texts = np.asarray(got["embeddings"], dtype=np.float32), got["documents"]
+    got = source.get(include=["embeddings"])
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    passages = {c.chunk_id: c.text for c in services.records.chunks(source_kb)}  # Chroma keeps no text
+    texts = [passages[cid] for cid in got["ids"]]
     rng = np.random.default_rng(0)
     collection = open_collection(services.client, SCALE_KB, services.embedder.name, create=True)
     for start in range(0, n, 1000):
@@ -49,7 +51,6 @@ def build(services: Services, source_kb: str, n: int) -> None:
         collection.upsert(
             ids=[c.chunk_id for s in staged for c in s.chunks],
             embeddings=noisy,
-            documents=[c.text for s in staged for c in s.chunks],
             metadatas=[{"article_id": s.article.id} for s in staged for _ in s.chunks],
         )
         services.records.commit_articles(SCALE_KB, staged)

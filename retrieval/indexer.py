@@ -20,20 +20,19 @@ from retrieval.types import Article, Chunk, IngestedArticle, IngestFailure, Inge
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (passages embedded, passages to embed)
-EMBED_SLICE = 512  # passages embedded between progress reports (above the embedder's cacheable call size)
 _CHROMA_BATCH = 1000
 
 
-def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {"article_id": article.id, "title": article.title, "ordinal": chunk.ordinal}
-    optional = {
+def _filter_fields(article: Article) -> dict[str, str | int]:
+    """What searches filter on inside Chroma (`Filters.chroma_where`). Chroma holds nothing else: a passage's text,
+    title and links are read from the records, so writing them here too cost ~2/3 of the store's write time (a
+    copy of every passage plus Chroma's full-text index of it) and was never read."""
+    fields: dict[str, str | int | None] = {
+        "article_id": article.id,
         "outlet": article.outlet,
-        "url": article.url,
-        "published": article.published,
         "published_day": date_ordinal(article.published),
     }
-    meta.update({k: v for k, v in optional.items() if v is not None})  # Chroma metadata cannot hold None
-    return meta
+    return {k: v for k, v in fields.items() if v is not None}  # Chroma metadata cannot hold None
 
 
 class Indexer:
@@ -134,11 +133,7 @@ class Indexer:
 
     def _swap(self, staged: list[StagedArticle], embedded: Callable[[int], None]) -> int:
         chunks = [(s.article, c) for s in staged for c in s.chunks]
-        texts = [c.indexed_text for _, c in chunks]
-        vectors = np.zeros((len(texts), self._embedder.dim), dtype=np.float32)
-        for start in range(0, len(texts), EMBED_SLICE):
-            vectors[start : start + EMBED_SLICE] = self._embedder.embed_bulk(texts[start : start + EMBED_SLICE])
-            embedded(len(texts[start : start + EMBED_SLICE]))
+        vectors = self._embedder.embed_bulk([c.indexed_text for _, c in chunks], progress=embedded)
         self._records.journal(
             self._kb,
             [
@@ -169,8 +164,7 @@ class Indexer:
             self._collection.upsert(
                 ids=[c.chunk_id for _, c in part],
                 embeddings=vectors[start : start + _CHROMA_BATCH],
-                documents=[c.text for _, c in part],
-                metadatas=[_chunk_metadata(a, c) for a, c in part],
+                metadatas=[_filter_fields(a) for a, _ in part],
             )
 
     def _delete(self, chunk_ids: list[str]) -> None:

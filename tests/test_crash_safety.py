@@ -32,12 +32,16 @@ def write_corpus(path: Path, version: str) -> None:
 
 
 def snapshot(data_dir: Path, model_dir: Path, database_url: str | None) -> tuple[dict, dict]:
-    """(chunk id -> text) in Chroma and (article id -> content hash) in the records, after recovery."""
+    """(chunk id -> text) of the vectors in Chroma and (article id -> content hash) in the records, after recovery."""
     services = Services(make_settings(data_dir, model_dir, database_url=database_url))
     kb = services.kb("default")  # opening replays the journal
     collection = open_collection(services.client, "default", services.embedder.name, create=False)
-    got = collection.get(include=["documents"])
-    vectors = dict(zip(got["ids"], got["documents"], strict=True))
+    passages = {c.chunk_id: c.text for c in services.records.chunks("default")}
+    # Chroma holds vectors only; their text is the records'. Each vector has its passage there and each passage its
+    # vector, so neither store is ahead of the other.
+    ids = collection.get(include=[])["ids"]
+    assert sorted(ids) == sorted(passages)
+    vectors = {cid: passages[cid] for cid in ids}
     records = {a.id: a.content_hash for a in kb.articles()}
     services.close()
     # Chunk ids are "<article id>-<content hash>-<n>": each vector must belong to its article's recorded version,
