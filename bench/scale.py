@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.measure import peak_rss_mb, percentiles
+from retrieval.ingest.records import StagedArticle
 from retrieval.knowledge_base import Services
-from retrieval.records import StagedArticle
 from retrieval.settings import Settings
 from retrieval.store import COLLECTION_PREFIX, open_collection
 from retrieval.types import Article, Chunk

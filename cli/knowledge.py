@@ -51,7 +51,7 @@ def ingest(
             with progress_bar("Embedding passages", not as_json) as progress:
                 report = base.ingest(sources, progress, allow_secrets=allow_secrets)
         except KeyboardInterrupt:
-            # Each batch of articles is committed whole (the journal in retrieval/records.py), so nothing is
+            # Each batch of articles is committed whole (the journal in retrieval/ingest/records.py), so nothing is
             # half-written and a rerun embeds only what is left.
             raise fail(
                 "Interrupted. Run the same command again to resume; finished articles are kept.", as_json, 130

@@ -23,8 +23,8 @@ from retrieval.answer.chain import AnswerService
 from retrieval.answer.citations import CitationChecker
 from retrieval.answer.compose import CONFIDENCE_SLOPE, answer_confidence
 from retrieval.answer.sources import without_markers
-from retrieval.chunker import split_sentences
 from retrieval.errors import BadInputError
+from retrieval.ingest.chunker import split_sentences
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.search import Filters
 from retrieval.types import Article, SearchHit, stable_article_id

@@ -10,15 +10,15 @@ from functools import cached_property
 from chromadb.api import ClientAPI
 
 from retrieval.bm25_files import delete_all
-from retrieval.chunker import index_fingerprint
 from retrieval.embeddings import Embedder, get_embedder
-from retrieval.indexer import Indexer, Progress
+from retrieval.ingest.chunker import index_fingerprint
+from retrieval.ingest.indexer import Indexer, Progress
+from retrieval.ingest.records import RecordManager
 from retrieval.loaders import Loaded, load_source
 from retrieval.loaders.url import SafeFetcher
 from retrieval.matching import Candidate, resolve
 from retrieval.quota import Quota, Usage
 from retrieval.reader.model import Reader, get_reader
-from retrieval.records import RecordManager
 from retrieval.search import Filters, HybridSearcher
 from retrieval.settings import Settings
 from retrieval.state import RECORDS, open_database

@@ -23,12 +23,12 @@ import Stemmer
 from chromadb.api.models.Collection import Collection
 
 from retrieval.bm25_files import index_name, load_or_build
-from retrieval.chunker import split_sentences
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
+from retrieval.ingest.chunker import split_sentences
+from retrieval.ingest.records import RecordManager
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
-from retrieval.records import RecordManager
 from retrieval.text import TextFeatures, text_features
 from retrieval.types import ArticleRecord, Chunk, SearchHit
 

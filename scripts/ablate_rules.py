@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 from retrieval.answer import citations, compose, extractive  # noqa: E402
 from retrieval.answer.chain import AnswerService  # noqa: E402
 from retrieval.answer.sources import without_markers  # noqa: E402
-from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import Claim, claim_rates, contains_answer, load_claims, verifier_decisions  # noqa: E402
+from retrieval.ingest.chunker import split_sentences  # noqa: E402
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.news_yardstick import load_news  # noqa: E402
 from retrieval.reader import model  # noqa: E402

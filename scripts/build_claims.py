@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from claims import perturb, positive_variants, question_claim  # noqa: E402
 
-from retrieval.chunker import split_sentences  # noqa: E402
+from retrieval.ingest.chunker import split_sentences  # noqa: E402
 
 
 def claim_rows(entries: list[dict], pairs: int, rng: random.Random) -> list[dict]:

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from claims import perturb, positive_variants, reworded  # noqa: E402
 
-from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.evaluation import claim_split  # noqa: E402
+from retrieval.ingest.chunker import split_sentences  # noqa: E402
 
 YEARS = ("2023", "2024", "2025", "2026")
 MIN_WORDS, MAX_WORDS = 15, 45

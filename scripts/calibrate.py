@@ -76,7 +76,6 @@ from retrieval.answer.citations import SUPPORTED, CitationChecker  # noqa: E402
 from retrieval.answer.compose import closest_similarity  # noqa: E402
 from retrieval.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from retrieval.answer.sources import Source, number_sources, without_markers  # noqa: E402
-from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
@@ -86,6 +85,7 @@ from retrieval.evaluation import (  # noqa: E402
     contains_answer,
     paragraph_articles,
 )
+from retrieval.ingest.chunker import split_sentences  # noqa: E402
 from retrieval.knowledge_base import KnowledgeBase, Services  # noqa: E402
 from retrieval.news_yardstick import load_news  # noqa: E402
 from retrieval.reader import model  # noqa: E402

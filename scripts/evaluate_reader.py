@@ -37,7 +37,6 @@ from reading_data import SQUAD2_HELDOUT  # noqa: E402
 
 from retrieval.answer.citations import _NUMBER, CitationChecker  # noqa: E402
 from retrieval.answer.compose import CONFIDENT  # noqa: E402
-from retrieval.chunker import split_sentences  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.evaluation import (  # noqa: E402
     THRESHOLD_GRID,
@@ -50,6 +49,7 @@ from retrieval.evaluation import (  # noqa: E402
     paragraph_articles,
     verifier_decisions,
 )
+from retrieval.ingest.chunker import split_sentences  # noqa: E402
 from retrieval.knowledge_base import Services  # noqa: E402
 from retrieval.settings import Settings, default_data_dir  # noqa: E402
 from retrieval.text import content_words  # noqa: E402

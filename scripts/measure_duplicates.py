@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.chunker import chunk_article
 from retrieval.embeddings import get_embedder
+from retrieval.ingest.chunker import chunk_article
 from retrieval.loaders import load_source
 from retrieval.loaders.url import SafeFetcher
 from retrieval.settings import Settings

@@ -9,7 +9,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 
 ANSWERS, SUPPORTS = 0, 1  # the reader's two pooled outputs, in the order of its head's rows
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from claims import perturb
 from pairs import ANSWERS, SUPPORTS, Example, Paragraph, _closest, _words, answer_pair, answer_sentence
 
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 
 # Articles of SQuAD 2.0's dev half kept out of training, to measure refusals on (about a quarter of its questions).
 SQUAD2_HELDOUT = ("Normans", "Steam_engine", "Scottish_Parliament", "Force")

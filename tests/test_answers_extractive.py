@@ -14,9 +14,9 @@ from retrieval.answer.compose import CONFIDENT, answer_confidence
 from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.sources import number_sources
 from retrieval.answer.summaries import SummaryService
-from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
 from retrieval.errors import BadInputError, NotFoundError
+from retrieval.ingest.chunker import split_sentences
 from retrieval.knowledge_base import Services
 from retrieval.types import Article
 from tests.conftest import SAMPLE_CORPUS, full_graph_runs
@@ -323,7 +323,7 @@ def test_bulleted_items_quoted_side_by_side_are_checked_one_by_one(services: Ser
 
 
 def test_abbreviations_do_not_end_sentences() -> None:
-    from retrieval.chunker import split_sentences
+    from retrieval.ingest.chunker import split_sentences
 
     text = (
         "Gov. Gavin Newsom signed it on Oct. 3, citing Roe v. Wade and No. 12. Lt. Col. Smith agreed.Hikvision did not."

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from bot.work import Busy, FairScheduler
-from retrieval.chunker import chunk_article
 from retrieval.errors import BadInputError, FetchError
 from retrieval.feeds import FeedRefresher, FeedRegistry
+from retrieval.ingest.chunker import chunk_article
 from retrieval.knowledge_base import Services
 from retrieval.loaders import url as url_module
 from retrieval.loaders.html import articles_from_html

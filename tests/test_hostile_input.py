@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from retrieval.chunker import chunk_article
+from retrieval.ingest.chunker import chunk_article
 from retrieval.loaders import load_source, load_upload
 from retrieval.loaders.url import SafeFetcher
 from retrieval.settings import Settings

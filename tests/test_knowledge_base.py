@@ -142,7 +142,7 @@ def test_changing_the_chunk_size_rechunks_on_the_next_ingest(tmp_path: Path, mod
 def test_record_manager_upgrades_an_older_database(tmp_path: Path) -> None:
     import sqlite3
 
-    from retrieval.records import RecordManager
+    from retrieval.ingest.records import RecordManager
     from retrieval.settings import Settings
     from retrieval.state import RECORDS, open_database
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chunker import chunk_article, split_sentences
+from retrieval.ingest.chunker import chunk_article, split_sentences
 from retrieval.loaders import load_source
 from retrieval.loaders.url import SafeFetcher
 from retrieval.settings import Settings

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chunker import split_sentences
 from retrieval.evaluation import claim_split, load_claims
+from retrieval.ingest.chunker import split_sentences
 from tests.conftest import ROOT, SHARED_DATA
 
 HAND = ROOT / "bench" / "news_claims_rt_hand.json"

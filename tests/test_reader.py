@@ -11,8 +11,8 @@ import pytest
 from safetensors.numpy import save_file
 
 from retrieval.answer.citations import SUPPORTED, CitationChecker
-from retrieval.chunker import split_sentences
 from retrieval.errors import ConfigError
+from retrieval.ingest.chunker import split_sentences
 from retrieval.reader.calibration import CALIBRATION_FILE, load_calibration
 from retrieval.reader.model import get_reader, graph_version, prepare_fast_readers, prepare_reader
 from retrieval.reader.onnx_graph import WEIGHTS_DIR, weights_version

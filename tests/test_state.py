@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot.store import FAILURES_PER_SERVER, BotStore, GuildSettings
 from cli.main import app
 from retrieval.feeds import FAILED_ITEM_TTL_S, FAILED_ITEMS_PER_FEED, FeedRegistry
-from retrieval.records import PendingChange, RecordManager, StagedArticle
+from retrieval.ingest.records import PendingChange, RecordManager, StagedArticle
 from retrieval.settings import Settings
 from retrieval.state import BOT, FEEDS, RECORDS, open_database
 from retrieval.state.lease import Lease

@@ -42,7 +42,7 @@ from retrieval.answer.drafts import is_summary_label
 from retrieval.dates import iso_date
 from retrieval.errors import BadInputError
 from retrieval.feeds import FeedCheck, parse_every
-from retrieval.indexer import Progress
+from retrieval.ingest.indexer import Progress
 from retrieval.insights import Insights, insights
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.loaders import Loaded, load_upload, load_url

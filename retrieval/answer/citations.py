@@ -30,7 +30,7 @@ from retrieval.answer.names import actors_swapped
 from retrieval.answer.opposites import says_the_opposite
 from retrieval.answer.sources import Source
 from retrieval.answer.text import with_markers
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader
 from retrieval.text import content_words

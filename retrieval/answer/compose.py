@@ -9,7 +9,7 @@ from typing import Literal
 from retrieval.answer.citations import Checked
 from retrieval.answer.extractive import ANSWERS
 from retrieval.answer.sources import Source, number_sources
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 from retrieval.reader.calibration import CALIBRATION
 from retrieval.reader.model import Reader, log_odds
 from retrieval.types import Answer, ArticleRecord, SearchHit

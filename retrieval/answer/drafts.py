@@ -13,9 +13,9 @@ from retrieval.answer.compose import refusal
 from retrieval.answer.extractive import without_lead_in
 from retrieval.answer.sources import Source, as_data, format_sources, without_markers
 from retrieval.answer.text import with_markers
-from retrieval.chunker import split_sentences
 from retrieval.dates import parse_since
 from retrieval.embeddings import Embedder
+from retrieval.ingest.chunker import split_sentences
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.types import Answer, Citation, SearchHit
 

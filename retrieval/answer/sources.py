@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from retrieval.answer.guard import is_instruction
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 from retrieval.text import normalised
 from retrieval.types import ArticleRecord, Citation, SearchHit
 

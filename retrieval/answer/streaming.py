@@ -16,7 +16,7 @@ from typing import Any
 import prompts
 from retrieval.answer.citations import CitationChecker, SentenceCheck
 from retrieval.answer.compose import answer_spans, checked_answer
-from retrieval.chunker import split_sentences
+from retrieval.ingest.chunker import split_sentences
 from retrieval.reader.model import Reader
 from retrieval.text import normalised
 from retrieval.types import Answer

@@ -34,7 +34,7 @@ schema_version = Table(
     Column("version", Integer, nullable=False),
 )
 
-# --- records: what each knowledge base holds (retrieval/records.py) ------------------------------------------------
+# --- records: what each knowledge base holds (retrieval/ingest/records.py) ------------------------------------------
 
 articles = Table(
     "articles",

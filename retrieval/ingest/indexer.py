@@ -1,6 +1,6 @@
 """Incremental, crash-safe indexing: unchanged articles cost nothing, changed ones are swapped atomically.
 
-See `retrieval/records.py` for the journal that makes a killed ingest recoverable.
+See `retrieval/ingest/records.py` for the journal that makes a killed ingest recoverable.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from chromadb.api.models.Collection import Collection
 
-from retrieval.chunker import chunk_article, index_fingerprint
 from retrieval.dates import date_ordinal
 from retrieval.embeddings import Embedder
-from retrieval.records import PendingChange, RecordManager, StagedArticle
+from retrieval.ingest.chunker import chunk_article, index_fingerprint
+from retrieval.ingest.records import PendingChange, RecordManager, StagedArticle
 from retrieval.types import Article, Chunk, IngestedArticle, IngestFailure, IngestReport, stable_article_id
 
 log = logging.getLogger(__name__)
