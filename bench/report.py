@@ -21,18 +21,20 @@ LIMITS = """\
 - **Passage size.** Bigger passages raise recall@1 (256 tokens: +0.5 point) but waste the 4,000-character budget at
   k=4 and k=10; 192 tokens was the best balance measured (128: 0.78 / 0.90, 192: 0.80 / 0.93, 256: 0.80 / 0.93
   before stems and overlap terms).
-- **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement. Until 2026-12-06 it read
-  0.89-0.94 of it; what it added, timed on SQuAD dev's 2,236 passages on 2 cores: Chroma's upsert ~2.0 s of ~49 s
-  (4%), chunking ~0.65 s (1.3%; tokenising each sentence to count tokens), and padding: ingest embedded a group's
-  passages in slices of 512 sorted apart, 1.4% more padded tokens than one sort. Two changes (2026-12-06): Chroma
-  now stores the vector and the three fields searches filter on there (article id, outlet, day), not a second copy
-  of the text (never read from Chroma: the records hold it) with its full-text index and unused metadata (upsert
-  2.0 -> 0.35 s); and a group's passages go to the embedder in one call, which reports progress per batch. Interleaved
-  in one process, two rounds of each (`ingest / model alone`): 0.901 / 0.891 before, 0.994 / 0.951 after; `make bench`
-  then read 1.022 / 1.017, the model's own speed within the host's noise. What is left is chunking and the
-  store's HNSW insert. Tried before and not kept: `add` instead of `upsert`,
-  `ef_construction` 64, a thread running the upsert beside the next embedding (the model keeps both cores busy, so
-  it only moved the work; re-tried 2026-12-06: 0.919 / 0.961 / 0.933). The "warm-up" that made `make bench`'s first
+- **Ingest vs the raw limit.** Ingest embeds the same passages as the raw measurement. Until 2026-12-06 it ran at
+  0.89-0.94 of the model's speed. Timed on SQuAD dev's 2,236 passages on 2 cores, it spent ~49 s, of which Chroma's
+  upsert took ~2.0 s (4%) and chunking ~0.65 s (1.3%; tokenising each sentence to count tokens), and it padded 1.4%
+  more tokens than one sort would, since it embedded a group's passages in slices of 512 sorted apart. Two changes on
+  2026-12-06: Chroma now stores each vector with the three fields a search filters on (article id, outlet, day) and no
+  longer a second copy of the text, which no search read from Chroma, nor the unused metadata (upsert 2.0 -> 0.35 s;
+  an earlier try that kept the text but left out Chroma's full-text index saved nothing); and a group's passages go to
+  the embedder in one call (up to 4,096), which reports progress after each batch. Interleaved in one process, ingest
+  against the model alone ran at 0.901 and 0.891 before and at 0.994 and 0.951 after (two rounds each); `make bench`
+  then read 1.022 and 1.017. Above 1 can only be noise, since on this corpus both sides make the same embedding call:
+  ingest now runs at the model's speed. What is left is chunking and the store's HNSW insert. Tried and not kept:
+  `add` instead of `upsert`, `ef_construction` 64, and a thread running the upsert beside the next embedding (the
+  model keeps both cores busy, so the thread only moves the work; re-tried on 2026-12-06 with the upsert per slice of
+  512, ingest against the model alone ran at 0.919, 0.961 and 0.933). The "warm-up" that made `make bench`'s first
   round read lower (0.838, then 0.920 on 2026-12-05) was the embedder's cache: both sides now embed without it
   (`embed_bulk`).
 - **Cold start** is mostly imports: langchain-core's runnables ~0.45 s (they import langsmith's run trees and the chat
@@ -79,15 +81,16 @@ LIMITS = """\
   597 pairs of 60 SQuAD dev questions, 2026-12-05) were 1.5x faster and still moved logits by up to 2.3; quantised one
   group at a time (each layer's query/key/value, attention output and two feed-forward matrices), every group alone
   moved logits by 0.06-0.84 and the least sensitive, the answers layer, by 0.013, so no int8 graph meets the 1e-3
-  parity a changed graph must keep, and the graph stays fp32. Nor does an early exit from the committed reader
-  (2026-12-06): a ridge head on its layer-3 vectors (first token and mean), fitted to the `answers` logit on the pairs
-  search read for 200 held-out SQuAD *train* questions and tested on 200 others (~25 pairs each), correlates 0.51 with
-  it and puts the reader's best sentence among its own top 6 / 12 for 0.85-0.87 / 0.95-0.975 of questions, so pruning
-  on it changes answers, and keeping 12 of 25 would save only a quarter of the layers. A smaller reader distilled from
-  this one is the next lever: `make distil` (docs/MODELS.md) is ready for a GPU run, and a 3-layer student read 48
-  sentences in 187 ms against 342 ms on 2 idle cores (untrained, to time it). Trained for an hour on 2 CPU cores (9%
-  of the GPU schedule) it searched 1.83x faster with recall@1 1.3 points lower, but its verifier and its news answers
-  fell too far to keep it (docs/MODELS.md).
+  parity a changed graph must keep, and the graph stays fp32. An early exit from the committed reader does not pay
+  either (2026-12-06). A ridge head on its layer-3 vectors (first token and mean) was fitted to the `answers` logit on
+  the (question, sentence) pairs search gave the reader for 200 held-out SQuAD *train* questions and tested on 200
+  others (~25 pairs each). It correlates 0.51 with the logit, and it ranks the reader's best sentence in its own top 6
+  for 85-87% of questions and in its top 12 for 95-97.5% (three ridge strengths), so pruning on it would change
+  answers, and keeping 12 of 25 would save only a quarter of the layers. A smaller reader distilled from this one is
+  the next lever: `make distil` (docs/MODELS.md) is ready for a GPU run, and a 3-layer student read 48 sentences in
+  187 ms against 342 ms on 2 idle cores (untrained, to time it). Trained for an hour on 2 CPU cores (9% of the GPU
+  schedule) it searched 1.83x faster with recall@1 1.3 points lower, but its verifier and its news answers fell too
+  far to keep it (docs/MODELS.md).
 - **Thread settings.** On 2 shared cores neither spinning turned off nor one intra-op thread beat onnxruntime's
   defaults (best of 10 runs for 48 pairs: defaults 484 ms, no spinning 493 ms, one thread 532 ms): the defaults stay.
 - **The host of 2026-12-03 was slower** than that of 2026-11-27 for everything, the textbook pipeline included (its

@@ -29,9 +29,9 @@ SCALE_KB = "bench-scale"
 def build(services: Services, source_kb: str, n: int) -> None:
     """Write `n` perturbed copies of `source_kb`'s passages into the scale knowledge base, records included."""
     source = open_collection(services.client, source_kb, services.embedder.name, create=False)
-    got = source.get(include=["embeddings"])
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)
     passages = {c.chunk_id: c.text for c in services.records.chunks(source_kb)}  # Chroma keeps no text
+    got = source.get(ids=list(passages), include=["embeddings"])
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
     texts = [passages[cid] for cid in got["ids"]]
     rng = np.random.default_rng(0)
     collection = open_collection(services.client, SCALE_KB, services.embedder.name, create=True)
